@@ -1,1 +1,28 @@
+//! What must be identical in every W2Meet service for one request to be
+//! followed through all of them — and nothing else (no domain types, no
+//! database or broker clients).
+//!
+//! # Layout
+//! - [`case_id`]: the `Case-ID` type, its validation and extractor.
+//! - [`http`]: the layer stack and common routes every router is finished with.
+//! - [`error`]: the JSON error body (`{"case_id","detail":[...]}`), and `Json`/
+//!   `Query` extractors whose rejections use it.
+//! - [`health`]: the `/health` body and a timed dependency check.
+//! - [`metrics`]: the Prometheus recorder, request metrics, `/metrics`.
+//! - [`telemetry`]: JSON log lines to stdout and a per-process file.
+//! - [`docs`]: the `/docs` page rendered from the OpenAPI document.
+//! - [`env`]: configuration from environment variables.
+//! - [`shutdown`]: Ctrl-C / SIGTERM.
 
+pub mod case_id;
+pub mod docs;
+pub mod env;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use case_id::CaseId;
+pub use error::{ApiError, ErrorDetail};

@@ -70,6 +70,12 @@ impl DaySlots {
         }
     }
 
+    /// The raw bits, slot `i` at bit `i % 64` of word `i / 64`; bits past
+    /// slot 287 are always clear. Lets layouts copy whole words.
+    pub(crate) fn words(&self) -> &[u64; WORDS] {
+        &self.0
+    }
+
     /// Whether slot `i` is free.
     pub fn contains(&self, i: usize) -> bool {
         i < SLOTS_PER_DAY && self.0[i / 64] & (1 << (i % 64)) != 0

@@ -1,0 +1,50 @@
+//! Reading configuration from the environment: every variable has a working
+//! local default, and a malformed value is an error that names the variable.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}={value:?} is invalid: {reason}")]
+pub struct ConfigError {
+    pub name: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// `name` parsed as `T`, or `default` when unset or empty.
+pub fn parse_or<T>(name: &str, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e: T::Err| ConfigError {
+            name: name.to_owned(),
+            value: v.clone(),
+            reason: e.to_string(),
+        }),
+        _ => Ok(default),
+    }
+}
+
+/// `name` as a string, or `default` when unset or empty.
+pub fn string_or(name: &str, default: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v.trim().to_owned(),
+        _ => default.to_owned(),
+    }
+}
+
+/// A duration given in milliseconds by `name`.
+pub fn millis_or(name: &str, default_ms: u64) -> Result<std::time::Duration, ConfigError> {
+    parse_or(name, default_ms).map(std::time::Duration::from_millis)
+}
+
+/// This process's instance name for logs: `INSTANCE`, else `HOSTNAME`, else
+/// `pid-<pid>`.
+pub fn instance_name() -> String {
+    std::env::var("INSTANCE")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| format!("pid-{}", std::process::id()))
+}

@@ -1,0 +1,86 @@
+//! The `/health` shape shared by every service:
+//! `{"case_id","service","status","dependencies":{NAME:{"status","response_time_ms"}}}`,
+//! 200 when every dependency is healthy, 503 otherwise.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::case_id::CaseId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Healthy,
+    Unhealthy,
+}
+
+/// One dependency's state as seen from this process.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DependencyHealth {
+    pub status: HealthStatus,
+    /// How long the check took, in milliseconds.
+    pub response_time_ms: f64,
+    /// A short, generic reason when unhealthy (`timeout`, `unreachable`, ...);
+    /// never a connection string or a raw driver message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The `/health` body.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    pub case_id: String,
+    pub service: String,
+    pub status: HealthStatus,
+    pub dependencies: BTreeMap<String, DependencyHealth>,
+}
+
+impl Health {
+    /// Healthy exactly when every dependency is.
+    pub fn new(case_id: &CaseId, service: &str, dependencies: BTreeMap<String, DependencyHealth>) -> Self {
+        let healthy = dependencies.values().all(|d| d.status == HealthStatus::Healthy);
+        Self {
+            case_id: case_id.to_string(),
+            service: service.to_owned(),
+            status: if healthy { HealthStatus::Healthy } else { HealthStatus::Unhealthy },
+            dependencies,
+        }
+    }
+}
+
+impl IntoResponse for Health {
+    fn into_response(self) -> Response {
+        let status = match self.status {
+            HealthStatus::Healthy => StatusCode::OK,
+            HealthStatus::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        (status, axum::Json(self)).into_response()
+    }
+}
+
+/// Runs one dependency check with a deadline and times it. The check's error
+/// is reduced to `describe(err)` — the caller decides what is safe to show.
+pub async fn check<F, E>(timeout: Duration, check: F, describe: impl FnOnce(&E) -> String) -> DependencyHealth
+where
+    F: Future<Output = Result<(), E>>,
+{
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(timeout, check).await;
+    let response_time_ms = (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
+    let error = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(describe(&e)),
+        Err(_) => Some("timeout".to_owned()),
+    };
+    DependencyHealth {
+        status: if error.is_none() { HealthStatus::Healthy } else { HealthStatus::Unhealthy },
+        response_time_ms,
+        error,
+    }
+}

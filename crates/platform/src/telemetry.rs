@@ -1,0 +1,199 @@
+//! JSON logs: one object per line, to stdout and to a file per process.
+//!
+//! Every line carries `timestamp` (RFC 3339, UTC, microseconds), `level`,
+//! `service`, `instance`, `message`, the event's own fields, and the fields of
+//! every span it happened in, flattened to the top level — so `case_id`,
+//! `method` and `path` from the request span appear on each line written while
+//! handling that request, and `grep '"case_id":"X"'` finds all of them.
+//! tracing-subscriber's stock JSON format nests span fields, which is why this
+//! module has its own [`FormatEvent`].
+
+use std::fmt;
+use std::io;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Formats events as flat JSON lines.
+#[derive(Clone)]
+pub struct JsonLines {
+    service: String,
+    instance: String,
+}
+
+impl JsonLines {
+    pub fn new(service: impl Into<String>, instance: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+            instance: instance.into(),
+        }
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let mut line = Map::new();
+        line.insert(
+            "timestamp".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                .into(),
+        );
+        line.insert("level".into(), event.metadata().level().as_str().into());
+        line.insert("service".into(), self.service.clone().into());
+        line.insert("instance".into(), self.instance.clone().into());
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                let ext = span.extensions();
+                let Some(fields) = ext.get::<FormattedFields<N>>() else {
+                    continue;
+                };
+                if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(fields) {
+                    line.extend(map);
+                }
+            }
+        }
+        event.record(&mut FieldVisitor(&mut line));
+        line.insert("target".into(), event.metadata().target().into());
+        writeln!(writer, "{}", Value::Object(line))
+    }
+}
+
+struct FieldVisitor<'a>(&'a mut Map<String, Value>);
+
+impl Visit for FieldVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        // The whole cause chain: the outermost message alone rarely says why.
+        let mut msg = value.to_string();
+        let mut source = value.source();
+        while let Some(s) = source {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            source = s.source();
+        }
+        self.0.insert(field.name().into(), msg.into());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.insert(field.name().into(), format!("{value:?}").into());
+    }
+}
+
+/// Keeps the background log writers alive; drop it last in `main` so the
+/// final lines are flushed.
+#[must_use = "logs stop being written when the guard is dropped"]
+pub struct LogGuards(#[allow(dead_code)] Vec<WorkerGuard>);
+
+/// Installs the global subscriber: JSON lines to stdout and to
+/// `{log_dir}/{service}-{instance}.log` (appended). The filter comes from
+/// `RUST_LOG`, default `info`.
+pub fn init(service: &str, instance: &str, log_dir: &Path) -> io::Result<LogGuards> {
+    std::fs::create_dir_all(log_dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_dir.join(format!("{service}-{instance}.log")))?;
+    let (file_writer, file_guard) = tracing_appender::non_blocking(file);
+    let (stdout_writer, stdout_guard) = tracing_appender::non_blocking(io::stdout());
+    let format = JsonLines::new(service, instance);
+    let layer = |w| {
+        tracing_subscriber::fmt::layer()
+            .fmt_fields(JsonFields::new())
+            .event_format(format.clone())
+            .with_writer(w)
+    };
+    tracing_subscriber::registry()
+        .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with(layer(file_writer).and_then(layer(stdout_writer)))
+        .try_init()
+        .map_err(io::Error::other)?;
+    Ok(LogGuards(vec![file_guard, stdout_guard]))
+}
+
+/// A subscriber for tests: the same JSON lines, written through the test
+/// harness's capture (shown only for failing tests). Safe to call often.
+pub fn init_for_tests(service: &str) {
+    let _ = tracing_subscriber::registry()
+        .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .fmt_fields(JsonFields::new())
+                .event_format(JsonLines::new(service, "test"))
+                .with_test_writer(),
+        )
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn span_fields_are_flattened_onto_every_line() {
+        let buf = Buf::default();
+        let w = buf.clone();
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .fmt_fields(JsonFields::new())
+                .event_format(JsonLines::new("svc", "i1"))
+                .with_writer(move || w.clone()),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", case_id = "abc", method = "GET");
+            let _g = span.enter();
+            tracing::info!(cache = "hit", "read user");
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let line: Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["case_id"], "abc");
+        assert_eq!(line["method"], "GET");
+        assert_eq!(line["cache"], "hit");
+        assert_eq!(line["message"], "read user");
+        assert_eq!(line["service"], "svc");
+        assert_eq!(line["instance"], "i1");
+        assert_eq!(line["level"], "INFO");
+        let ts = line["timestamp"].as_str().unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(ts).is_ok());
+        assert_eq!(ts.len(), "2026-01-01T00:00:00.000000Z".len(), "{ts}");
+    }
+}

@@ -1,0 +1,117 @@
+//! One user's pattern as a free/busy string, like Microsoft Graph's
+//! `getSchedule` `availabilityView`.
+//!
+//! The window is read in the viewer's zone and cut into consecutive intervals
+//! from its start; the last one may be shorter. Each interval is one
+//! character: `'0'` when the user is free for all of it, `'2'` (Graph's
+//! "busy") otherwise. The pattern itself is laid out in the user's own zone,
+//! so a Kathmandu user viewed from Berlin is free at the right Berlin times.
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use crate::params::{IntervalMinutes, ParamError};
+use crate::pattern::WeeklyPattern;
+use crate::timeline::Timeline;
+use crate::window::Window;
+
+/// The user-service's `GET /users/{email}/freebusy`: `days` (1–366) local
+/// dates from `from` in `view_tz`, one character per `interval_minutes`
+/// (a multiple of 5 from 5 to 1440).
+///
+/// Errors name the offending parameter ([`ParamError::field`]): `days`,
+/// `interval`, or `from` for dates outside chrono's range.
+pub fn freebusy(
+    pattern: &WeeklyPattern,
+    user_tz: Tz,
+    from: NaiveDate,
+    days: u32,
+    interval_minutes: u32,
+    view_tz: Tz,
+) -> Result<String, ParamError> {
+    let window = Window::new(from, days, view_tz)?;
+    let interval = IntervalMinutes::new(interval_minutes)?;
+    let timeline = Timeline::lay_out(pattern, user_tz, &window);
+    Ok(availability_view(&timeline, interval))
+}
+
+/// The free/busy string of an already laid-out timeline.
+pub fn availability_view(timeline: &Timeline, interval: IntervalMinutes) -> String {
+    let step = interval.slots();
+    (0..timeline.slots())
+        .step_by(step)
+        .map(|start| {
+            let end = (start + step).min(timeline.slots());
+            if timeline.is_free_between(start, end) {
+                '0'
+            } else {
+                '2'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::{Asia, Europe, UTC};
+    use serde_json::json;
+
+    fn pattern(v: serde_json::Value) -> WeeklyPattern {
+        WeeklyPattern::from_json(&v).expect("valid test pattern")
+    }
+
+    fn monday() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 3, 3).expect("valid test date")
+    }
+
+    #[test]
+    fn a_day_in_hours_has_24_characters_free_only_in_the_free_hours() {
+        let p = pattern(json!({"monday": [9, 10, 14]}));
+        let view = freebusy(&p, UTC, monday(), 1, 60, UTC).expect("valid");
+        assert_eq!(view, "222222222002220222222222");
+    }
+
+    #[test]
+    fn an_interval_only_partly_free_is_busy() {
+        let p = pattern(json!({"monday": ["09:00-09:45"]}));
+        let view = freebusy(&p, UTC, monday(), 1, 30, UTC).expect("valid");
+        assert_eq!(&view[17..21], "2022");
+    }
+
+    #[test]
+    fn the_last_interval_may_be_partial() {
+        let p = pattern(json!({"monday": ["00:00-24:00"]}));
+        let view = freebusy(&p, UTC, monday(), 1, 25, UTC).expect("valid");
+        // 1440 / 25 = 57.6: 57 full intervals and a 15-minute one.
+        assert_eq!(view.len(), 58);
+        assert!(view.chars().all(|c| c == '0'));
+    }
+
+    #[test]
+    fn a_kathmandu_user_viewed_from_berlin_is_free_at_berlin_times() {
+        // 09:00-10:00 +05:45 is 04:15-05:15 CET.
+        let p = pattern(json!({"monday": [9]}));
+        let view = freebusy(&p, Asia::Kathmandu, monday(), 1, 15, Europe::Berlin).expect("valid");
+        let free: Vec<usize> = view.match_indices('0').map(|(i, _)| i).collect();
+        assert_eq!(free, vec![17, 18, 19, 20]);
+    }
+
+    #[test]
+    fn bad_parameters_name_their_field() {
+        let p = WeeklyPattern::default();
+        let days = freebusy(&p, UTC, monday(), 0, 30, UTC).expect_err("days=0");
+        assert_eq!(days.field(), "days");
+        let interval = freebusy(&p, UTC, monday(), 7, 7, UTC).expect_err("interval=7");
+        assert_eq!(interval.field(), "interval");
+    }
+
+    #[test]
+    fn a_week_at_a_day_per_character_has_seven_characters() {
+        let p = pattern(json!({"tuesday": ["00:00-24:00"]}));
+        assert_eq!(
+            freebusy(&p, UTC, monday(), 7, 1440, UTC).as_deref(),
+            Ok("2022222")
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! Domain types: everything that crosses into the service is parsed into one
+//! of these, and the rest of the code accepts only these.
+//!
+//! - [`Email`]: the user id, trimmed, lower-cased, a plausible address.
+//! - [`Preference`]: `first` | `last` | `random`.
+//! - [`TimeZone`]: an IANA zone name known to the compiled-in tz database.
+//! - [`UserDraft`]: a validated create/replace body.
+//! - [`UserRecord`]: a stored user as the API (and the cache) represents it.
+
+mod email;
+pub mod user;
+
+pub use email::Email;
+pub use user::{AvailabilityRecord, InvalidField, Preference, TimeZone, UserDraft, UserInput, UserRecord};

@@ -1,0 +1,19 @@
+//! W2Meet user-service: users and their weekly availability.
+//!
+//! # Layout
+//! - [`config`]: settings from the environment.
+//! - [`startup`]: builds the router and the application (`main` and tests).
+//! - [`routes`]: thin HTTP handlers, one file per resource.
+//! - [`service`]: the logic — cache-aside reads, writes that invalidate.
+//! - [`store`]: PostgreSQL, the Redis cache (and why it is never stale),
+//!   single-flight loads.
+//! - [`domain`]: parsed, validated types (`Email`, `UserDraft`, ...).
+//! - [`error`]: the service's errors and their status codes.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod service;
+pub mod startup;
+pub mod store;

@@ -1,0 +1,50 @@
+//! The original W2Meet cache-aside endpoints, kept for its clients.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use w2meet_platform::error::{ErrorBody, Path, Query};
+
+use super::users::{X_CACHE, parse_email};
+use crate::domain::{AvailabilityRecord, Email};
+use crate::error::UserError;
+use crate::service::Users;
+
+/// A user's availability record, cache-aside.
+#[utoipa::path(get, path = "/user-avail/cache-aside/{email}", tag = "cache-aside",
+    params(("email" = String, Path, description = "The user's email")),
+    responses((status = 200, description = "The availability record; `X-Cache` says how it was served", body = AvailabilityRecord),
+              (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn by_path(State(users): State<Users>, Path(email): Path<String>) -> Result<Response, UserError> {
+    read(users, parse_email(&email, &["path", "email"])?).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ByQuery {
+    /// The user's email (the original client's parameter name).
+    pub user1email: Option<String>,
+}
+
+/// The same, with the email as the original client sent it.
+#[utoipa::path(get, path = "/user-avail/cache-aside", tag = "cache-aside", params(ByQuery),
+    responses((status = 200, description = "The availability record", body = AvailabilityRecord),
+              (status = 400, description = "Missing or invalid email", body = ErrorBody),
+              (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn by_query(State(users): State<Users>, Query(q): Query<ByQuery>) -> Result<Response, UserError> {
+    let raw = q
+        .user1email
+        .ok_or_else(|| UserError::invalid(&["query", "user1email"], "field required"))?;
+    read(users, parse_email(&raw, &["query", "user1email"])?).await
+}
+
+async fn read(users: Users, email: Email) -> Result<Response, UserError> {
+    let (user, cache) = users.get(&email).await?;
+    let mut res = match user {
+        Some(u) => (StatusCode::OK, axum::Json(u.availability_view())).into_response(),
+        None => UserError::NotFound(vec![email.to_string()]).into_response(),
+    };
+    res.headers_mut().insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
+    Ok(res)
+}

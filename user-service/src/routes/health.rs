@@ -1,0 +1,27 @@
+//! `/health`: redis and postgresql, each timed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::extract::State;
+use w2meet_platform::CaseId;
+use w2meet_platform::health::{self, Health};
+
+use crate::service::Users;
+
+/// How long one dependency check may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Service health: 200 when Redis and PostgreSQL answer, 503 naming the one
+/// that does not.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "Healthy", body = Health),
+              (status = 503, description = "A dependency is unhealthy", body = Health)))]
+pub async fn health(State(users): State<Users>, case_id: CaseId) -> Health {
+    let (redis, postgres) = tokio::join!(
+        health::check(CHECK_TIMEOUT, users.cache.ping(), |_| "unreachable".to_owned()),
+        health::check(CHECK_TIMEOUT, users.store.ping(), |_| "unreachable".to_owned()),
+    );
+    let deps = BTreeMap::from([("redis".to_owned(), redis), ("postgresql".to_owned(), postgres)]);
+    Health::new(&case_id, "user-service", deps)
+}

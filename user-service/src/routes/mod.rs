@@ -1,0 +1,7 @@
+//! HTTP handlers, one file per resource. Each extracts, parses into domain
+//! types, calls [`crate::service::Users`], and maps the answer.
+
+pub mod cache_aside;
+// TEMP pub mod freebusy;
+pub mod health;
+pub mod users;

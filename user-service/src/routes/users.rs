@@ -1,0 +1,195 @@
+//! `/users`: create, read, replace, delete, batch read, free/busy view.
+
+use std::collections::HashSet;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use w2meet_platform::error::{ErrorBody, Json, Path, Query};
+
+use crate::domain::{Email, UserDraft, UserInput, UserRecord};
+use crate::error::UserError;
+use crate::service::{CacheStatus, Created, Users};
+
+/// Most users one batch read may ask for.
+pub const MAX_BATCH: usize = 1000;
+
+pub static X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+/// A user with its `ETag` (the version) and, for reads, `X-Cache`.
+pub(crate) fn user_response(status: StatusCode, user: &UserRecord, cache: Option<CacheStatus>) -> Response {
+    let mut res = (status, axum::Json(user)).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", user.version)) {
+        res.headers_mut().insert(header::ETAG, etag);
+    }
+    if let Some(c) = cache {
+        res.headers_mut().insert(&X_CACHE, HeaderValue::from_static(c.as_str()));
+    }
+    res
+}
+
+pub(crate) fn parse_email(raw: &str, loc: &[&str]) -> Result<Email, UserError> {
+    Email::parse(raw).map_err(|m| UserError::invalid(loc, m))
+}
+
+/// Create a user.
+#[utoipa::path(post, path = "/users", request_body = UserInput, tag = "users",
+    responses(
+        (status = 201, description = "Created", body = UserRecord),
+        (status = 200, description = "An identical user already existed (a retried create)", body = UserRecord),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 409, description = "The email exists with different data", body = ErrorBody),
+        (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
+pub async fn create_user(State(users): State<Users>, Json(input): Json<UserInput>) -> Result<Response, UserError> {
+    let draft = UserDraft::parse(input, None).map_err(UserError::Invalid)?;
+    Ok(match users.create(&draft).await? {
+        Created::New(u) => user_response(StatusCode::CREATED, &u, None),
+        Created::AlreadyExists(u) => user_response(StatusCode::OK, &u, None),
+    })
+}
+
+/// Read a user (cache-aside).
+#[utoipa::path(get, path = "/users/{email}", tag = "users",
+    params(("email" = String, Path, description = "The user's email")),
+    responses(
+        (status = 200, description = "The user; `X-Cache` says how it was served", body = UserRecord),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 503, description = "Cache miss while PostgreSQL is unavailable", body = ErrorBody)))]
+pub async fn get_user(State(users): State<Users>, Path(email): Path<String>) -> Result<Response, UserError> {
+    let email = parse_email(&email, &["path", "email"])?;
+    match users.get(&email).await? {
+        (Some(u), cache) => Ok(user_response(StatusCode::OK, &u, Some(cache))),
+        (None, cache) => {
+            let mut res = UserError::NotFound(vec![email.to_string()]).into_response();
+            res.headers_mut().insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
+            Ok(res)
+        }
+    }
+}
+
+/// Replace a user. Send `If-Match: "<version>"` to refuse to overwrite a
+/// change you have not seen.
+#[utoipa::path(put, path = "/users/{email}", request_body = UserInput, tag = "users",
+    params(("email" = String, Path, description = "The user's email"),
+           ("If-Match" = Option<String>, Header, description = "Expected version, as returned in `ETag`")),
+    responses(
+        (status = 200, description = "Replaced", body = UserRecord),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 412, description = "`If-Match` does not match the current version", body = ErrorBody)))]
+pub async fn replace_user(
+    State(users): State<Users>,
+    Path(email): Path<String>,
+    headers: HeaderMap,
+    Json(input): Json<UserInput>,
+) -> Result<Response, UserError> {
+    let email = parse_email(&email, &["path", "email"])?;
+    let if_match = parse_if_match(&headers)?;
+    let draft = UserDraft::parse(input, Some(&email)).map_err(UserError::Invalid)?;
+    let user = users.replace(&draft, if_match).await?;
+    Ok(user_response(StatusCode::OK, &user, None))
+}
+
+/// `If-Match: "3"`, `W/"3"`, `3` or `*` (any version).
+fn parse_if_match(headers: &HeaderMap) -> Result<Option<i64>, UserError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || UserError::invalid(&["header", "If-Match"], "If-Match must be a version as returned in ETag, e.g. \"3\"");
+    let s = value.to_str().map_err(|_| bad())?.trim();
+    if s == "*" {
+        return Ok(None);
+    }
+    let s = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
+    s.parse::<i64>().map(Some).map_err(|_| bad())
+}
+
+/// Delete a user.
+#[utoipa::path(delete, path = "/users/{email}", tag = "users",
+    params(("email" = String, Path, description = "The user's email")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn delete_user(State(users): State<Users>, Path(email): Path<String>) -> Result<StatusCode, UserError> {
+    let email = parse_email(&email, &["path", "email"])?;
+    users.delete(&email).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct BatchQuery {
+    /// Comma-separated emails, at most 1000.
+    pub emails: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchBody {
+    /// At most 1000 emails; duplicates are collapsed.
+    pub emails: Vec<String>,
+}
+
+/// A batch answer: found users in the order asked, and the emails not found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResponse {
+    pub users: Vec<UserRecord>,
+    pub missing: Vec<String>,
+}
+
+/// Read many users at once (GET form).
+#[utoipa::path(get, path = "/users", tag = "users", params(BatchQuery),
+    responses((status = 200, description = "Found and missing users", body = BatchResponse),
+              (status = 400, description = "No, too many or invalid emails", body = ErrorBody)))]
+pub async fn batch_get(State(users): State<Users>, Query(q): Query<BatchQuery>) -> Result<Response, UserError> {
+    let raw: Vec<String> = q
+        .emails
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    batch(users, raw, "query").await
+}
+
+/// Read many users at once (POST form, for large groups).
+#[utoipa::path(post, path = "/users/batch", tag = "users", request_body = BatchBody,
+    responses((status = 200, description = "Found and missing users", body = BatchResponse),
+              (status = 400, description = "No, too many or invalid emails", body = ErrorBody)))]
+pub async fn batch_post(State(users): State<Users>, Json(body): Json<BatchBody>) -> Result<Response, UserError> {
+    batch(users, body.emails, "body").await
+}
+
+async fn batch(users: Users, raw: Vec<String>, location: &str) -> Result<Response, UserError> {
+    if raw.is_empty() {
+        return Err(UserError::invalid(&[location, "emails"], "at least one email is required"));
+    }
+    let mut emails: Vec<Email> = Vec::with_capacity(raw.len());
+    let mut seen = HashSet::with_capacity(raw.len());
+    let mut errors = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        match Email::parse(r) {
+            Ok(e) => {
+                if seen.insert(e.clone()) {
+                    emails.push(e);
+                }
+            }
+            Err(msg) => errors.push(crate::domain::user::InvalidField {
+                loc: vec![location.to_owned(), "emails".to_owned(), i.to_string()],
+                msg,
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(UserError::Invalid(errors));
+    }
+    if emails.len() > MAX_BATCH {
+        return Err(UserError::invalid(
+            &[location, "emails"],
+            format!("at most {MAX_BATCH} distinct emails per batch"),
+        ));
+    }
+    let (found, missing, cache) = users.get_many(&emails).await?;
+    let mut res = axum::Json(BatchResponse { users: found, missing }).into_response();
+    res.headers_mut().insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
+    Ok(res)
+}

@@ -1,0 +1,275 @@
+//! The Redis side of cache-aside reads.
+//!
+//! # Why no reader can leave a stale entry behind
+//! Three keys per user, under the configured prefix:
+//! - `user:{epoch}:{email}` — the cached user JSON (or `!` for "no such user",
+//!   kept briefly), with a TTL;
+//! - `generation:{email}` — an invalidation counter.
+//!
+//! A writer commits to PostgreSQL, then in one `MULTI` increments `generation` and
+//! deletes the entry, and only then returns. A reader that misses reads the
+//! entry *and* `generation` in one `MGET`, reads PostgreSQL, and fills with a Lua
+//! script that writes only if `generation` still has the value it read. So a reader
+//! whose database read may predate a commit — it necessarily read `generation` before
+//! that writer's increment — either fills before the writer's `MULTI` (which
+//! then deletes the fill) or finds `generation` changed and does not fill. After the
+//! write returns, no stale fill can land: the stale-fill race is closed
+//! without locks and without a second round trip on hits.
+//!
+//! # Why Redis coming back serves nothing stale
+//! A write that cannot reach Redis cannot delete its entry; if Redis kept its
+//! data (a network blip, or a restart from a snapshot), that entry would be
+//! stale when Redis returns. So entries are namespaced by an *epoch* stored in
+//! PostgreSQL: a write made while Redis is failing advances the epoch in its
+//! own transaction (or right after, if the invalidation itself fails), which
+//! orphans every older entry at once. Each replica keeps the epoch in memory;
+//! after any Redis error it stops using the cache (reads are `BYPASS`) until it
+//! has re-read the epoch from PostgreSQL with no Redis error in between, and
+//! it re-reads the epoch every `CACHE_EPOCH_REFRESH_MS` anyway, which bounds
+//! how long an idle replica could miss an epoch change.
+//!
+//! # Failing fast
+//! After a Redis error the cache is skipped for `REDIS_RETRY_AFTER_MS`
+//! (a small circuit breaker), so an outage costs reads nothing but the
+//! PostgreSQL query, not a Redis timeout each.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, RedisError};
+
+use crate::domain::UserRecord;
+
+/// The marker stored for "no such user" (never valid JSON for a user).
+const NEGATIVE: &str = "!";
+
+/// How long `generation:{email}` lives after its last increment. Far longer than any
+/// read can take (reads are bounded by the statement and request timeouts),
+/// so a reader never sees a counter vanish under it.
+const GEN_TTL_SECS: i64 = 24 * 3600;
+
+/// Writes the entry only if the invalidation counter is unchanged.
+/// KEYS: entry, generation. ARGV: expected generation ('' when it had none), value, ttl ms.
+const FILL_SCRIPT: &str = r"
+local g = redis.call('GET', KEYS[2])
+if g == false then g = '' end
+if g == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0";
+
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    pub url: String,
+    /// Prefix of every key (tests use a unique one each).
+    pub prefix: String,
+    pub ttl: Duration,
+    pub negative_ttl: Duration,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+    /// How long to skip Redis after an error.
+    pub retry_after: Duration,
+    /// How often each replica re-reads the epoch.
+    pub epoch_refresh: Duration,
+}
+
+/// What the cache knows about one user.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Hit(UserRecord),
+    /// Recently looked up and not found.
+    KnownMissing,
+    /// Not cached; `generation` is the invalidation counter read with it, to hand
+    /// back to [`Cache::fill`].
+    Miss { generation: String },
+}
+
+/// The Redis cache. Cheap to clone.
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cfg: CacheConfig,
+    /// Reconnects by itself; created lazily so the service starts (and
+    /// serves from PostgreSQL) while Redis is down.
+    conn: ConnectionManager,
+    /// Reference point for `skip_until_ms`.
+    started: Instant,
+    /// Milliseconds after `started` before which Redis is not tried.
+    skip_until_ms: AtomicU64,
+    /// The epoch entries are read and written under.
+    epoch: AtomicI64,
+    /// False after a Redis error until the epoch has been re-read.
+    epoch_fresh: AtomicBool,
+    /// Redis errors so far; an epoch read counts only if none happened
+    /// while it ran.
+    failures: AtomicU64,
+}
+
+impl Cache {
+    pub fn new(cfg: CacheConfig) -> anyhow::Result<Cache> {
+        let client = redis::Client::open(cfg.url.as_str())?;
+        let manager_cfg = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(cfg.connect_timeout))
+            .set_response_timeout(Some(cfg.response_timeout))
+            .set_number_of_retries(1);
+        let conn = ConnectionManager::new_lazy_with_config(client, manager_cfg)?;
+        Ok(Cache {
+            inner: Arc::new(Inner {
+                cfg,
+                conn,
+                started: Instant::now(),
+                skip_until_ms: AtomicU64::new(0),
+                epoch: AtomicI64::new(0),
+                epoch_fresh: AtomicBool::new(false),
+                failures: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &CacheConfig {
+        &self.inner.cfg
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.inner.started.elapsed().as_millis() as u64
+    }
+
+    /// Whether reads should use the cache now: Redis has not failed in the
+    /// last `retry_after`, and the epoch is known to be current.
+    pub fn usable(&self) -> bool {
+        self.inner.epoch_fresh.load(Ordering::Acquire) && self.now_ms() >= self.inner.skip_until_ms.load(Ordering::Relaxed)
+    }
+
+    /// Whether Redis has failed recently (writes then advance the epoch).
+    pub fn degraded(&self) -> bool {
+        !self.usable()
+    }
+
+    /// Records a Redis failure: skip Redis for a while and distrust the epoch.
+    pub fn note_failure(&self, op: &'static str, err: &RedisError) {
+        self.inner.failures.fetch_add(1, Ordering::AcqRel);
+        self.inner.epoch_fresh.store(false, Ordering::Release);
+        let until = self.now_ms() + self.inner.cfg.retry_after.as_millis() as u64;
+        self.inner.skip_until_ms.store(until, Ordering::Relaxed);
+        metrics::counter!("cache_errors_total", "op" => op).increment(1);
+        tracing::warn!(op, error = %err, "redis unavailable; serving from postgresql");
+    }
+
+    /// Failures so far (see [`Cache::epoch_refreshed`]).
+    pub fn failures(&self) -> u64 {
+        self.inner.failures.load(Ordering::Acquire)
+    }
+
+    /// Adopts an epoch read from PostgreSQL; it makes the cache usable again
+    /// only if no Redis failure happened since `failures_before` was taken.
+    pub fn epoch_refreshed(&self, epoch: i64, failures_before: u64) {
+        self.adopt_epoch(epoch);
+        if self.failures() == failures_before {
+            self.inner.epoch_fresh.store(true, Ordering::Release);
+        }
+    }
+
+    /// Moves to a newer epoch learnt from a write's transaction.
+    pub fn adopt_epoch(&self, epoch: i64) {
+        self.inner.epoch.fetch_max(epoch, Ordering::AcqRel);
+    }
+
+    pub fn epoch(&self) -> i64 {
+        self.inner.epoch.load(Ordering::Acquire)
+    }
+
+    fn entry_key(&self, epoch: i64, email: &str) -> String {
+        format!("{}user:{epoch}:{email}", self.inner.cfg.prefix)
+    }
+
+    fn gen_key(&self, email: &str) -> String {
+        format!("{}generation:{email}", self.inner.cfg.prefix)
+    }
+
+    /// Looks many users up in one round trip (`MGET` of entries and counters).
+    pub async fn lookup_many(&self, emails: &[&str]) -> Result<Vec<Lookup>, RedisError> {
+        let epoch = self.epoch();
+        let keys: Vec<String> = emails
+            .iter()
+            .map(|e| self.entry_key(epoch, e))
+            .chain(emails.iter().map(|e| self.gen_key(e)))
+            .collect();
+        let mut conn = self.inner.conn.clone();
+        let values: Vec<Option<String>> = conn.mget(&keys).await?;
+        let (entries, gens) = values.split_at(emails.len());
+        Ok(entries
+            .iter()
+            .zip(gens)
+            .map(|(entry, generation)| match entry.as_deref() {
+                Some(NEGATIVE) => Lookup::KnownMissing,
+                Some(json) => match serde_json::from_str(json) {
+                    Ok(user) => Lookup::Hit(user),
+                    // An entry this version cannot read: treat as a miss
+                    // and overwrite it.
+                    Err(_) => Lookup::Miss {
+                        generation: generation.clone().unwrap_or_default(),
+                    },
+                },
+                None => Lookup::Miss {
+                    generation: generation.clone().unwrap_or_default(),
+                },
+            })
+            .collect())
+    }
+
+    /// Fills entries after database reads (`None` = not found), each only if
+    /// its counter still equals the `generation` its lookup saw. One round trip.
+    pub async fn fill_many(&self, fills: &[(&str, &str, Option<&UserRecord>)]) -> Result<(), RedisError> {
+        if fills.is_empty() {
+            return Ok(());
+        }
+        let epoch = self.epoch();
+        let mut pipe = redis::pipe();
+        for (email, generation, user) in fills {
+            let (value, ttl) = match user {
+                Some(u) => (
+                    serde_json::to_string(u).map_err(|e| RedisError::from(std::io::Error::other(e)))?,
+                    self.inner.cfg.ttl,
+                ),
+                None => (NEGATIVE.to_owned(), self.inner.cfg.negative_ttl),
+            };
+            pipe.cmd("EVAL")
+                .arg(FILL_SCRIPT)
+                .arg(2)
+                .arg(self.entry_key(epoch, email))
+                .arg(self.gen_key(email))
+                .arg(*generation)
+                .arg(value)
+                .arg(ttl.as_millis() as u64)
+                .ignore();
+        }
+        let mut conn = self.inner.conn.clone();
+        pipe.query_async::<()>(&mut conn).await
+    }
+
+    /// Invalidates users after a committed write: bumps each counter (so
+    /// in-flight fills are refused) and deletes each entry of `epoch`.
+    pub async fn invalidate(&self, emails: &[&str], epoch: i64) -> Result<(), RedisError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for email in emails {
+            let gen_key = self.gen_key(email);
+            pipe.incr(&gen_key, 1).ignore();
+            pipe.expire(&gen_key, GEN_TTL_SECS).ignore();
+            pipe.del(self.entry_key(epoch, email)).ignore();
+        }
+        let mut conn = self.inner.conn.clone();
+        pipe.query_async::<()>(&mut conn).await
+    }
+
+    pub async fn ping(&self) -> Result<(), RedisError> {
+        let mut conn = self.inner.conn.clone();
+        redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| ())
+    }
+}

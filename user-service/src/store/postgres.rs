@@ -1,0 +1,329 @@
+//! PostgreSQL: the source of truth for users, and the home of the cache
+//! epoch (see `cache.rs`). Parameterised queries only.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use tokio_postgres::{NoTls, Row};
+
+use crate::domain::{Email, UserDraft, UserRecord};
+
+/// Migrations, applied in order, each once, under an advisory lock so that
+/// replicas starting together do not race.
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE users (
+            email        TEXT PRIMARY KEY,
+            name         TEXT,
+            timezone     TEXT NOT NULL,
+            preference   TEXT NOT NULL,
+            availability JSONB NOT NULL,
+            created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+            updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+            version      BIGINT NOT NULL DEFAULT 1
+        );
+        CREATE TABLE cache_epoch (
+            id    BOOLEAN PRIMARY KEY DEFAULT true CHECK (id),
+            epoch BIGINT NOT NULL
+        );
+        INSERT INTO cache_epoch (epoch) VALUES (1);",
+    ),
+];
+
+const COLUMNS: &str = "email, name, timezone, preference, availability, created_at, updated_at, version";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or a connection could not be had in
+    /// time: a 503.
+    #[error("database unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database answered with an error: a bug or a broken schema, a 500.
+    #[error("database error")]
+    Query(#[source] tokio_postgres::Error),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if e.as_db_error().is_some() {
+            StoreError::Query(e)
+        } else {
+            StoreError::Unavailable(Box::new(e))
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => StoreError::Unavailable(Box::new(other)),
+        }
+    }
+}
+
+/// Database settings.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    pub url: String,
+    /// `search_path` for every connection (tests use one schema each).
+    pub schema: Option<String>,
+    pub pool_size: usize,
+    /// Bound on waiting for a connection, connecting, and each statement.
+    pub timeout: Duration,
+}
+
+/// How a create ended.
+pub enum Inserted {
+    Created(UserRecord),
+    /// The email was taken; this is what is stored.
+    Existing(UserRecord),
+}
+
+/// How a replace ended.
+pub enum Replaced {
+    Updated(UserRecord),
+    NotFound,
+    VersionMismatch { current: i64 },
+}
+
+/// The user table. Cheap to clone.
+#[derive(Clone)]
+pub struct UserStore {
+    pool: Pool,
+    /// Rows-fetching queries run (single and batch reads): lets tests prove
+    /// that concurrent misses share one read, and is exported as a metric.
+    reads: Arc<AtomicU64>,
+}
+
+impl UserStore {
+    /// Builds the pool; connections are opened lazily.
+    pub fn new(cfg: &DbConfig) -> anyhow::Result<UserStore> {
+        let mut pg: tokio_postgres::Config = cfg.url.parse()?;
+        pg.connect_timeout(cfg.timeout);
+        let mut options = format!("-c statement_timeout={}", cfg.timeout.as_millis());
+        if let Some(schema) = &cfg.schema {
+            options.push_str(&format!(" -c search_path={schema}"));
+        }
+        pg.options(&options);
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(cfg.pool_size)
+            .timeouts(Timeouts {
+                wait: Some(cfg.timeout),
+                create: Some(cfg.timeout),
+                recycle: Some(cfg.timeout),
+            })
+            .runtime(Runtime::Tokio1)
+            .build()?;
+        Ok(UserStore {
+            pool,
+            reads: Arc::default(),
+        })
+    }
+
+    /// Applies pending migrations. Safe to run from several replicas at once.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.batch_execute(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.w2meet-user-service-migrations'));
+             CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());",
+        )
+        .await?;
+        for (version, sql) in MIGRATIONS {
+            let done = tx
+                .query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[version])
+                .await?
+                .is_some();
+            if !done {
+                tx.batch_execute(sql).await?;
+                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version])
+                    .await?;
+                tracing::info!(version, "applied migration");
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Row-fetching queries so far.
+    pub fn read_count(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    fn count_read(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("user_db_reads_total").increment(1);
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.pool.get().await?.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, email: &Email) -> Result<Option<UserRecord>, StoreError> {
+        self.count_read();
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+            .await?;
+        let row = client.query_opt(&stmt, &[&email.as_str()]).await?;
+        Ok(row.as_ref().map(record))
+    }
+
+    /// Many users in one query; absent ones are simply not returned.
+    pub async fn get_many(&self, emails: &[&str]) -> Result<Vec<UserRecord>, StoreError> {
+        self.count_read();
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = ANY($1)"))
+            .await?;
+        let rows = client.query(&stmt, &[&emails]).await?;
+        Ok(rows.iter().map(record).collect())
+    }
+
+    /// Inserts unless the email is taken. `bump_epoch` also advances the
+    /// cache epoch in the same transaction (used while Redis is failing).
+    pub async fn insert(&self, d: &UserDraft, bump_epoch: bool) -> Result<(Inserted, i64), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let inserted = tx
+            .query_opt(
+                &format!(
+                    "INSERT INTO users (email, name, timezone, preference, availability)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING RETURNING {COLUMNS}"
+                ),
+                &[
+                    &d.email.as_str(),
+                    &d.name,
+                    &d.timezone.to_string(),
+                    &d.preference.as_str(),
+                    &d.availability.to_json(),
+                ],
+            )
+            .await?;
+        let outcome = match inserted {
+            Some(row) => Inserted::Created(record(&row)),
+            None => {
+                let row = tx
+                    .query_one(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"), &[&d.email.as_str()])
+                    .await?;
+                Inserted::Existing(record(&row))
+            }
+        };
+        let epoch = epoch_in(&tx, bump_epoch).await?;
+        tx.commit().await?;
+        Ok((outcome, epoch))
+    }
+
+    /// Replaces a user, checking `if_match` against the stored version.
+    pub async fn replace(
+        &self,
+        d: &UserDraft,
+        if_match: Option<i64>,
+        bump_epoch: bool,
+    ) -> Result<(Replaced, i64), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let current = tx
+            .query_opt("SELECT version FROM users WHERE email = $1 FOR UPDATE", &[&d.email.as_str()])
+            .await?;
+        let outcome = match current.map(|r| r.get::<_, i64>(0)) {
+            None => Replaced::NotFound,
+            Some(current) if if_match.is_some_and(|v| v != current) => Replaced::VersionMismatch { current },
+            Some(_) => {
+                let row = tx
+                    .query_one(
+                        &format!(
+                            "UPDATE users SET name = $2, timezone = $3, preference = $4, availability = $5,
+                                 updated_at = now(), version = version + 1
+                             WHERE email = $1 RETURNING {COLUMNS}"
+                        ),
+                        &[
+                            &d.email.as_str(),
+                            &d.name,
+                            &d.timezone.to_string(),
+                            &d.preference.as_str(),
+                            &d.availability.to_json(),
+                        ],
+                    )
+                    .await?;
+                Replaced::Updated(record(&row))
+            }
+        };
+        let epoch = epoch_in(&tx, bump_epoch).await?;
+        tx.commit().await?;
+        Ok((outcome, epoch))
+    }
+
+    /// Deletes a user; `false` if there was none.
+    pub async fn delete(&self, email: &Email, bump_epoch: bool) -> Result<(bool, i64), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx.execute("DELETE FROM users WHERE email = $1", &[&email.as_str()]).await?;
+        let epoch = epoch_in(&tx, bump_epoch).await?;
+        tx.commit().await?;
+        Ok((n > 0, epoch))
+    }
+
+    /// The current cache epoch.
+    pub async fn epoch(&self) -> Result<i64, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client.query_one("SELECT epoch FROM cache_epoch", &[]).await?.get(0))
+    }
+
+    /// Advances the cache epoch: every cached entry written under an older
+    /// epoch is ignored from now on.
+    pub async fn bump_epoch(&self) -> Result<i64, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_one("UPDATE cache_epoch SET epoch = epoch + 1 RETURNING epoch", &[])
+            .await?
+            .get(0))
+    }
+}
+
+/// Reads (or advances) the epoch inside a write's transaction, so the writer
+/// learns the epoch its invalidation must target.
+async fn epoch_in(tx: &deadpool_postgres::Transaction<'_>, bump: bool) -> Result<i64, StoreError> {
+    let sql = if bump {
+        "UPDATE cache_epoch SET epoch = epoch + 1 RETURNING epoch"
+    } else {
+        "SELECT epoch FROM cache_epoch"
+    };
+    Ok(tx.query_one(sql, &[]).await?.get(0))
+}
+
+fn record(row: &Row) -> UserRecord {
+    UserRecord {
+        email: row.get("email"),
+        name: row.get("name"),
+        timezone: row.get("timezone"),
+        preferences: row.get("preference"),
+        availabilities: monday_first(row.get("availability")),
+        created_at: row.get::<_, DateTime<Utc>>("created_at"),
+        updated_at: row.get::<_, DateTime<Utc>>("updated_at"),
+        version: row.get("version"),
+    }
+}
+
+/// JSONB keeps object keys in its own order; give days back Monday first, as
+/// they were stored (the stored document is normalised, so it always parses).
+fn monday_first(stored: serde_json::Value) -> serde_json::Value {
+    match scheduling::WeeklyPattern::from_json(&stored) {
+        Ok(p) => p.to_json(),
+        Err(_) => stored,
+    }
+}

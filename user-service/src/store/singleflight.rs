@@ -1,0 +1,146 @@
+//! Coalesces concurrent loads of one key in one process: the first caller
+//! runs the load, the others await its result. An entry lives exactly as long
+//! as its load runs — a caller that arrives after it finished starts a new
+//! load, so nobody receives a result older than their own request.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+
+type Flights<K, V> = HashMap<K, (u64, Shared<BoxFuture<'static, V>>)>;
+
+pub struct SingleFlight<K, V: Clone> {
+    flights: Arc<Mutex<Flights<K, V>>>,
+    /// Tells a finishing load whether the entry under its key is still its
+    /// own (it may have been forgotten and replaced).
+    next_id: Mutex<u64>,
+}
+
+impl<K, V> Default for SingleFlight<K, V>
+where
+    V: Clone,
+{
+    fn default() -> Self {
+        Self {
+            flights: Arc::default(),
+            next_id: Mutex::new(0),
+        }
+    }
+}
+
+impl<K, V> SingleFlight<K, V>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// Runs `load` unless a load for `key` is already running, in which case
+    /// waits for that one. The load keeps running if the caller that started
+    /// it goes away while others wait.
+    pub async fn run<F>(&self, key: K, load: impl FnOnce() -> F) -> V
+    where
+        F: Future<Output = V> + Send + 'static,
+    {
+        let flight = {
+            let mut flights = self.flights.lock().expect("singleflight lock poisoned");
+            match flights.get(&key) {
+                Some((_, f)) => f.clone(),
+                None => {
+                    let id = {
+                        let mut n = self.next_id.lock().expect("singleflight lock poisoned");
+                        *n += 1;
+                        *n
+                    };
+                    let registry = Arc::clone(&self.flights);
+                    let own_key = key.clone();
+                    let fut = load();
+                    let f = async move {
+                        let out = fut.await;
+                        let mut flights = registry.lock().expect("singleflight lock poisoned");
+                        if flights.get(&own_key).is_some_and(|(i, _)| *i == id) {
+                            flights.remove(&own_key);
+                        }
+                        out
+                    }
+                    .boxed()
+                    .shared();
+                    flights.insert(key, (id, f.clone()));
+                    f
+                }
+            }
+        };
+        flight.await
+    }
+
+    /// Stops new callers from joining loads whose key matches: used after a
+    /// local write, whose effect those loads may not have seen.
+    pub fn forget(&self, matches: impl Fn(&K) -> bool) {
+        self.flights
+            .lock()
+            .expect("singleflight lock poisoned")
+            .retain(|k, _| !matches(k));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_load() {
+        let sf: Arc<SingleFlight<&str, u32>> = Arc::default();
+        let loads = Arc::new(AtomicU32::new(0));
+        let calls = (0..20).map(|_| {
+            let sf = sf.clone();
+            let loads = loads.clone();
+            tokio::spawn(async move {
+                sf.run("k", || async move {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    7
+                })
+                .await
+            })
+        });
+        for r in futures::future::join_all(calls).await {
+            assert_eq!(r.unwrap(), 7);
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_caller_after_the_load_finished_starts_a_new_one() {
+        let sf: SingleFlight<&str, u32> = SingleFlight::default();
+        assert_eq!(sf.run("k", || async { 1 }).await, 1);
+        assert_eq!(sf.run("k", || async { 2 }).await, 2);
+    }
+
+    #[tokio::test]
+    async fn forgotten_loads_are_not_joined() {
+        let sf: Arc<SingleFlight<&str, u32>> = Arc::default();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let first = {
+            let sf = sf.clone();
+            tokio::spawn(async move {
+                sf.run("k", || async move {
+                    let _ = rx.await;
+                    1
+                })
+                .await
+            })
+        };
+        tokio::task::yield_now().await;
+        while sf.flights.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        sf.forget(|k| *k == "k");
+        assert_eq!(sf.run("k", || async { 2 }).await, 2);
+        tx.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), 1);
+    }
+}
