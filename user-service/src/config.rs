@@ -26,7 +26,10 @@ impl Config {
             bind: parse_or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8001)))?,
             log_dir: PathBuf::from(string_or("LOG_DIR", "logs")),
             db: DbConfig {
-                url: string_or("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/w2meet_users"),
+                url: string_or(
+                    "DATABASE_URL",
+                    "postgres://postgres@127.0.0.1:5432/w2meet_users",
+                ),
                 schema: Some(string_or("DATABASE_SCHEMA", "")).filter(|s| !s.is_empty()),
                 pool_size: parse_or("DB_POOL_SIZE", 16)?,
                 timeout: millis_or("DB_TIMEOUT_MS", 2000)?,

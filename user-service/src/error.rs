@@ -53,7 +53,11 @@ impl IntoResponse for UserError {
             },
             UserError::NotFound(emails) => ApiError::new(
                 StatusCode::NOT_FOUND,
-                ErrorDetail::new(["path", "email"], format!("User not found: {}", emails.join(", ")), "not_found"),
+                ErrorDetail::new(
+                    ["path", "email"],
+                    format!("User not found: {}", emails.join(", ")),
+                    "not_found",
+                ),
             ),
             UserError::Conflict(email) => ApiError::new(
                 StatusCode::CONFLICT,
@@ -73,11 +77,20 @@ impl IntoResponse for UserError {
             ),
             UserError::Store(e) => match &*e {
                 StoreError::Unavailable(_) => {
-                    tracing::error!(error = &*e as &dyn std::error::Error, "postgresql unavailable");
-                    ApiError::server(StatusCode::SERVICE_UNAVAILABLE, "the user database is unavailable")
+                    tracing::error!(
+                        error = &*e as &dyn std::error::Error,
+                        "postgresql unavailable"
+                    );
+                    ApiError::server(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the user database is unavailable",
+                    )
                 }
                 StoreError::Query(_) => {
-                    tracing::error!(error = &*e as &dyn std::error::Error, "postgresql query failed");
+                    tracing::error!(
+                        error = &*e as &dyn std::error::Error,
+                        "postgresql query failed"
+                    );
                     ApiError::server(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
                 }
             },

@@ -112,22 +112,37 @@ impl Users {
         } else {
             None
         };
-        let status = if generation.is_some() { CacheStatus::Miss } else { CacheStatus::Bypass };
+        let status = if generation.is_some() {
+            CacheStatus::Miss
+        } else {
+            CacheStatus::Bypass
+        };
         let key = (email.as_str().to_owned(), generation.clone());
         let this = self.clone();
         let email = email.clone();
         let user = self
             .flights
-            .run(key, move || async move { this.load(email, generation).await })
+            .run(
+                key,
+                move || async move { this.load(email, generation).await },
+            )
             .await
             .map_err(|e| UserError::Store(Arc::clone(&e)))?;
         Ok(self.served(user, status))
     }
 
+    /// Reads that joined another request's database read instead of making
+    /// their own.
+    pub fn coalesced_reads(&self) -> u64 {
+        self.flights.joined()
+    }
+
     /// The database read behind a miss, then the fill (when Redis was used).
     async fn load(self, email: Email, generation: Option<String>) -> FlightResult {
         let user = self.store.get(&email).await.map_err(Arc::new)?;
-        let Some(generation) = generation else { return Ok(user) };
+        let Some(generation) = generation else {
+            return Ok(user);
+        };
         let pause = self.hooks.before_fill.lock().expect("hooks lock").clone();
         if let Some(p) = pause {
             p.reached.add_permits(1);
@@ -143,7 +158,11 @@ impl Users {
         Ok(user)
     }
 
-    fn served(&self, user: Option<UserRecord>, status: CacheStatus) -> (Option<UserRecord>, CacheStatus) {
+    fn served(
+        &self,
+        user: Option<UserRecord>,
+        status: CacheStatus,
+    ) -> (Option<UserRecord>, CacheStatus) {
         metrics::counter!("cache_requests_total", "result" => status.label()).increment(1);
         tracing::info!(cache = status.label(), found = user.is_some(), "user read");
         (user, status)
@@ -151,7 +170,10 @@ impl Users {
 
     /// Many users: one `MGET`, one SQL query for the misses, one pipelined
     /// fill. Returned in the order asked (duplicates removed by the caller).
-    pub async fn get_many(&self, emails: &[Email]) -> Result<(Vec<UserRecord>, Vec<String>, CacheStatus), UserError> {
+    pub async fn get_many(
+        &self,
+        emails: &[Email],
+    ) -> Result<(Vec<UserRecord>, Vec<String>, CacheStatus), UserError> {
         let keys: Vec<&str> = emails.iter().map(Email::as_str).collect();
         let lookups = if self.cache.usable() {
             match self.cache.lookup_many(&keys).await {
@@ -191,11 +213,20 @@ impl Users {
         }
         if !misses.is_empty() {
             let wanted: Vec<&str> = misses.iter().map(|(e, _)| *e).collect();
-            let rows = self.store.get_many(&wanted).await.map_err(|e| UserError::Store(Arc::new(e)))?;
-            let mut by_email: HashMap<String, UserRecord> = rows.into_iter().map(|u| (u.email.clone(), u)).collect();
+            let rows = self
+                .store
+                .get_many(&wanted)
+                .await
+                .map_err(|e| UserError::Store(Arc::new(e)))?;
+            let mut by_email: HashMap<String, UserRecord> =
+                rows.into_iter().map(|u| (u.email.clone(), u)).collect();
             let fills: Vec<(&str, &str, Option<&UserRecord>)> = misses
                 .iter()
-                .filter_map(|(email, generation)| generation.as_deref().map(|g| (*email, g, by_email.get(*email))))
+                .filter_map(|(email, generation)| {
+                    generation
+                        .as_deref()
+                        .map(|g| (*email, g, by_email.get(*email)))
+                })
                 .collect();
             if let Err(e) = self.cache.fill_many(&fills).await {
                 self.cache.note_failure("fill", &e);
@@ -212,8 +243,14 @@ impl Users {
                 None => missing.push((*email).to_owned()),
             }
         }
-        metrics::counter!("cache_requests_total", "result" => status.label()).increment(keys.len() as u64);
-        tracing::info!(cache = status.label(), asked = keys.len(), missing = missing.len(), "batch read");
+        metrics::counter!("cache_requests_total", "result" => status.label())
+            .increment(keys.len() as u64);
+        tracing::info!(
+            cache = status.label(),
+            asked = keys.len(),
+            missing = missing.len(),
+            "batch read"
+        );
         Ok((users, missing, status))
     }
 
@@ -230,13 +267,19 @@ impl Users {
                 self.invalidate(&draft.email, epoch).await?;
                 Ok(Created::New(user))
             }
-            Inserted::Existing(user) if user.has_same_data_as(draft) => Ok(Created::AlreadyExists(user)),
+            Inserted::Existing(user) if user.has_same_data_as(draft) => {
+                Ok(Created::AlreadyExists(user))
+            }
             Inserted::Existing(_) => Err(UserError::Conflict(draft.email.clone())),
         }
     }
 
     /// Replaces a user, honouring `If-Match`.
-    pub async fn replace(&self, draft: &UserDraft, if_match: Option<i64>) -> Result<UserRecord, UserError> {
+    pub async fn replace(
+        &self,
+        draft: &UserDraft,
+        if_match: Option<i64>,
+    ) -> Result<UserRecord, UserError> {
         let (outcome, epoch) = self
             .store
             .replace(draft, if_match, self.cache.degraded())
@@ -273,7 +316,11 @@ impl Users {
         self.flights.forget(|(e, _)| e == key);
         if let Err(e) = self.cache.invalidate(&[key], self.cache.epoch()).await {
             self.cache.note_failure("invalidate", &e);
-            let epoch = self.store.bump_epoch().await.map_err(|e| UserError::Store(Arc::new(e)))?;
+            let epoch = self
+                .store
+                .bump_epoch()
+                .await
+                .map_err(|e| UserError::Store(Arc::new(e)))?;
             self.cache.adopt_epoch(epoch);
             tracing::warn!(epoch, "cache invalidation failed; advanced the cache epoch");
         }

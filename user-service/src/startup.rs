@@ -16,11 +16,20 @@ use crate::store::{Cache, UserStore};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "W2Meet user-service", description = "Users and their weekly availability. PostgreSQL is the source of truth; reads go through a Redis cache (`X-Cache: HIT|MISS|BYPASS`)."),
+    info(
+        title = "W2Meet user-service",
+        description = "Users and their weekly availability. PostgreSQL is the source of truth; reads go through a Redis cache (`X-Cache: HIT|MISS|BYPASS`)."
+    ),
     paths(
-        users::create_user, users::get_user, users::replace_user, users::delete_user,
-        users::batch_get, users::batch_post,
-        cache_aside::by_path, cache_aside::by_query, health::health,
+        users::create_user,
+        users::get_user,
+        users::replace_user,
+        users::delete_user,
+        users::batch_get,
+        users::batch_post,
+        cache_aside::by_path,
+        cache_aside::by_query,
+        health::health,
     )
 )]
 pub struct ApiDoc;
@@ -32,7 +41,9 @@ pub fn router(users: Users, config: &Config) -> Router {
         .route("/users/batch", post(users::batch_post))
         .route(
             "/users/{email}",
-            get(users::get_user).put(users::replace_user).delete(users::delete_user),
+            get(users::get_user)
+                .put(users::replace_user)
+                .delete(users::delete_user),
         )
         // TEMP .route("/users/{email}/freebusy", get(freebusy::freebusy))
         .route("/user-avail/cache-aside", get(cache_aside::by_query))
@@ -59,7 +70,10 @@ impl Application {
             match store.migrate().await {
                 Ok(()) => break,
                 Err(e) if tokio::time::Instant::now() < deadline => {
-                    tracing::warn!(error = &e as &dyn std::error::Error, "postgresql not ready; retrying");
+                    tracing::warn!(
+                        error = &e as &dyn std::error::Error,
+                        "postgresql not ready; retrying"
+                    );
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(e) => return Err(e.into()),
@@ -69,7 +83,11 @@ impl Application {
         users.refresh_epoch().await?;
         let listener = TcpListener::bind(config.bind).await?;
         let router = router(users.clone(), &config);
-        Ok(Application { listener, router, users })
+        Ok(Application {
+            listener,
+            router,
+            users,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -82,7 +100,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let refresher = self.users.spawn_epoch_refresher();
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)

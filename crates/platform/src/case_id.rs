@@ -29,8 +29,7 @@ impl CaseId {
     pub fn parse(s: &str) -> Option<CaseId> {
         let ok = !s.is_empty()
             && s.len() <= MAX_CASE_ID_LEN
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
         ok.then(|| CaseId(s.to_owned()))
     }
@@ -130,7 +129,16 @@ mod tests {
 
     #[test]
     fn invalid_ids_are_refused() {
-        for s in ["", " ", "a b", "ü", "a/b", "a\"b", &"x".repeat(129), "<script>"] {
+        for s in [
+            "",
+            " ",
+            "a b",
+            "ü",
+            "a/b",
+            "a\"b",
+            &"x".repeat(129),
+            "<script>",
+        ] {
             assert!(CaseId::parse(s).is_none(), "{s:?}");
         }
     }

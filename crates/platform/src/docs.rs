@@ -37,7 +37,12 @@ pub fn page(openapi: &Value) -> String {
         html.push_str("<h2>Schemas</h2>");
         for (name, schema) in schemas {
             let pretty = serde_json::to_string_pretty(schema).unwrap_or_default();
-            let _ = write!(html, "<h3 id=\"{0}\">{0}</h3><pre>{1}</pre>", esc(name), esc(&pretty));
+            let _ = write!(
+                html,
+                "<h3 id=\"{0}\">{0}</h3><pre>{1}</pre>",
+                esc(name),
+                esc(&pretty)
+            );
         }
     }
     html.push_str("</body></html>");
@@ -56,7 +61,9 @@ fn operation(html: &mut String, method: &str, path: &str, op: &Value) {
         let _ = write!(html, "<p>{}</p>", esc(d));
     }
     if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
-        html.push_str("<table><tr><th>parameter</th><th>in</th><th>required</th><th>description</th></tr>");
+        html.push_str(
+            "<table><tr><th>parameter</th><th>in</th><th>required</th><th>description</th></tr>",
+        );
         for p in params {
             let _ = write!(
                 html,
@@ -72,7 +79,12 @@ fn operation(html: &mut String, method: &str, path: &str, op: &Value) {
     if let Some(responses) = op["responses"].as_object() {
         html.push_str("<p>Responses: ");
         for (code, r) in responses {
-            let _ = write!(html, "<code>{}</code> {}; ", esc(code), esc(r["description"].as_str().unwrap_or("")));
+            let _ = write!(
+                html,
+                "<code>{}</code> {}; ",
+                esc(code),
+                esc(r["description"].as_str().unwrap_or(""))
+            );
         }
         html.push_str("</p>");
     }
@@ -80,7 +92,10 @@ fn operation(html: &mut String, method: &str, path: &str, op: &Value) {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -71,13 +71,22 @@ impl ApiError {
     }
 
     /// 400 with one detail of type `value_error`.
-    pub fn bad_request<L: Into<String>>(loc: impl IntoIterator<Item = L>, msg: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorDetail::new(loc, msg, "value_error"))
+    pub fn bad_request<L: Into<String>>(
+        loc: impl IntoIterator<Item = L>,
+        msg: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorDetail::new(loc, msg, "value_error"),
+        )
     }
 
     /// A 5xx whose body only names the status; log the cause before calling.
     pub fn server(status: StatusCode, msg: impl Into<String>) -> Self {
-        Self::new(status, ErrorDetail::new(Vec::<String>::new(), msg, kind_for(status)))
+        Self::new(
+            status,
+            ErrorDetail::new(Vec::<String>::new(), msg, kind_for(status)),
+        )
     }
 }
 
@@ -118,11 +127,13 @@ pub async fn render_error_bodies(req: Request, next: Next) -> Response {
     let status = res.status();
     let detail = match res.extensions_mut().remove::<PendingError>() {
         Some(PendingError(detail)) => detail,
-        None if (status.is_client_error() || status.is_server_error())
-            && !is_json(&res) =>
-        {
+        None if (status.is_client_error() || status.is_server_error()) && !is_json(&res) => {
             let msg = status.canonical_reason().unwrap_or("Error");
-            vec![ErrorDetail::new(Vec::<String>::new(), msg, kind_for(status))]
+            vec![ErrorDetail::new(
+                Vec::<String>::new(),
+                msg,
+                kind_for(status),
+            )]
         }
         None => return res,
     };
@@ -178,7 +189,9 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     // axum answers wrong types with 422; the W2Meet contract is 400 for any
     // malformed or invalid input.
     let status = match &rejection {
-        JsonRejection::JsonDataError(_) | JsonRejection::JsonSyntaxError(_) => StatusCode::BAD_REQUEST,
+        JsonRejection::JsonDataError(_) | JsonRejection::JsonSyntaxError(_) => {
+            StatusCode::BAD_REQUEST
+        }
         r => r.status(),
     };
     let kind = match &rejection {
@@ -190,7 +203,10 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     };
     // serde's message names the field and position but never echoes the
     // input, so it is safe and useful to return.
-    ApiError::new(status, ErrorDetail::new(["body"], rejection.body_text(), kind))
+    ApiError::new(
+        status,
+        ErrorDetail::new(["body"], rejection.body_text(), kind),
+    )
 }
 
 /// `axum::extract::Query` whose rejections are [`ApiError`]s.
@@ -204,7 +220,10 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(v)| Query(v))
@@ -224,7 +243,10 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| Path(v))

@@ -43,12 +43,22 @@ pub struct Health {
 
 impl Health {
     /// Healthy exactly when every dependency is.
-    pub fn new(case_id: &CaseId, service: &str, dependencies: BTreeMap<String, DependencyHealth>) -> Self {
-        let healthy = dependencies.values().all(|d| d.status == HealthStatus::Healthy);
+    pub fn new(
+        case_id: &CaseId,
+        service: &str,
+        dependencies: BTreeMap<String, DependencyHealth>,
+    ) -> Self {
+        let healthy = dependencies
+            .values()
+            .all(|d| d.status == HealthStatus::Healthy);
         Self {
             case_id: case_id.to_string(),
             service: service.to_owned(),
-            status: if healthy { HealthStatus::Healthy } else { HealthStatus::Unhealthy },
+            status: if healthy {
+                HealthStatus::Healthy
+            } else {
+                HealthStatus::Unhealthy
+            },
             dependencies,
         }
     }
@@ -66,7 +76,11 @@ impl IntoResponse for Health {
 
 /// Runs one dependency check with a deadline and times it. The check's error
 /// is reduced to `describe(err)` — the caller decides what is safe to show.
-pub async fn check<F, E>(timeout: Duration, check: F, describe: impl FnOnce(&E) -> String) -> DependencyHealth
+pub async fn check<F, E>(
+    timeout: Duration,
+    check: F,
+    describe: impl FnOnce(&E) -> String,
+) -> DependencyHealth
 where
     F: Future<Output = Result<(), E>>,
 {
@@ -79,7 +93,11 @@ where
         Err(_) => Some("timeout".to_owned()),
     };
     DependencyHealth {
-        status: if error.is_none() { HealthStatus::Healthy } else { HealthStatus::Unhealthy },
+        status: if error.is_none() {
+            HealthStatus::Healthy
+        } else {
+            HealthStatus::Unhealthy
+        },
         response_time_ms,
         error,
     }

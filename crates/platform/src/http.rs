@@ -43,7 +43,13 @@ impl Default for HttpLimits {
 }
 
 /// Adds the common routes and layers to a service's router.
-pub fn finish_router(router: Router, openapi: utoipa::openapi::OpenApi, limits: HttpLimits) -> Router {
+pub fn finish_router(
+    router: Router,
+    openapi: utoipa::openapi::OpenApi,
+    limits: HttpLimits,
+) -> Router {
+    // Install the recorder now: metrics recorded before it exists are lost.
+    crate::metrics::handle();
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
     let docs = Arc::new(crate::docs::page(&openapi_json));
     router
@@ -101,7 +107,10 @@ fn request_span(req: &Request) -> Span {
 
 fn on_request(req: &Request, _: &Span) {
     if let Some(r) = req.extensions().get::<ReplacedCaseId>() {
-        tracing::warn!(original_len = r.original_len, "invalid Case-ID replaced with a new one");
+        tracing::warn!(
+            original_len = r.original_len,
+            "invalid Case-ID replaced with a new one"
+        );
     }
 }
 

@@ -142,11 +142,6 @@ pub(crate) fn ones_rev(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
-/// Number of set bits.
-pub(crate) fn count_ones(words: &[u64]) -> usize {
-    words.iter().map(|w| w.count_ones() as usize).sum()
-}
-
 /// Per-bit population counts of many bitsets, kept bit-sliced: plane `p`
 /// holds bit `p` of every position's count, so adding a bitset is a ripple
 /// carry over a handful of words instead of 64 separate increments.
@@ -226,7 +221,6 @@ mod tests {
         assert!(!all_set(&w, 60, 131));
         assert_eq!(runs(&w).collect::<Vec<_>>(), vec![(60, 130)]);
         assert_eq!(ones(&w).count(), 70);
-        assert_eq!(count_ones(&w), 70);
         let back: Vec<usize> = ones_rev(&w).collect();
         let mut fwd: Vec<usize> = ones(&w).collect();
         fwd.reverse();

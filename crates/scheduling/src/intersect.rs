@@ -131,7 +131,10 @@ impl CommonHours {
 
     /// `(day name, hours)` for all seven days, Monday first.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &[u8])> {
-        DAY_NAMES.iter().copied().zip(self.days.iter().map(Vec::as_slice))
+        DAY_NAMES
+            .iter()
+            .copied()
+            .zip(self.days.iter().map(Vec::as_slice))
     }
 
     /// `{"monday": [9, 10], "tuesday": [], …}`: all seven days, Monday first,
@@ -228,7 +231,8 @@ mod tests {
     }
 
     fn group(members: &[(Value, Tz)], window: Window) -> Group {
-        let patterns: Vec<WeeklyPattern> = members.iter().map(|(p, _)| pattern(p.clone())).collect();
+        let patterns: Vec<WeeklyPattern> =
+            members.iter().map(|(p, _)| pattern(p.clone())).collect();
         Group::lay_out(window, patterns.iter().zip(members.iter().map(|m| m.1)))
     }
 
@@ -272,7 +276,11 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            vec![(9, 10, vec![0, 2]), (10, 11, vec![0, 1, 2]), (11, 12, vec![1, 2])]
+            vec![
+                (9, 10, vec![0, 2]),
+                (10, 11, vec![0, 1, 2]),
+                (11, 12, vec![1, 2])
+            ]
         );
     }
 
@@ -368,7 +376,10 @@ mod tests {
             week(UTC),
         );
         assert_eq!(common_hours(&g, UTC).day(Weekday::Mon), &[4]);
-        assert_eq!(common_hours(&g, Asia::Kathmandu).day(Weekday::Mon), &[9, 10]);
+        assert_eq!(
+            common_hours(&g, Asia::Kathmandu).day(Weekday::Mon),
+            &[9, 10]
+        );
     }
 
     #[test]
@@ -377,7 +388,10 @@ mod tests {
         let w = Window::new(spring, 1, Europe::Berlin).expect("valid");
         let all_day = json!({"sunday": ["00:00-24:00"]});
         let g = group(
-            &[(all_day.clone(), Europe::Berlin), (all_day.clone(), Europe::Berlin)],
+            &[
+                (all_day.clone(), Europe::Berlin),
+                (all_day.clone(), Europe::Berlin),
+            ],
             w,
         );
         let hours = common_hours(&g, Europe::Berlin);
@@ -392,7 +406,11 @@ mod tests {
             &[(json!({"sunday": [0]}), UTC), (all_day, Europe::Berlin)],
             w,
         );
-        assert!(common_hours(&g, Europe::Berlin).day(Weekday::Sun).is_empty());
+        assert!(
+            common_hours(&g, Europe::Berlin)
+                .day(Weekday::Sun)
+                .is_empty()
+        );
     }
 
     #[test]
@@ -402,7 +420,10 @@ mod tests {
         let from = NaiveDate::from_ymd_opt(2025, 3, 5).expect("valid test date");
         let w = Window::new(from, 14, UTC).expect("valid");
         let g = group(
-            &[(json!({"monday": [8], "wednesday": [9]}), UTC), (json!({"monday": [8], "wednesday": [9]}), UTC)],
+            &[
+                (json!({"monday": [8], "wednesday": [9]}), UTC),
+                (json!({"monday": [8], "wednesday": [9]}), UTC),
+            ],
             w,
         );
         let hours = common_hours(&g, UTC);
@@ -413,7 +434,10 @@ mod tests {
     #[test]
     fn a_short_window_leaves_the_other_weekdays_empty() {
         let g = group(
-            &[(json!({"tuesday": [8]}), UTC), (json!({"tuesday": [8]}), UTC)],
+            &[
+                (json!({"tuesday": [8]}), UTC),
+                (json!({"tuesday": [8]}), UTC),
+            ],
             Window::new(NaiveDate::from_ymd_opt(2025, 3, 3).expect("valid"), 1, UTC)
                 .expect("valid"),
         );

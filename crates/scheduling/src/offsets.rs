@@ -91,7 +91,7 @@ pub(crate) fn offset_runs(tz: Tz, first: i64, slots: usize) -> Vec<OffsetRun> {
 mod tests {
     use super::*;
     use chrono::{NaiveDate, Utc};
-    use chrono_tz::{America, Asia, Australia, Europe};
+    use chrono_tz::{Africa, America, Asia, Australia, Europe};
 
     fn slot_of(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s)
@@ -159,11 +159,12 @@ mod tests {
 
     #[test]
     fn historic_offsets_with_seconds_round_down_to_a_slot() {
-        let d = NaiveDate::from_ymd_opt(1930, 6, 1).expect("valid");
+        let d = NaiveDate::from_ymd_opt(1950, 6, 1).expect("valid");
         let t = d.and_hms_opt(12, 0, 0).expect("valid").and_utc();
-        let runs = offset_runs(Europe::Amsterdam, t.timestamp() / SLOT_SECONDS, 1);
-        // +00:19:32 summer time was +01:19:32.
-        assert_eq!(runs[0].offset_seconds, 4772);
-        assert_eq!(runs[0].shift(), 15);
+        let runs = offset_runs(Africa::Monrovia, t.timestamp() / SLOT_SECONDS, 1);
+        // Monrovia Mean Time, -00:44:30 until 1972: at 12:00 UTC it was
+        // 11:15:30 local, which lies in the 11:15 slot, 9 slots back.
+        assert_eq!(runs[0].offset_seconds, -2670);
+        assert_eq!(runs[0].shift(), -9);
     }
 }

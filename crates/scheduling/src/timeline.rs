@@ -54,7 +54,12 @@ pub struct Timeline {
 
 impl std::fmt::Debug for Timeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Timeline({} slots, free {:?})", self.slots, self.free_runs())
+        write!(
+            f,
+            "Timeline({} slots, free {:?})",
+            self.slots,
+            self.free_runs()
+        )
     }
 }
 

@@ -266,8 +266,14 @@ mod tests {
     #[test]
     fn the_default_start_is_the_first_monday_on_or_after_a_date() {
         assert_eq!(first_monday_on_or_after(date(2025, 3, 3)), date(2025, 3, 3));
-        assert_eq!(first_monday_on_or_after(date(2025, 3, 4)), date(2025, 3, 10));
-        assert_eq!(first_monday_on_or_after(date(2025, 3, 9)), date(2025, 3, 10));
+        assert_eq!(
+            first_monday_on_or_after(date(2025, 3, 4)),
+            date(2025, 3, 10)
+        );
+        assert_eq!(
+            first_monday_on_or_after(date(2025, 3, 9)),
+            date(2025, 3, 10)
+        );
         assert_eq!(
             first_monday_on_or_after(date(2025, 12, 31)).weekday(),
             Weekday::Mon

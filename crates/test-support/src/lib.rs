@@ -1,1 +1,43 @@
+//! Helpers for tests that talk to the real PostgreSQL, Redis and RabbitMQ.
+//! Every test gets its own schema, key prefix and names, and cleans up on
+//! drop, so tests run in parallel and beside other runs on the same servers.
+//! Fault tests never touch the shared servers: they start private ones
+//! ([`PrivateRedis`]) or cut a connection in between ([`TcpProxy`]).
+//!
+//! # Layout
+//! - [`postgres`]: [`TestSchema`], a fresh schema per test.
+//! - [`redis`]: [`RedisPrefix`] and [`PrivateRedis`].
+//! - [`net`]: [`TcpProxy`], free ports, stub upstream servers.
 
+pub mod net;
+pub mod postgres;
+pub mod redis;
+
+pub use net::{TcpProxy, free_port, spawn_stub};
+pub use postgres::TestSchema;
+pub use redis::{PrivateRedis, RedisPrefix};
+
+/// A name no other test or run uses: `{prefix}_{uuid}` (lower case, `_` only,
+/// valid as a schema, queue or key fragment).
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Polls `check` every 20 ms until it returns true or `timeout` passes; the
+/// way to wait for something in a test without sleeping blindly.
+pub async fn wait_until<F, Fut>(timeout: std::time::Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -31,7 +31,9 @@ impl Email {
         let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
         if local.is_empty()
             || local.len() > MAX_LOCAL_LEN
-            || local.split('.').any(|part| part.is_empty() || !part.chars().all(atext))
+            || local
+                .split('.')
+                .any(|part| part.is_empty() || !part.chars().all(atext))
         {
             return Err("email has an invalid local part".into());
         }
@@ -72,12 +74,20 @@ mod tests {
 
     #[test]
     fn addresses_are_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
+        assert_eq!(
+            Email::parse("  Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
     }
 
     #[test]
     fn sql_and_path_metacharacters_that_are_legal_stay_data() {
-        for s in ["o'brien@example.com", "a/b@example.com", "x+tag@example.co.uk", "a%b@example.com"] {
+        for s in [
+            "o'brien@example.com",
+            "a/b@example.com",
+            "x+tag@example.co.uk",
+            "a%b@example.com",
+        ] {
             assert_eq!(Email::parse(s).unwrap().as_str(), s);
         }
     }

@@ -11,4 +11,6 @@ mod email;
 pub mod user;
 
 pub use email::Email;
-pub use user::{AvailabilityRecord, InvalidField, Preference, TimeZone, UserDraft, UserInput, UserRecord};
+pub use user::{
+    AvailabilityRecord, InvalidField, Preference, TimeZone, UserDraft, UserInput, UserRecord,
+};

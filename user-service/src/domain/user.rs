@@ -39,7 +39,9 @@ impl FromStr for Preference {
             "first" => Ok(Preference::First),
             "last" => Ok(Preference::Last),
             "random" => Ok(Preference::Random),
-            other => Err(format!("unknown preference {other:?}; expected first, last or random")),
+            other => Err(format!(
+                "unknown preference {other:?}; expected first, last or random"
+            )),
         }
     }
 }
@@ -50,9 +52,9 @@ pub struct TimeZone(chrono_tz::Tz);
 
 impl TimeZone {
     pub fn parse(s: &str) -> Result<TimeZone, String> {
-        s.parse::<chrono_tz::Tz>()
-            .map(TimeZone)
-            .map_err(|_| format!("unknown time zone {s:?}; expected an IANA name such as Europe/Berlin"))
+        s.parse::<chrono_tz::Tz>().map(TimeZone).map_err(|_| {
+            format!("unknown time zone {s:?}; expected an IANA name such as Europe/Berlin")
+        })
     }
 
     pub fn tz(self) -> chrono_tz::Tz {
@@ -122,12 +124,18 @@ impl UserDraft {
     /// Validates a body. `path_email` is the user addressed by the URL on
     /// replace (the body's email may then be omitted). Every invalid field is
     /// reported, not just the first.
-    pub fn parse(input: UserInput, path_email: Option<&Email>) -> Result<UserDraft, Vec<InvalidField>> {
+    pub fn parse(
+        input: UserInput,
+        path_email: Option<&Email>,
+    ) -> Result<UserDraft, Vec<InvalidField>> {
         let mut errors = Vec::new();
         let email = match (input.email.as_deref(), path_email) {
             (Some(raw), path) => match Email::parse(raw) {
                 Ok(e) if path.is_some_and(|p| *p != e) => {
-                    errors.push(invalid(&["body", "email"], "email in the body differs from the one in the path"));
+                    errors.push(invalid(
+                        &["body", "email"],
+                        "email in the body differs from the one in the path",
+                    ));
                     None
                 }
                 Ok(e) => Some(e),
@@ -142,12 +150,21 @@ impl UserDraft {
                 None
             }
         };
-        let name = input.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        let name = input
+            .name
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
         if let Some(n) = &name {
             if n.chars().count() > MAX_NAME_CHARS {
-                errors.push(invalid(&["body", "name"], format!("name must be at most {MAX_NAME_CHARS} characters")));
+                errors.push(invalid(
+                    &["body", "name"],
+                    format!("name must be at most {MAX_NAME_CHARS} characters"),
+                ));
             } else if n.chars().any(char::is_control) {
-                errors.push(invalid(&["body", "name"], "name must not contain control characters"));
+                errors.push(invalid(
+                    &["body", "name"],
+                    "name must not contain control characters",
+                ));
             }
         }
         let timezone = match input.timezone.as_deref().map(str::trim) {
@@ -169,18 +186,25 @@ impl UserDraft {
                 .map_err(|e| {
                     let mut loc = vec!["body".to_owned(), "availabilities".to_owned()];
                     loc.extend(e.path);
-                    errors.push(InvalidField { loc, msg: e.message });
+                    errors.push(InvalidField {
+                        loc,
+                        msg: e.message,
+                    });
                 })
                 .ok(),
         };
         match (email, timezone, preference, availability) {
-            (Some(email), Some(timezone), Some(preference), Some(availability)) if errors.is_empty() => Ok(UserDraft {
-                email,
-                name,
-                timezone,
-                preference,
-                availability,
-            }),
+            (Some(email), Some(timezone), Some(preference), Some(availability))
+                if errors.is_empty() =>
+            {
+                Ok(UserDraft {
+                    email,
+                    name,
+                    timezone,
+                    preference,
+                    availability,
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -265,13 +289,23 @@ mod tests {
     #[test]
     fn every_invalid_field_is_reported() {
         let errs = UserDraft::parse(
-            input(json!({"email": "nope", "timezone": "Mars/Olympus", "preferences": "soon",
-                         "availabilities": {"monday": [25]}})),
+            input(
+                json!({"email": "nope", "timezone": "Mars/Olympus", "preferences": "soon",
+                         "availabilities": {"monday": [25]}}),
+            ),
             None,
         )
         .unwrap_err();
         let locs: Vec<_> = errs.iter().map(|e| e.loc.join(".")).collect();
-        assert_eq!(locs, ["body.email", "body.timezone", "body.preferences", "body.availabilities.monday.0"]);
+        assert_eq!(
+            locs,
+            [
+                "body.email",
+                "body.timezone",
+                "body.preferences",
+                "body.availabilities.monday.0"
+            ]
+        );
     }
 
     #[test]
@@ -284,7 +318,11 @@ mod tests {
 
     #[test]
     fn the_singular_preference_key_is_accepted() {
-        let d = UserDraft::parse(input(json!({"email": "a@x.io", "preference": "last"})), None).unwrap();
+        let d = UserDraft::parse(
+            input(json!({"email": "a@x.io", "preference": "last"})),
+            None,
+        )
+        .unwrap();
         assert_eq!(d.preference, Preference::Last);
     }
 }

@@ -17,7 +17,10 @@ use crate::service::Users;
     params(("email" = String, Path, description = "The user's email")),
     responses((status = 200, description = "The availability record; `X-Cache` says how it was served", body = AvailabilityRecord),
               (status = 404, description = "No such user", body = ErrorBody)))]
-pub async fn by_path(State(users): State<Users>, Path(email): Path<String>) -> Result<Response, UserError> {
+pub async fn by_path(
+    State(users): State<Users>,
+    Path(email): Path<String>,
+) -> Result<Response, UserError> {
     read(users, parse_email(&email, &["path", "email"])?).await
 }
 
@@ -32,7 +35,10 @@ pub struct ByQuery {
     responses((status = 200, description = "The availability record", body = AvailabilityRecord),
               (status = 400, description = "Missing or invalid email", body = ErrorBody),
               (status = 404, description = "No such user", body = ErrorBody)))]
-pub async fn by_query(State(users): State<Users>, Query(q): Query<ByQuery>) -> Result<Response, UserError> {
+pub async fn by_query(
+    State(users): State<Users>,
+    Query(q): Query<ByQuery>,
+) -> Result<Response, UserError> {
     let raw = q
         .user1email
         .ok_or_else(|| UserError::invalid(&["query", "user1email"], "field required"))?;
@@ -45,6 +51,7 @@ async fn read(users: Users, email: Email) -> Result<Response, UserError> {
         Some(u) => (StatusCode::OK, axum::Json(u.availability_view())).into_response(),
         None => UserError::NotFound(vec![email.to_string()]).into_response(),
     };
-    res.headers_mut().insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
+    res.headers_mut()
+        .insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
     Ok(res)
 }

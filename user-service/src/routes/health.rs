@@ -19,9 +19,14 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
               (status = 503, description = "A dependency is unhealthy", body = Health)))]
 pub async fn health(State(users): State<Users>, case_id: CaseId) -> Health {
     let (redis, postgres) = tokio::join!(
-        health::check(CHECK_TIMEOUT, users.cache.ping(), |_| "unreachable".to_owned()),
-        health::check(CHECK_TIMEOUT, users.store.ping(), |_| "unreachable".to_owned()),
+        health::check(CHECK_TIMEOUT, users.cache.ping(), |_| "unreachable"
+            .to_owned()),
+        health::check(CHECK_TIMEOUT, users.store.ping(), |_| "unreachable"
+            .to_owned()),
     );
-    let deps = BTreeMap::from([("redis".to_owned(), redis), ("postgresql".to_owned(), postgres)]);
+    let deps = BTreeMap::from([
+        ("redis".to_owned(), redis),
+        ("postgresql".to_owned(), postgres),
+    ]);
     Health::new(&case_id, "user-service", deps)
 }

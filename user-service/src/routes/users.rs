@@ -19,13 +19,18 @@ pub const MAX_BATCH: usize = 1000;
 pub static X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
 /// A user with its `ETag` (the version) and, for reads, `X-Cache`.
-pub(crate) fn user_response(status: StatusCode, user: &UserRecord, cache: Option<CacheStatus>) -> Response {
+pub(crate) fn user_response(
+    status: StatusCode,
+    user: &UserRecord,
+    cache: Option<CacheStatus>,
+) -> Response {
     let mut res = (status, axum::Json(user)).into_response();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", user.version)) {
         res.headers_mut().insert(header::ETAG, etag);
     }
     if let Some(c) = cache {
-        res.headers_mut().insert(&X_CACHE, HeaderValue::from_static(c.as_str()));
+        res.headers_mut()
+            .insert(&X_CACHE, HeaderValue::from_static(c.as_str()));
     }
     res
 }
@@ -42,7 +47,10 @@ pub(crate) fn parse_email(raw: &str, loc: &[&str]) -> Result<Email, UserError> {
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 409, description = "The email exists with different data", body = ErrorBody),
         (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
-pub async fn create_user(State(users): State<Users>, Json(input): Json<UserInput>) -> Result<Response, UserError> {
+pub async fn create_user(
+    State(users): State<Users>,
+    Json(input): Json<UserInput>,
+) -> Result<Response, UserError> {
     let draft = UserDraft::parse(input, None).map_err(UserError::Invalid)?;
     Ok(match users.create(&draft).await? {
         Created::New(u) => user_response(StatusCode::CREATED, &u, None),
@@ -57,13 +65,17 @@ pub async fn create_user(State(users): State<Users>, Json(input): Json<UserInput
         (status = 200, description = "The user; `X-Cache` says how it was served", body = UserRecord),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 503, description = "Cache miss while PostgreSQL is unavailable", body = ErrorBody)))]
-pub async fn get_user(State(users): State<Users>, Path(email): Path<String>) -> Result<Response, UserError> {
+pub async fn get_user(
+    State(users): State<Users>,
+    Path(email): Path<String>,
+) -> Result<Response, UserError> {
     let email = parse_email(&email, &["path", "email"])?;
     match users.get(&email).await? {
         (Some(u), cache) => Ok(user_response(StatusCode::OK, &u, Some(cache))),
         (None, cache) => {
             let mut res = UserError::NotFound(vec![email.to_string()]).into_response();
-            res.headers_mut().insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
+            res.headers_mut()
+                .insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
             Ok(res)
         }
     }
@@ -97,7 +109,12 @@ fn parse_if_match(headers: &HeaderMap) -> Result<Option<i64>, UserError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let bad = || UserError::invalid(&["header", "If-Match"], "If-Match must be a version as returned in ETag, e.g. \"3\"");
+    let bad = || {
+        UserError::invalid(
+            &["header", "If-Match"],
+            "If-Match must be a version as returned in ETag, e.g. \"3\"",
+        )
+    };
     let s = value.to_str().map_err(|_| bad())?.trim();
     if s == "*" {
         return Ok(None);
@@ -110,7 +127,10 @@ fn parse_if_match(headers: &HeaderMap) -> Result<Option<i64>, UserError> {
 #[utoipa::path(delete, path = "/users/{email}", tag = "users",
     params(("email" = String, Path, description = "The user's email")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such user", body = ErrorBody)))]
-pub async fn delete_user(State(users): State<Users>, Path(email): Path<String>) -> Result<StatusCode, UserError> {
+pub async fn delete_user(
+    State(users): State<Users>,
+    Path(email): Path<String>,
+) -> Result<StatusCode, UserError> {
     let email = parse_email(&email, &["path", "email"])?;
     users.delete(&email).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -139,7 +159,10 @@ pub struct BatchResponse {
 #[utoipa::path(get, path = "/users", tag = "users", params(BatchQuery),
     responses((status = 200, description = "Found and missing users", body = BatchResponse),
               (status = 400, description = "No, too many or invalid emails", body = ErrorBody)))]
-pub async fn batch_get(State(users): State<Users>, Query(q): Query<BatchQuery>) -> Result<Response, UserError> {
+pub async fn batch_get(
+    State(users): State<Users>,
+    Query(q): Query<BatchQuery>,
+) -> Result<Response, UserError> {
     let raw: Vec<String> = q
         .emails
         .unwrap_or_default()
@@ -155,13 +178,19 @@ pub async fn batch_get(State(users): State<Users>, Query(q): Query<BatchQuery>) 
 #[utoipa::path(post, path = "/users/batch", tag = "users", request_body = BatchBody,
     responses((status = 200, description = "Found and missing users", body = BatchResponse),
               (status = 400, description = "No, too many or invalid emails", body = ErrorBody)))]
-pub async fn batch_post(State(users): State<Users>, Json(body): Json<BatchBody>) -> Result<Response, UserError> {
+pub async fn batch_post(
+    State(users): State<Users>,
+    Json(body): Json<BatchBody>,
+) -> Result<Response, UserError> {
     batch(users, body.emails, "body").await
 }
 
 async fn batch(users: Users, raw: Vec<String>, location: &str) -> Result<Response, UserError> {
     if raw.is_empty() {
-        return Err(UserError::invalid(&[location, "emails"], "at least one email is required"));
+        return Err(UserError::invalid(
+            &[location, "emails"],
+            "at least one email is required",
+        ));
     }
     let mut emails: Vec<Email> = Vec::with_capacity(raw.len());
     let mut seen = HashSet::with_capacity(raw.len());
@@ -189,7 +218,12 @@ async fn batch(users: Users, raw: Vec<String>, location: &str) -> Result<Respons
         ));
     }
     let (found, missing, cache) = users.get_many(&emails).await?;
-    let mut res = axum::Json(BatchResponse { users: found, missing }).into_response();
-    res.headers_mut().insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
+    let mut res = axum::Json(BatchResponse {
+        users: found,
+        missing,
+    })
+    .into_response();
+    res.headers_mut()
+        .insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
     Ok(res)
 }

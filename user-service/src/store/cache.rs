@@ -84,7 +84,9 @@ pub enum Lookup {
     KnownMissing,
     /// Not cached; `generation` is the invalidation counter read with it, to hand
     /// back to [`Cache::fill`].
-    Miss { generation: String },
+    Miss {
+        generation: String,
+    },
 }
 
 /// The Redis cache. Cheap to clone.
@@ -143,7 +145,8 @@ impl Cache {
     /// Whether reads should use the cache now: Redis has not failed in the
     /// last `retry_after`, and the epoch is known to be current.
     pub fn usable(&self) -> bool {
-        self.inner.epoch_fresh.load(Ordering::Acquire) && self.now_ms() >= self.inner.skip_until_ms.load(Ordering::Relaxed)
+        self.inner.epoch_fresh.load(Ordering::Acquire)
+            && self.now_ms() >= self.inner.skip_until_ms.load(Ordering::Relaxed)
     }
 
     /// Whether Redis has failed recently (writes then advance the epoch).
@@ -225,7 +228,10 @@ impl Cache {
 
     /// Fills entries after database reads (`None` = not found), each only if
     /// its counter still equals the `generation` its lookup saw. One round trip.
-    pub async fn fill_many(&self, fills: &[(&str, &str, Option<&UserRecord>)]) -> Result<(), RedisError> {
+    pub async fn fill_many(
+        &self,
+        fills: &[(&str, &str, Option<&UserRecord>)],
+    ) -> Result<(), RedisError> {
         if fills.is_empty() {
             return Ok(());
         }
@@ -234,7 +240,8 @@ impl Cache {
         for (email, generation, user) in fills {
             let (value, ttl) = match user {
                 Some(u) => (
-                    serde_json::to_string(u).map_err(|e| RedisError::from(std::io::Error::other(e)))?,
+                    serde_json::to_string(u)
+                        .map_err(|e| RedisError::from(std::io::Error::other(e)))?,
                     self.inner.cfg.ttl,
                 ),
                 None => (NEGATIVE.to_owned(), self.inner.cfg.negative_ttl),
@@ -270,6 +277,9 @@ impl Cache {
 
     pub async fn ping(&self) -> Result<(), RedisError> {
         let mut conn = self.inner.conn.clone();
-        redis::cmd("PING").query_async::<String>(&mut conn).await.map(|_| ())
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(|_| ())
     }
 }

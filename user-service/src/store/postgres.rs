@@ -13,10 +13,9 @@ use crate::domain::{Email, UserDraft, UserRecord};
 
 /// Migrations, applied in order, each once, under an advisory lock so that
 /// replicas starting together do not race.
-const MIGRATIONS: &[(i32, &str)] = &[
-    (
-        1,
-        "CREATE TABLE users (
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    "CREATE TABLE users (
             email        TEXT PRIMARY KEY,
             name         TEXT,
             timezone     TEXT NOT NULL,
@@ -31,10 +30,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
             epoch BIGINT NOT NULL
         );
         INSERT INTO cache_epoch (epoch) VALUES (1);",
-    ),
-];
+)];
 
-const COLUMNS: &str = "email, name, timezone, preference, availability, created_at, updated_at, version";
+const COLUMNS: &str =
+    "email, name, timezone, preference, availability, created_at, updated_at, version";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -144,13 +143,19 @@ impl UserStore {
         .await?;
         for (version, sql) in MIGRATIONS {
             let done = tx
-                .query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[version])
+                .query_opt(
+                    "SELECT 1 FROM schema_migrations WHERE version = $1",
+                    &[version],
+                )
                 .await?
                 .is_some();
             if !done {
                 tx.batch_execute(sql).await?;
-                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version])
-                    .await?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version) VALUES ($1)",
+                    &[version],
+                )
+                .await?;
                 tracing::info!(version, "applied migration");
             }
         }
@@ -188,7 +193,9 @@ impl UserStore {
         self.count_read();
         let client = self.pool.get().await?;
         let stmt = client
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = ANY($1)"))
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM users WHERE email = ANY($1)"
+            ))
             .await?;
         let rows = client.query(&stmt, &[&emails]).await?;
         Ok(rows.iter().map(record).collect())
@@ -196,7 +203,11 @@ impl UserStore {
 
     /// Inserts unless the email is taken. `bump_epoch` also advances the
     /// cache epoch in the same transaction (used while Redis is failing).
-    pub async fn insert(&self, d: &UserDraft, bump_epoch: bool) -> Result<(Inserted, i64), StoreError> {
+    pub async fn insert(
+        &self,
+        d: &UserDraft,
+        bump_epoch: bool,
+    ) -> Result<(Inserted, i64), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let inserted = tx
@@ -218,7 +229,10 @@ impl UserStore {
             Some(row) => Inserted::Created(record(&row)),
             None => {
                 let row = tx
-                    .query_one(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"), &[&d.email.as_str()])
+                    .query_one(
+                        &format!("SELECT {COLUMNS} FROM users WHERE email = $1"),
+                        &[&d.email.as_str()],
+                    )
                     .await?;
                 Inserted::Existing(record(&row))
             }
@@ -238,11 +252,16 @@ impl UserStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let current = tx
-            .query_opt("SELECT version FROM users WHERE email = $1 FOR UPDATE", &[&d.email.as_str()])
+            .query_opt(
+                "SELECT version FROM users WHERE email = $1 FOR UPDATE",
+                &[&d.email.as_str()],
+            )
             .await?;
         let outcome = match current.map(|r| r.get::<_, i64>(0)) {
             None => Replaced::NotFound,
-            Some(current) if if_match.is_some_and(|v| v != current) => Replaced::VersionMismatch { current },
+            Some(current) if if_match.is_some_and(|v| v != current) => {
+                Replaced::VersionMismatch { current }
+            }
             Some(_) => {
                 let row = tx
                     .query_one(
@@ -272,7 +291,9 @@ impl UserStore {
     pub async fn delete(&self, email: &Email, bump_epoch: bool) -> Result<(bool, i64), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let n = tx.execute("DELETE FROM users WHERE email = $1", &[&email.as_str()]).await?;
+        let n = tx
+            .execute("DELETE FROM users WHERE email = $1", &[&email.as_str()])
+            .await?;
         let epoch = epoch_in(&tx, bump_epoch).await?;
         tx.commit().await?;
         Ok((n > 0, epoch))
@@ -281,7 +302,10 @@ impl UserStore {
     /// The current cache epoch.
     pub async fn epoch(&self) -> Result<i64, StoreError> {
         let client = self.pool.get().await?;
-        Ok(client.query_one("SELECT epoch FROM cache_epoch", &[]).await?.get(0))
+        Ok(client
+            .query_one("SELECT epoch FROM cache_epoch", &[])
+            .await?
+            .get(0))
     }
 
     /// Advances the cache epoch: every cached entry written under an older
@@ -289,7 +313,10 @@ impl UserStore {
     pub async fn bump_epoch(&self) -> Result<i64, StoreError> {
         let client = self.pool.get().await?;
         Ok(client
-            .query_one("UPDATE cache_epoch SET epoch = epoch + 1 RETURNING epoch", &[])
+            .query_one(
+                "UPDATE cache_epoch SET epoch = epoch + 1 RETURNING epoch",
+                &[],
+            )
             .await?
             .get(0))
     }

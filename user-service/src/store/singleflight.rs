@@ -18,6 +18,8 @@ pub struct SingleFlight<K, V: Clone> {
     /// Tells a finishing load whether the entry under its key is still its
     /// own (it may have been forgotten and replaced).
     next_id: Mutex<u64>,
+    /// Callers that joined a running load instead of starting one.
+    joined: std::sync::atomic::AtomicU64,
 }
 
 impl<K, V> Default for SingleFlight<K, V>
@@ -28,6 +30,7 @@ where
         Self {
             flights: Arc::default(),
             next_id: Mutex::new(0),
+            joined: Default::default(),
         }
     }
 }
@@ -47,7 +50,11 @@ where
         let flight = {
             let mut flights = self.flights.lock().expect("singleflight lock poisoned");
             match flights.get(&key) {
-                Some((_, f)) => f.clone(),
+                Some((_, f)) => {
+                    self.joined
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    f.clone()
+                }
                 None => {
                     let id = {
                         let mut n = self.next_id.lock().expect("singleflight lock poisoned");
@@ -73,6 +80,11 @@ where
             }
         };
         flight.await
+    }
+
+    /// Callers so far that joined a running load.
+    pub fn joined(&self) -> u64 {
+        self.joined.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops new callers from joining loads whose key matches: used after a

@@ -1,0 +1,442 @@
+//! Property tests: the fast core against slow, obviously-correct references.
+//!
+//! Each reference follows the definition literally: convert every UTC slot
+//! to local time with chrono-tz, look the slot up in the weekly pattern,
+//! and brute-force intersections and candidates with nested loops. Inputs
+//! are random weekly patterns in zones chosen for their awkward offsets and
+//! daylight-saving rules, over random windows that often cross a DST change.
+
+use std::cmp::Reverse;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use proptest::prelude::*;
+use scheduling::{
+    Attendance, Count, DayFormat, DaySlots, DurationMinutes, EmptyReason, Group, IntervalMinutes,
+    Preference, Relaxation, StepMinutes, SuggestRequest, Timeline, WeeklyPattern, Window,
+    availability_view, common_hours, freebusy, intersect, suggest,
+};
+
+/// Zones with DST at 01:00 UTC (Berlin, London), at local 02:00 (New York),
+/// at midnight (Santiago, Havana, Sao Paulo until 2019, Gaza), by 30 minutes
+/// (Lord Howe), with 45- and 30-minute offsets (Kathmandu, Chatham, Eucla,
+/// St John's, Tehran, Kolkata), the date line (Apia, Kiritimati, Pago Pago),
+/// and Casablanca's Ramadan changes.
+const ZONES: &[Tz] = &[
+    Tz::UTC,
+    Tz::Europe__Berlin,
+    Tz::Europe__London,
+    Tz::America__New_York,
+    Tz::America__Santiago,
+    Tz::America__Havana,
+    Tz::America__Sao_Paulo,
+    Tz::America__St_Johns,
+    Tz::Asia__Gaza,
+    Tz::Asia__Kathmandu,
+    Tz::Asia__Kolkata,
+    Tz::Asia__Tehran,
+    Tz::Australia__Lord_Howe,
+    Tz::Australia__Eucla,
+    Tz::Australia__Sydney,
+    Tz::Pacific__Chatham,
+    Tz::Pacific__Apia,
+    Tz::Pacific__Kiritimati,
+    Tz::Pacific__Pago_Pago,
+    Tz::Africa__Casablanca,
+];
+
+fn zone() -> impl Strategy<Value = Tz> {
+    prop::sample::select(ZONES)
+}
+
+/// Dates from 2005 to 2035, half of them in months where DST usually
+/// changes.
+fn date() -> impl Strategy<Value = NaiveDate> {
+    let month = prop_oneof![1u32..=12, prop::sample::select(vec![3u32, 4, 9, 10, 11])];
+    (2005i32..2036, month, 1u32..=28)
+        .prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).expect("day <= 28 exists"))
+}
+
+fn day() -> impl Strategy<Value = DaySlots> {
+    let intervals = prop::collection::vec((0usize..288, 1usize..=150), 0..4).prop_map(|v| {
+        let mut d = DaySlots::EMPTY;
+        for (start, len) in v {
+            d.insert_range(start, (start + len).min(288));
+        }
+        d
+    });
+    let hours = prop::collection::vec(0usize..24, 0..8).prop_map(|v| {
+        let mut d = DaySlots::EMPTY;
+        for h in v {
+            d.insert_range(h * 12, h * 12 + 12);
+        }
+        d
+    });
+    prop_oneof![
+        1 => Just(DaySlots::EMPTY),
+        1 => Just(DaySlots::full()),
+        4 => intervals,
+        2 => hours,
+    ]
+}
+
+fn pattern() -> impl Strategy<Value = WeeklyPattern> {
+    prop::array::uniform7(day())
+        .prop_map(|days| WeeklyPattern::from_days(days, [DayFormat::Intervals; 7]))
+}
+
+/// A group of 2–5 users, each with a pattern and a zone.
+fn members() -> impl Strategy<Value = Vec<(WeeklyPattern, Tz)>> {
+    prop::collection::vec((pattern(), zone()), 2..=5)
+}
+
+// ---------------------------------------------------------------- references
+
+/// The earliest instant whose local time is at or after `date` 00:00 while
+/// the minute before was still the previous day: when the date began.
+fn reference_midnight(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight");
+    let local = |u: DateTime<Utc>| u.with_timezone(&tz).naive_local();
+    let guess = midnight.and_utc() - TimeDelta::hours(16);
+    (0..32 * 60)
+        .map(|m| guess + TimeDelta::minutes(m))
+        .find(|u| local(*u) >= midnight && local(*u - TimeDelta::minutes(1)) < midnight)
+        .expect("every date in range begins")
+}
+
+/// Local wall-clock time at the start of each slot of a window.
+fn local_times(start: DateTime<Utc>, slots: usize, tz: Tz) -> Vec<NaiveDateTime> {
+    (0..slots)
+        .map(|i| {
+            (start + TimeDelta::minutes(5 * i as i64))
+                .with_timezone(&tz)
+                .naive_local()
+        })
+        .collect()
+}
+
+/// Per slot: is the user free, by converting each slot to local time.
+fn reference_free(p: &WeeklyPattern, local: &[NaiveDateTime]) -> Vec<bool> {
+    local
+        .iter()
+        .map(|t| {
+            let slot = (t.hour() * 60 + t.minute()) as usize / 5;
+            p.day(t.weekday()).contains(slot)
+        })
+        .collect()
+}
+
+/// The reference free matrix of a group over `window`.
+fn reference_matrix(members: &[(WeeklyPattern, Tz)], window: &Window) -> Vec<Vec<bool>> {
+    members
+        .iter()
+        .map(|(p, tz)| reference_free(p, &local_times(window.start(), window.slots(), *tz)))
+        .collect()
+}
+
+fn lay_out(members: &[(WeeklyPattern, Tz)], window: Window) -> Group {
+    Group::lay_out(window, members.iter().map(|(p, tz)| (p, *tz)))
+}
+
+/// Users free for all of `s..s + d`.
+fn free_throughout(free: &[Vec<bool>], s: usize, d: usize) -> Vec<usize> {
+    (0..free.len())
+        .filter(|u| free[*u][s..s + d].iter().all(|f| *f))
+        .collect()
+}
+
+/// Every candidate `(start, attendees)` on the grid, by brute force.
+fn reference_candidates(
+    free: &[Vec<bool>],
+    d: usize,
+    step: usize,
+    required: &[usize],
+    k: usize,
+) -> Vec<(usize, Vec<usize>)> {
+    let slots = free[0].len();
+    (0..slots)
+        .step_by(step)
+        .filter(|s| s + d <= slots)
+        .map(|s| (s, free_throughout(free, s, d)))
+        .filter(|(_, att)| att.len() >= k && required.iter().all(|r| att.contains(r)))
+        .collect()
+}
+
+fn reference_rank(
+    mut c: Vec<(usize, Vec<usize>)>,
+    preference: Preference,
+) -> Vec<(usize, Vec<usize>)> {
+    match preference {
+        Preference::First | Preference::Random => c.sort_by_key(|x| x.0),
+        Preference::Last => c.sort_by_key(|x| Reverse(x.0)),
+        Preference::Best => c.sort_by_key(|x| (Reverse(x.1.len()), x.0)),
+    }
+    c
+}
+
+fn slot_of(window: &Window, t: DateTime<Utc>) -> usize {
+    ((t - window.start()).num_minutes() / 5) as usize
+}
+
+/// 64 cases keep the debug test run to a few seconds; set `PROPTEST_CASES`
+/// for a deeper search.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    ProptestConfig::with_cases(cases)
+}
+
+// ---------------------------------------------------------------- properties
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn windows_run_from_the_first_instant_of_the_first_date_to_that_of_the_day_after_the_last(
+        from in date(), days in 1u32..=40, tz in zone(),
+    ) {
+        let w = Window::new(from, days, tz).expect("valid window");
+        let until = from + TimeDelta::days(i64::from(days));
+        prop_assert_eq!(w.start(), reference_midnight(from, tz));
+        prop_assert_eq!(w.end(), reference_midnight(until, tz));
+        prop_assert_eq!(w.slots() as i64, (w.end() - w.start()).num_minutes() / 5);
+    }
+
+    #[test]
+    fn layout_matches_converting_every_slot_to_local_time(
+        members in members(), from in date(), days in 1u32..=24, tz in zone(),
+    ) {
+        let window = Window::new(from, days, tz).expect("valid window");
+        let group = lay_out(&members, window);
+        let expected = reference_matrix(&members, &window);
+        for (u, (p, user_tz)) in members.iter().enumerate() {
+            let t = &group.timelines()[u];
+            let got: Vec<bool> = (0..window.slots()).map(|i| t.is_free(i)).collect();
+            prop_assert_eq!(&got, &expected[u], "user {} in {}", u, user_tz.name());
+            prop_assert_eq!(t, &Timeline::lay_out(p, *user_tz, &window));
+        }
+    }
+
+    #[test]
+    fn intervals_are_the_maximal_runs_of_one_qualifying_free_set(
+        members in members(), from in date(), days in 1u32..=24, tz in zone(),
+        required_bits in 0u8..32, k_seed in 0usize..5,
+    ) {
+        let n = members.len();
+        let window = Window::new(from, days, tz).expect("valid window");
+        let free = reference_matrix(&members, &window);
+        let required: Vec<usize> = (0..n).filter(|u| required_bits >> u & 1 == 1).collect();
+        let k = 1 + k_seed % n;
+        let attendance = Attendance::new(n, &required, k).expect("valid attendance");
+
+        let mut expected: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+        for i in 0..window.slots() {
+            let set: Vec<usize> = (0..n).filter(|u| free[*u][i]).collect();
+            if set.len() < k || !required.iter().all(|r| set.contains(r)) {
+                continue;
+            }
+            match expected.last_mut() {
+                Some((_, end, last)) if *end == i && *last == set => *end = i + 1,
+                _ => expected.push((i, i + 1, set)),
+            }
+        }
+        let got: Vec<(usize, usize, Vec<usize>)> = intersect(&lay_out(&members, window), &attendance)
+            .into_iter()
+            .map(|iv| (slot_of(&window, iv.start), slot_of(&window, iv.end), iv.available))
+            .collect();
+        prop_assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn suggestions_match_brute_force_candidates_and_ranking(
+        members in members(), from in date(), days in 1u32..=16, tz in zone(),
+        required_bits in 0u8..32, k_seed in 0usize..5,
+        duration in prop_oneof![1u32..=24, 1u32..=288], step in prop::sample::select(vec![1u32, 2, 3, 6, 9, 12]),
+        count in 1u32..=8, preference in prop::sample::select(vec![Preference::First, Preference::Last, Preference::Best, Preference::Random]),
+        seed in any::<u64>(),
+    ) {
+        let n = members.len();
+        let window = Window::new(from, days, tz).expect("valid window");
+        let free = reference_matrix(&members, &window);
+        let required: Vec<usize> = (0..n).filter(|u| required_bits >> u & 1 == 1).collect();
+        let k = 1 + k_seed % n;
+        let (d, st) = (duration as usize, step as usize);
+        let request = SuggestRequest {
+            duration: DurationMinutes::new(duration * 5).expect("valid"),
+            step: StepMinutes::new(step * 5).expect("valid"),
+            count: Count::new(count).expect("valid"),
+            preference,
+            seed,
+            attendance: Attendance::new(n, &required, k).expect("valid"),
+        };
+        let group = lay_out(&members, window);
+        let got = suggest(&group, &request);
+        let candidates = reference_candidates(&free, d, st, &required, k);
+
+        if !candidates.is_empty() {
+            prop_assert_eq!(got.empty_reason.as_ref(), None);
+            prop_assert!(got.alternatives.is_empty());
+            let summary: Vec<(usize, Vec<usize>)> = got.suggestions.iter()
+                .map(|s| (slot_of(&window, s.start), s.attendees.clone()))
+                .collect();
+            for s in &got.suggestions {
+                prop_assert_eq!(slot_of(&window, s.end) - slot_of(&window, s.start), d);
+                prop_assert_eq!(s.attendees.len() + s.missing.len(), n);
+                prop_assert!((s.score - s.attendees.len() as f64 / n as f64).abs() < 1e-12);
+            }
+            prop_assert_eq!(summary.len(), candidates.len().min(count as usize));
+            if preference == Preference::Random {
+                for s in &summary {
+                    prop_assert!(candidates.contains(s));
+                }
+                let mut starts: Vec<usize> = summary.iter().map(|s| s.0).collect();
+                starts.sort_unstable();
+                starts.dedup();
+                prop_assert_eq!(starts.len(), summary.len());
+                prop_assert_eq!(&got, &suggest(&group, &request));
+            } else {
+                let mut expected = reference_rank(candidates, preference);
+                expected.truncate(count as usize);
+                prop_assert_eq!(summary, expected);
+            }
+            return Ok(());
+        }
+
+        // Nothing fits: check the reason and the relaxations.
+        prop_assert!(got.suggestions.is_empty());
+        let never: Vec<usize> = required.iter().copied()
+            .filter(|u| free[*u].iter().all(|f| !f))
+            .collect();
+        let common = never.is_empty() && !reference_candidates(&free, 1, 1, &required, k).is_empty();
+        let off_grid = common && st > 1 && !reference_candidates(&free, d, 1, &required, k).is_empty();
+        let reason = if !never.is_empty() {
+            EmptyReason::RequiredAttendeeUnavailable { users: never }
+        } else if !common {
+            EmptyReason::NoCommonAvailability
+        } else if off_grid {
+            EmptyReason::StepMissesCommonWindows
+        } else {
+            EmptyReason::DurationExceedsCommonWindows
+        };
+        prop_assert_eq!(got.empty_reason.as_ref(), Some(&reason));
+
+        let mut alternatives = got.alternatives.iter();
+        if common {
+            if let Some(shorter) = (1..d).rev().find(|d2| !reference_candidates(&free, *d2, st, &required, k).is_empty()) {
+                let alt = alternatives.next().expect("a shorter duration");
+                prop_assert_eq!(alt.relaxed, Relaxation::ShorterDuration {
+                    requested: request.duration,
+                    relaxed: DurationMinutes::new(shorter as u32 * 5).expect("valid"),
+                });
+                let c = reference_candidates(&free, shorter, st, &required, k);
+                let s = (slot_of(&window, alt.suggestion.start), alt.suggestion.attendees.clone());
+                if preference == Preference::Random {
+                    prop_assert!(c.contains(&s));
+                } else {
+                    prop_assert_eq!(&s, &reference_rank(c, preference)[0]);
+                }
+            }
+            if off_grid {
+                let alt = alternatives.next().expect("a finer step");
+                prop_assert_eq!(alt.relaxed.code(), "step");
+                let c = reference_candidates(&free, d, 1, &required, k);
+                let s = (slot_of(&window, alt.suggestion.start), alt.suggestion.attendees.clone());
+                prop_assert!(c.contains(&s));
+            }
+        }
+        let anyone = reference_candidates(&free, d, st, &[], 1);
+        let most = anyone.iter().map(|c| c.1.len()).max();
+        match (most, alternatives.next()) {
+            (Some(most), Some(alt)) => {
+                prop_assert_eq!(alt.relaxed, Relaxation::FewerAttendees);
+                prop_assert_eq!(alt.suggestion.attendees.len(), most);
+                let s = (slot_of(&window, alt.suggestion.start), alt.suggestion.attendees.clone());
+                prop_assert!(anyone.contains(&s));
+                if preference == Preference::First || preference == Preference::Best {
+                    let earliest = anyone.iter().find(|c| c.1.len() == most).map(|c| c.0);
+                    prop_assert_eq!(Some(s.0), earliest);
+                }
+            }
+            (None, None) => {}
+            (most, alt) => prop_assert!(false, "fewest-missing {:?} vs {:?}", most, alt),
+        }
+        prop_assert!(alternatives.next().is_none());
+    }
+
+    #[test]
+    fn freebusy_marks_an_interval_free_only_if_every_slot_in_it_is(
+        p in pattern(), user_tz in zone(), view_tz in zone(), from in date(),
+        days in 1u32..=10, interval in 1u32..=60,
+    ) {
+        let view = freebusy(&p, user_tz, from, days, interval * 5, view_tz).expect("valid");
+        let window = Window::new(from, days, view_tz).expect("valid window");
+        let free = reference_free(&p, &local_times(window.start(), window.slots(), user_tz));
+        let expected: String = free
+            .chunks(interval as usize)
+            .map(|c| if c.iter().all(|f| *f) { '0' } else { '2' })
+            .collect();
+        prop_assert_eq!(&view, &expected);
+        let t = Timeline::lay_out(&p, user_tz, &window);
+        prop_assert_eq!(view, availability_view(&t, IntervalMinutes::new(interval * 5).expect("valid")));
+    }
+
+    #[test]
+    fn common_hours_are_the_local_hours_wholly_inside_the_window_where_everyone_is_free(
+        members in members(), from in date(), days in 1u32..=10, window_tz in zone(), tz in zone(),
+    ) {
+        let window = Window::new(from, days, window_tz).expect("valid window");
+        let group = lay_out(&members, window);
+        let free = reference_matrix(&members, &window);
+        let dates: Vec<NaiveDate> = window.dates().take(7).collect();
+        // Scan two days either side; slots outside the window count as busy.
+        let margin = 2 * 288;
+        let scan_start = window.start() - TimeDelta::minutes(5 * margin as i64);
+        let mut seen = [[false; 24]; 7];
+        let mut all = [[true; 24]; 7];
+        for (j, local) in local_times(scan_start, window.slots() + 2 * margin, tz).iter().enumerate() {
+            let Some(day) = dates.iter().position(|d| *d == local.date()) else { continue };
+            let h = local.hour() as usize;
+            let i = j as i64 - margin as i64;
+            let ok = i >= 0 && (i as usize) < window.slots() && free.iter().all(|f| f[i as usize]);
+            seen[day][h] = true;
+            all[day][h] &= ok;
+        }
+        let got = common_hours(&group, tz);
+        for (day, date) in dates.iter().enumerate() {
+            let expected: Vec<u8> = (0..24u8).filter(|h| seen[day][*h as usize] && all[day][*h as usize]).collect();
+            prop_assert_eq!(got.day(date.weekday()), &expected[..], "{}", date);
+        }
+        prop_assert_eq!(got.iter().filter(|(_, h)| !h.is_empty()).count(),
+            dates.iter().filter(|d| !got.day(d.weekday()).is_empty()).count());
+    }
+}
+
+/// The reference midnight itself, checked on the known awkward dates, so a
+/// wrong reference cannot make the window property vacuous.
+#[test]
+fn the_reference_midnight_knows_the_awkward_dates() {
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).expect("valid date");
+    let at = |s: &str| {
+        DateTime::parse_from_rfc3339(s)
+            .expect("valid instant")
+            .with_timezone(&Utc)
+    };
+    assert_eq!(
+        reference_midnight(d(2024, 9, 8), Tz::America__Santiago),
+        at("2024-09-08T04:00:00Z")
+    );
+    assert_eq!(
+        reference_midnight(d(2011, 12, 31), Tz::Pacific__Apia),
+        at("2011-12-30T10:00:00Z")
+    );
+    assert_eq!(
+        reference_midnight(d(2025, 6, 2), Tz::Asia__Kathmandu),
+        Tz::Asia__Kathmandu
+            .with_ymd_and_hms(2025, 6, 2, 0, 0, 0)
+            .single()
+            .expect("exists")
+            .with_timezone(&Utc)
+    );
+}

@@ -1,0 +1,169 @@
+use std::time::Duration;
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use test_support::{RedisPrefix, TestSchema};
+use user_service::config::Config;
+use user_service::service::Users;
+use user_service::startup::Application;
+use user_service::store::{CacheConfig, DbConfig};
+use w2meet_platform::http::HttpLimits;
+
+/// A running user-service on an ephemeral port, with its own schema and
+/// Redis prefix (cleaned up on drop).
+pub struct TestApp {
+    pub base: String,
+    pub http: Client,
+    pub users: Users,
+    pub redis: RedisPrefix,
+    /// Dropped with the app: the schema goes away.
+    _schema: TestSchema,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// What to point the app at, when not the shared servers.
+#[derive(Default)]
+pub struct Options {
+    pub redis_url: Option<String>,
+    pub database_url: Option<String>,
+}
+
+pub fn test_config(schema: &TestSchema, redis: &RedisPrefix, opts: &Options) -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        log_dir: std::env::temp_dir(),
+        db: DbConfig {
+            url: opts
+                .database_url
+                .clone()
+                .unwrap_or_else(|| schema.url.clone()),
+            schema: Some(schema.name.clone()),
+            pool_size: 8,
+            timeout: Duration::from_millis(1500),
+        },
+        cache: CacheConfig {
+            url: opts.redis_url.clone().unwrap_or_else(|| redis.url.clone()),
+            prefix: redis.prefix.clone(),
+            ttl: Duration::from_secs(300),
+            negative_ttl: Duration::from_secs(5),
+            connect_timeout: Duration::from_millis(300),
+            response_timeout: Duration::from_millis(300),
+            retry_after: Duration::from_millis(200),
+            epoch_refresh: Duration::from_millis(100),
+        },
+        http: HttpLimits::default(),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(opts: Options) -> TestApp {
+    w2meet_platform::telemetry::init_for_tests("user-service");
+    let schema = TestSchema::create().await;
+    let redis = RedisPrefix::new();
+    let app = Application::build(test_config(&schema, &redis, &opts))
+        .await
+        .expect("build app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let users = app.users().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        http: Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+        users,
+        redis,
+        _schema: schema,
+        shutdown: Some(tx),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.http
+            .put(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn create(&self, email: &str, availabilities: Value) -> Value {
+        let res = self
+            .post(
+                "/users",
+                &json!({"email": email, "availabilities": availabilities}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    }
+
+    /// Database reads so far (single and batch).
+    pub fn db_reads(&self) -> u64 {
+        self.users.store.read_count()
+    }
+}
+
+pub fn x_cache(res: &Response) -> String {
+    res.headers()
+        .get("x-cache")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// Asserts the common error body: status, a `case_id` equal to the
+/// `Case-ID` header, and at least one detail.
+pub async fn assert_error(res: Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status);
+    let header = res
+        .headers()
+        .get("case-id")
+        .expect("Case-ID header")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = res.json().await.expect("JSON error body");
+    assert_eq!(body["case_id"], header.as_str(), "{body}");
+    let detail = body["detail"].as_array().expect("detail list");
+    assert!(!detail.is_empty());
+    for d in detail {
+        assert!(
+            d["loc"].is_array() && d["msg"].is_string() && d["type"].is_string(),
+            "{d}"
+        );
+    }
+    body
+}

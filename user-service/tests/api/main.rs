@@ -1,0 +1,8 @@
+//! user-service against the real PostgreSQL and Redis: one schema and one
+//! key prefix per test, faults staged with private servers and proxies.
+
+mod bad_input;
+mod cache;
+mod faults;
+mod helpers;
+mod users;
