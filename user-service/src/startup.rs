@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use utoipa::OpenApi;
 
 use crate::config::Config;
-use crate::routes::{cache_aside, health, users};
+use crate::routes::{cache_aside, freebusy, health, users};
 use crate::service::Users;
 use crate::store::{Cache, UserStore};
 
@@ -27,6 +27,7 @@ use crate::store::{Cache, UserStore};
         users::delete_user,
         users::batch_get,
         users::batch_post,
+        freebusy::freebusy,
         cache_aside::by_path,
         cache_aside::by_query,
         health::health,
@@ -45,7 +46,7 @@ pub fn router(users: Users, config: &Config) -> Router {
                 .put(users::replace_user)
                 .delete(users::delete_user),
         )
-        // TEMP .route("/users/{email}/freebusy", get(freebusy::freebusy))
+        .route("/users/{email}/freebusy", get(freebusy::freebusy))
         .route("/user-avail/cache-aside", get(cache_aside::by_query))
         .route("/user-avail/cache-aside/{email}", get(cache_aside::by_path))
         .route("/health", get(health::health))

@@ -138,6 +138,11 @@ fn lay_out(members: &[(WeeklyPattern, Tz)], window: Window) -> Group {
     Group::lay_out(window, members.iter().map(|(p, tz)| (p, *tz)))
 }
 
+/// Users free in slot `i`.
+fn free_at(free: &[Vec<bool>], i: usize) -> Vec<usize> {
+    (0..free.len()).filter(|u| free[*u][i]).collect()
+}
+
 /// Users free for all of `s..s + d`.
 fn free_throughout(free: &[Vec<bool>], s: usize, d: usize) -> Vec<usize> {
     (0..free.len())
@@ -233,7 +238,7 @@ proptest! {
 
         let mut expected: Vec<(usize, usize, Vec<usize>)> = Vec::new();
         for i in 0..window.slots() {
-            let set: Vec<usize> = (0..n).filter(|u| free[*u][i]).collect();
+            let set = free_at(&free, i);
             if set.len() < k || !required.iter().all(|r| set.contains(r)) {
                 continue;
             }

@@ -52,33 +52,42 @@ pub async fn freebusy(
     Query(q): Query<FreeBusyQuery>,
 ) -> Result<axum::Json<FreeBusy>, UserError> {
     let email = parse_email(&email, &["path", "email"])?;
-    let view_tz = q
-        .tz
-        .as_deref()
-        .map(|tz| TimeZone::parse(tz).map_err(|m| UserError::invalid(&["query", "tz"], m)))
-        .transpose()?;
+    let view_tz =
+        q.tz.as_deref()
+            .map(|tz| TimeZone::parse(tz).map_err(|m| UserError::invalid(&["query", "tz"], m)))
+            .transpose()?;
     let days = parse_number(q.days.as_deref(), 7, "days", 1, MAX_DAYS)?;
     let interval = parse_number(q.interval.as_deref(), 30, "interval", 5, 1440)?;
     if interval % 5 != 0 {
-        return Err(UserError::invalid(&["query", "interval"], "interval must be a multiple of 5"));
+        return Err(UserError::invalid(
+            &["query", "interval"],
+            "interval must be a multiple of 5",
+        ));
     }
     let from = q
         .from
         .as_deref()
         .map(|s| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| UserError::invalid(&["query", "from"], "from must be a real date as YYYY-MM-DD"))
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                UserError::invalid(&["query", "from"], "from must be a real date as YYYY-MM-DD")
+            })
         })
         .transpose()?;
 
     let (user, _) = users.get(&email).await?;
     let user = user.ok_or_else(|| UserError::NotFound(vec![email.to_string()]))?;
     let user_tz = user.tz().map_err(UserError::Internal)?;
-    let pattern = user.pattern().map_err(|e| UserError::Internal(e.to_string()))?;
+    let pattern = user
+        .pattern()
+        .map_err(|e| UserError::Internal(e.to_string()))?;
     let view_tz = view_tz.map_or(user_tz, TimeZone::tz);
-    let from = from.unwrap_or_else(|| scheduling::window::next_monday(chrono::Utc::now().with_timezone(&view_tz).date_naive()));
+    let from = from.unwrap_or_else(|| {
+        scheduling::first_monday_on_or_after(
+            chrono::Utc::now().with_timezone(&view_tz).date_naive(),
+        )
+    });
     let view = scheduling::freebusy(&pattern, user_tz, from, days, interval, view_tz)
-        .map_err(|e| UserError::invalid(&["query"], e.to_string()))?;
+        .map_err(|e| UserError::invalid(&["query", e.field()], e.to_string()))?;
     Ok(axum::Json(FreeBusy {
         email: user.email,
         from,
@@ -90,11 +99,22 @@ pub async fn freebusy(
 }
 
 /// A whole number in `min..=max`, or `default` when absent.
-fn parse_number(raw: Option<&str>, default: u32, name: &str, min: u32, max: u32) -> Result<u32, UserError> {
+fn parse_number(
+    raw: Option<&str>,
+    default: u32,
+    name: &str,
+    min: u32,
+    max: u32,
+) -> Result<u32, UserError> {
     let Some(raw) = raw else { return Ok(default) };
     raw.trim()
         .parse::<u32>()
         .ok()
         .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| UserError::invalid(&["query", name], format!("{name} must be a whole number from {min} to {max}")))
+        .ok_or_else(|| {
+            UserError::invalid(
+                &["query", name],
+                format!("{name} must be a whole number from {min} to {max}"),
+            )
+        })
 }

@@ -2,6 +2,6 @@
 //! types, calls [`crate::service::Users`], and maps the answer.
 
 pub mod cache_aside;
-// TEMP pub mod freebusy;
+pub mod freebusy;
 pub mod health;
 pub mod users;

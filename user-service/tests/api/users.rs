@@ -377,3 +377,62 @@ async fn replicas_starting_together_migrate_the_schema_once() {
         b.unwrap().expect("every replica starts");
     }
 }
+
+#[tokio::test]
+async fn freebusy_lays_the_pattern_onto_real_dates_in_the_users_zone() {
+    let app = spawn_app().await;
+    app.post(
+        "/users",
+        &json!({"email": "kat@x.io", "timezone": "Asia/Kathmandu", "availabilities": {"monday": ["09:00-10:00"]}}),
+    )
+    .await;
+    // 2026-11-23 is a Monday. Kathmandu is UTC+05:45: 09:00 local is 03:15 UTC.
+    let res = app
+        .get("/users/kat@x.io/freebusy?from=2026-11-23&days=1&interval=15&tz=UTC")
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let view = body["availability_view"].as_str().unwrap();
+    assert_eq!(view.len(), 96);
+    let free: Vec<usize> = view
+        .char_indices()
+        .filter(|(_, c)| *c == '0')
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(free, [13, 14, 15, 16], "03:15–04:15 UTC");
+    assert_eq!(body["tz"], "UTC");
+
+    // Default zone is the user's own; default interval 30 minutes, 7 days.
+    let own: Value = app
+        .get("/users/kat@x.io/freebusy?from=2026-11-23")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let view = own["availability_view"].as_str().unwrap();
+    assert_eq!(view.len(), 7 * 48);
+    assert_eq!(&view[18..20], "00");
+    assert_eq!(view.matches('0').count(), 2);
+
+    for bad in [
+        "from=2026-02-30",
+        "from=soon",
+        "days=0",
+        "days=63",
+        "interval=7",
+        "interval=0",
+        "tz=Nowhere/Land",
+        "days=x",
+    ] {
+        assert_error(
+            app.get(&format!("/users/kat@x.io/freebusy?{bad}")).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    }
+    assert_error(
+        app.get("/users/ghost@x.io/freebusy").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
