@@ -13,6 +13,8 @@
 //! - [`docs`]: the `/docs` page rendered from the OpenAPI document.
 //! - [`env`]: configuration from environment variables.
 //! - [`shutdown`]: Ctrl-C / SIGTERM.
+//! - `upstream` (feature `client`): calling another service with the Case-ID
+//!   and the SPEC's error mapping.
 
 pub mod case_id;
 pub mod docs;
@@ -23,6 +25,8 @@ pub mod http;
 pub mod metrics;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "client")]
+pub mod upstream;
 
 pub use case_id::CaseId;
 pub use error::{ApiError, ErrorDetail};

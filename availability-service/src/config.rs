@@ -1,0 +1,40 @@
+//! Configuration, read once from the environment (see the README's table).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use w2meet_platform::env::{ConfigError, millis_or, parse_or, string_or};
+use w2meet_platform::http::HttpLimits;
+use w2meet_platform::upstream::UpstreamTimeouts;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `BIND_ADDR`, default `127.0.0.1:8002`.
+    pub bind: SocketAddr,
+    /// `LOG_DIR`, default `./logs`.
+    pub log_dir: PathBuf,
+    /// `USER_SERVICE_URL`, default `http://127.0.0.1:8001`.
+    pub user_service_url: String,
+    /// `UPSTREAM_CONNECT_TIMEOUT_MS` (500), `UPSTREAM_TIMEOUT_MS` (5000).
+    pub upstream: UpstreamTimeouts,
+    pub http: HttpLimits,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Ok(Config {
+            bind: parse_or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8002)))?,
+            log_dir: PathBuf::from(string_or("LOG_DIR", "logs")),
+            user_service_url: string_or("USER_SERVICE_URL", "http://127.0.0.1:8001"),
+            upstream: UpstreamTimeouts {
+                connect: millis_or("UPSTREAM_CONNECT_TIMEOUT_MS", 500)?,
+                request: millis_or("UPSTREAM_TIMEOUT_MS", 5000)?,
+            },
+            http: HttpLimits {
+                // 1000 emails in a JSON body fit comfortably.
+                body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 256 * 1024)?,
+                request_timeout: millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
+            },
+        })
+    }
+}

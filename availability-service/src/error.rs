@@ -1,0 +1,65 @@
+//! The availability-service's errors and the status each maps to.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use w2meet_platform::upstream::UpstreamError;
+use w2meet_platform::{ApiError, ErrorDetail};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AvailabilityError {
+    /// 400: bad parameters, each listed with its location.
+    #[error("invalid request")]
+    Invalid(Vec<ErrorDetail>),
+    /// 404: users the user-service does not know (listed).
+    #[error("unknown users")]
+    UnknownUsers {
+        at: &'static str,
+        emails: Vec<String>,
+    },
+    /// 4xx passed on from the user-service; 502/503/504 when it failed,
+    /// was unreachable or too slow.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+}
+
+impl IntoResponse for AvailabilityError {
+    fn into_response(self) -> Response {
+        let api = match self {
+            AvailabilityError::Invalid(detail) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                detail,
+            },
+            AvailabilityError::UnknownUsers { at, emails } => not_found(at, &emails),
+            AvailabilityError::Upstream(e) => {
+                if !matches!(e, UpstreamError::Rejected { .. }) {
+                    tracing::error!(
+                        error = &e as &dyn std::error::Error,
+                        "user-service call failed"
+                    );
+                }
+                e.to_api_error()
+            }
+        };
+        api.into_response()
+    }
+}
+
+/// The original message, then one detail per unknown email.
+pub fn not_found(at: &str, emails: &[String]) -> ApiError {
+    let mut detail = vec![ErrorDetail::new(
+        [at, "users"],
+        "One or both users not found",
+        "not_found",
+    )];
+    detail.extend(emails.iter().map(|e| {
+        ErrorDetail::new(
+            [at, "users", e.as_str()],
+            format!("unknown user {e}"),
+            "not_found",
+        )
+    }));
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        detail,
+    }
+}

@@ -1,0 +1,4 @@
+//! HTTP handlers: `/availabilities` and `/health`.
+
+pub mod availabilities;
+pub mod health;

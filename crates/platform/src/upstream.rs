@@ -1,0 +1,230 @@
+//! Calling another W2Meet service: one pooled `reqwest::Client` with connect
+//! and request timeouts, the Case-ID on every call, and every failure mapped
+//! to a variant that says which status the caller should answer with
+//! (SPEC §2: upstream 5xx → 502, unreachable → 503, timeout → 504).
+//!
+//! Services wrap an [`Upstream`] in a typed client of their own
+//! (`UserClient`, `AvailabilityClient`) that names the paths and types.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::case_id::{CASE_ID_HEADER, CaseId};
+use crate::error::{ApiError, ErrorDetail};
+
+/// How a call to another service failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The upstream answered 4xx: the caller usually passes the status and
+    /// the upstream's `detail` on (404 unknown users, 400 bad parameters).
+    #[error("{service} answered {status}")]
+    Rejected {
+        service: &'static str,
+        status: StatusCode,
+        detail: Vec<serde_json::Value>,
+    },
+    /// 5xx, or a body that is not what was promised: a 502.
+    #[error("{service} answered wrongly: {reason}")]
+    BadAnswer {
+        service: &'static str,
+        reason: String,
+    },
+    /// No connection could be made: a 503.
+    #[error("{service} is unreachable")]
+    Unreachable {
+        service: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// No answer in time: a 504.
+    #[error("{service} did not answer in time")]
+    Timeout { service: &'static str },
+}
+
+impl UpstreamError {
+    /// The response for the caller's client. 4xx from upstream keep their
+    /// status and detail; the rest carry a generic message naming the
+    /// service (logged with its cause by the caller's error mapping).
+    pub fn to_api_error(&self) -> ApiError {
+        match self {
+            UpstreamError::Rejected { status, detail, .. } => {
+                let detail = detail
+                    .iter()
+                    .filter_map(|d| serde_json::from_value::<DetailIn>(d.clone()).ok())
+                    .map(|d| ErrorDetail::new(d.loc, d.msg, d.kind))
+                    .collect::<Vec<_>>();
+                ApiError {
+                    status: *status,
+                    detail: if detail.is_empty() {
+                        vec![ErrorDetail::new(
+                            Vec::<String>::new(),
+                            "rejected by an upstream service",
+                            "upstream_rejected",
+                        )]
+                    } else {
+                        detail
+                    },
+                }
+            }
+            UpstreamError::BadAnswer { service, .. } => ApiError::server(
+                StatusCode::BAD_GATEWAY,
+                format!("{service} answered with an error"),
+            ),
+            UpstreamError::Unreachable { service, .. } => ApiError::server(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{service} is unavailable"),
+            ),
+            UpstreamError::Timeout { service } => ApiError::server(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("{service} did not answer in time"),
+            ),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct DetailIn {
+    #[serde(default)]
+    loc: Vec<String>,
+    msg: String,
+    #[serde(rename = "type", default = "default_kind")]
+    kind: String,
+}
+
+fn default_kind() -> String {
+    "upstream_rejected".to_owned()
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBodyIn {
+    #[serde(default)]
+    detail: Vec<serde_json::Value>,
+}
+
+/// Timeouts for one upstream.
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamTimeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+/// One upstream service: its name (for errors and logs), base URL and the
+/// shared pooled client.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    pub service: &'static str,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Upstream {
+    /// `base_url` may carry a path prefix (`http://127.0.0.1:8080/users`).
+    pub fn new(
+        service: &'static str,
+        base_url: &str,
+        timeouts: UpstreamTimeouts,
+    ) -> Result<Upstream, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Upstream {
+            service,
+            base: base_url.trim_end_matches('/').to_owned(),
+            http,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// `POST {base}{path}` with a JSON body; the answer decoded as `T`.
+    pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        case_id: &CaseId,
+    ) -> Result<T, UpstreamError> {
+        let req = self.http.post(format!("{}{path}", self.base)).json(body);
+        self.send(req, case_id).await
+    }
+
+    /// `GET {base}{path}`; the answer decoded as `T`.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        case_id: &CaseId,
+    ) -> Result<T, UpstreamError> {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req, case_id).await
+    }
+
+    /// `GET {base}/health` for this service's own `/health`: Ok when 200.
+    pub async fn health(&self, case_id: &CaseId) -> Result<(), UpstreamError> {
+        let _: serde_json::Value = self.get_json("/health", case_id).await?;
+        Ok(())
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        case_id: &CaseId,
+    ) -> Result<T, UpstreamError> {
+        let service = self.service;
+        let started = Instant::now();
+        let res = req
+            .header(CASE_ID_HEADER, case_id.header_value())
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        let status = res.status();
+        let bytes = res.bytes().await.map_err(|e| self.classify(e))?;
+        let upstream_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+        tracing::info!(
+            upstream = service,
+            upstream_status = status.as_u16(),
+            upstream_ms,
+            "upstream call"
+        );
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| UpstreamError::BadAnswer {
+                service,
+                reason: format!("undecodable body: {e}"),
+            });
+        }
+        if status.is_client_error() {
+            let detail = serde_json::from_slice::<ErrorBodyIn>(&bytes)
+                .map(|b| b.detail)
+                .unwrap_or_default();
+            return Err(UpstreamError::Rejected {
+                service,
+                status,
+                detail,
+            });
+        }
+        Err(UpstreamError::BadAnswer {
+            service,
+            reason: format!("status {status}"),
+        })
+    }
+
+    fn classify(&self, e: reqwest::Error) -> UpstreamError {
+        let service = self.service;
+        if e.is_timeout() {
+            UpstreamError::Timeout { service }
+        } else if e.is_connect() {
+            UpstreamError::Unreachable { service, source: e }
+        } else {
+            UpstreamError::BadAnswer {
+                service,
+                reason: e.to_string(),
+            }
+        }
+    }
+}

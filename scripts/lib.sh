@@ -1,0 +1,156 @@
+# Shared by scripts/up, scripts/down and scripts/test. Sourced, not run.
+# Everything here works on a bare Debian machine (installs with apt-get when
+# running as root) and on a machine whose servers already run (uses them).
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# --- configuration (see the README's table) ---------------------------------
+W2M_RUN_DIR="${W2M_RUN_DIR:-$ROOT/run}"
+W2M_PROFILE="${W2M_PROFILE:-release}"
+GATEWAY_HOST="${GATEWAY_HOST:-127.0.0.1}"
+GATEWAY_PORT="${GATEWAY_PORT:-8080}"
+W2M_PORT_BASE="${W2M_PORT_BASE:-8100}"
+W2M_DB_SUFFIX="${W2M_DB_SUFFIX:-}"
+PG_HOST="${PG_HOST:-127.0.0.1}"
+PG_PORT="${PG_PORT:-5432}"
+PG_USER="${PG_USER:-postgres}"
+PG_PASSWORD="${PG_PASSWORD:-postgres}"
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+REDIS_KEY_PREFIX="${REDIS_KEY_PREFIX:-w2meet:users:}"
+JOB_QUEUE="${JOB_QUEUE:-meeting_jobs}"
+
+PG_ADMIN_URL="postgres://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/postgres"
+USERS_DB="w2meet_users$W2M_DB_SUFFIX"
+JOBS_DB="w2meet_jobs$W2M_DB_SUFFIX"
+
+log() { printf '\033[1m[w2meet]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31m[w2meet] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# --- installing and starting what is missing --------------------------------
+APT_UPDATED=0
+apt_install() {
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        die "missing: $*. Install it (Debian: sudo apt-get install -y $*) and run again."
+    fi
+    if [ "$APT_UPDATED" = 0 ]; then
+        log "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        APT_UPDATED=1
+    fi
+    log "installing $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+need_cmd() { # need_cmd COMMAND [PACKAGE]
+    command -v "$1" >/dev/null 2>&1 || apt_install "${2:-$1}"
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+    local deadline=$((SECONDS + $1)) what=$2
+    shift 2
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
+ensure_postgres() {
+    if ! command -v psql >/dev/null || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+        port_open "$PG_HOST" "$PG_PORT" || apt_install postgresql postgresql-client
+    fi
+    if ! port_open "$PG_HOST" "$PG_PORT"; then
+        log "starting PostgreSQL"
+        local version
+        version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
+        [ -n "$version" ] || die "PostgreSQL is installed but has no cluster in /etc/postgresql"
+        pg_ctlcluster --skip-systemctl-redirect "$version" main start \
+            || die "could not start PostgreSQL $version"
+        wait_for 30 postgres port_open "$PG_HOST" "$PG_PORT" || die "PostgreSQL did not start"
+    fi
+    if ! psql "$PG_ADMIN_URL" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+        # A fresh Debian install authenticates TCP clients by password: give
+        # the superuser the configured one (a no-op where trust auth is used).
+        if [ "$(id -u)" = 0 ] && command -v su >/dev/null; then
+            log "setting the PostgreSQL password of $PG_USER"
+            su postgres -c "psql -qc \"ALTER USER $PG_USER PASSWORD '$PG_PASSWORD'\"" >/dev/null
+        fi
+        psql "$PG_ADMIN_URL" -Atqc 'SELECT 1' >/dev/null \
+            || die "cannot log in to PostgreSQL as $PG_USER at $PG_HOST:$PG_PORT (set PG_USER/PG_PASSWORD)"
+    fi
+}
+
+ensure_database() { # ensure_database NAME
+    if [ -z "$(psql "$PG_ADMIN_URL" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$1'")" ]; then
+        log "creating database $1"
+        psql "$PG_ADMIN_URL" -qc "CREATE DATABASE \"$1\"" >/dev/null 2>&1 \
+            || [ -n "$(psql "$PG_ADMIN_URL" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$1'")" ] \
+            || die "could not create database $1"
+    fi
+}
+
+drop_database() { # drop_database NAME
+    psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null 2>&1 || true
+}
+
+ensure_redis() {
+    local hostport=${REDIS_URL#redis://}
+    hostport=${hostport%%/*}
+    local host=${hostport%%:*} port=${hostport##*:}
+    port_open "$host" "$port" && return 0
+    need_cmd redis-server redis-server
+    log "starting Redis on $host:$port"
+    mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+    redis-server --daemonize yes --bind "$host" --port "$port" --save "" --appendonly no \
+        --dir "${TMPDIR:-/tmp}" --logfile "$W2M_RUN_DIR/logs/redis.log" >/dev/null
+    wait_for 15 redis port_open "$host" "$port" || die "Redis did not start"
+}
+
+ensure_rabbitmq() {
+    port_open 127.0.0.1 5672 && return 0
+    command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+    log "starting RabbitMQ"
+    rabbitmq-server -detached >/dev/null 2>&1 || true
+    wait_for 90 rabbitmq port_open 127.0.0.1 5672 || die "RabbitMQ did not start on 5672"
+}
+
+ensure_nginx() {
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx-light || apt_install nginx
+}
+
+NGINX_BIN() { command -v nginx || echo /usr/sbin/nginx; }
+
+# --- processes ---------------------------------------------------------------
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# start_process NAME ENV... -- COMMAND...
+start_process() {
+    local name=$1
+    shift
+    local pidfile="$W2M_RUN_DIR/pids/$name.pid"
+    if pid_alive "$pidfile"; then
+        log "$name already running (pid $(cat "$pidfile"))"
+        return 0
+    fi
+    local envs=()
+    while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+    shift
+    env "${envs[@]}" nohup "$@" >"$W2M_RUN_DIR/logs/$name.out" 2>&1 &
+    echo $! >"$pidfile"
+}
+
+stop_pidfile() { # stop_pidfile FILE — TERM, wait up to 20 s, then KILL
+    local pidfile=$1 pid
+    [ -f "$pidfile" ] || return 0
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+}

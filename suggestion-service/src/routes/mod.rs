@@ -1,0 +1,4 @@
+//! HTTP handlers: `/suggestions` and `/health`.
+
+pub mod health;
+pub mod suggestions;
