@@ -1,0 +1,425 @@
+//! availability-service with a real user-service (PostgreSQL + Redis), and
+//! with stub user-services that fail in each way the SPEC names.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use availability_service::config::Config;
+use availability_service::startup::Application;
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use reqwest::Client;
+use serde_json::{Value, json};
+use test_support::{RedisPrefix, TestSchema, free_port, spawn_stub};
+use w2meet_platform::http::HttpLimits;
+use w2meet_platform::upstream::UpstreamTimeouts;
+
+struct Stack {
+    base: String,
+    user_base: String,
+    http: Client,
+    _schema: TestSchema,
+    _redis: RedisPrefix,
+}
+
+async fn spawn_availability(user_service_url: String) -> String {
+    let app = Application::build(Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        log_dir: std::env::temp_dir(),
+        user_service_url,
+        upstream: UpstreamTimeouts {
+            connect: Duration::from_millis(300),
+            request: Duration::from_millis(500),
+        },
+        http: HttpLimits {
+            body_limit_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(10),
+        },
+    })
+    .await
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    base
+}
+
+/// user-service (real PostgreSQL and Redis) + availability-service.
+async fn spawn_stack() -> Stack {
+    w2meet_platform::telemetry::init_for_tests("availability-service");
+    let schema = TestSchema::create().await;
+    let redis = RedisPrefix::new();
+    let mut config = user_service::config::Config::from_env().unwrap();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.log_dir = std::env::temp_dir();
+    config.db.url = schema.url.clone();
+    config.db.schema = Some(schema.name.clone());
+    config.cache.url = redis.url.clone();
+    config.cache.prefix = redis.prefix.clone();
+    let users = user_service::startup::Application::build(config)
+        .await
+        .unwrap();
+    let user_base = format!("http://127.0.0.1:{}", users.port());
+    tokio::spawn(users.run_until(std::future::pending()));
+    Stack {
+        base: spawn_availability(user_base.clone()).await,
+        user_base,
+        http: Client::new(),
+        _schema: schema,
+        _redis: redis,
+    }
+}
+
+impl Stack {
+    async fn user(&self, body: Value) {
+        let res = self
+            .http
+            .post(format!("{}/users", self.user_base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "{body}");
+    }
+
+    async fn get(&self, query: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/availabilities?{query}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn assert_error(res: reqwest::Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status);
+    let header = res.headers()["case-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["case_id"], header.as_str());
+    assert!(!body["detail"].as_array().unwrap().is_empty());
+    body
+}
+
+#[tokio::test]
+async fn the_original_two_user_answer_is_unchanged() {
+    let s = spawn_stack().await;
+    s.user(json!({"email": "ann@x.io", "availabilities": {"monday": [9, 10, 11], "friday": [14]}}))
+        .await;
+    s.user(json!({"email": "bob@x.io", "preferences": "last", "availabilities": {"monday": [10, 11, 12], "friday": [14, 15]}}))
+        .await;
+    // 2026-11-23 is a Monday.
+    let res = s
+        .get("userId1=ann@x.io&userId2=bob@x.io&from=2026-11-23")
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.starts_with(
+            r#"{"common_availabilities":{"monday":[10,11],"tuesday":[],"wednesday":[],"thursday":[],"friday":[14],"saturday":[],"sunday":[]},"user1preference":"first","user2preference":"last","#
+        ),
+        "{text}"
+    );
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["window"]["from"], "2026-11-23");
+    assert_eq!(body["window"]["to"], "2026-11-30");
+    assert_eq!(
+        body["intervals"],
+        json!([
+            {"start": "2026-11-23T10:00:00Z", "end": "2026-11-23T12:00:00Z", "available": ["ann@x.io", "bob@x.io"], "count": 2},
+            {"start": "2026-11-27T14:00:00Z", "end": "2026-11-27T15:00:00Z", "available": ["ann@x.io", "bob@x.io"], "count": 2}
+        ])
+    );
+    // Without `from`, the window is the coming Monday-to-Sunday week.
+    let default: Value = s
+        .get("userId1=ann@x.io&userId2=bob@x.io")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let from =
+        chrono::NaiveDate::parse_from_str(default["window"]["from"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap();
+    assert_eq!(chrono::Datelike::weekday(&from), chrono::Weekday::Mon);
+    assert_eq!(
+        default["common_availabilities"],
+        body["common_availabilities"]
+    );
+}
+
+#[tokio::test]
+async fn groups_quorums_and_zones_are_intersected_on_real_dates() {
+    let s = spawn_stack().await;
+    s.user(json!({"email": "a@x.io", "timezone": "Europe/Berlin", "availabilities": {"tuesday": ["09:00-12:00"]}})).await;
+    s.user(json!({"email": "b@x.io", "timezone": "America/New_York", "availabilities": {"tuesday": ["04:00-06:00"]}})).await;
+    s.user(json!({"email": "c@x.io", "availabilities": {"tuesday": ["08:00-09:30"]}}))
+        .await;
+    // Tuesday 2026-11-24: Berlin is UTC+1 (08:00–11:00Z), New York UTC-5 (09:00–11:00Z), c 08:00–09:30Z.
+    let all: Value = s
+        .get("users=a@x.io,b@x.io,c@x.io&from=2026-11-23")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        all["intervals"],
+        json!([{"start": "2026-11-24T09:00:00Z", "end": "2026-11-24T09:30:00Z", "available": ["a@x.io", "b@x.io", "c@x.io"], "count": 3}])
+    );
+    assert_eq!(
+        all.get("user1preference"),
+        None,
+        "only the original form names user1/user2"
+    );
+    let quorum: Value = s
+        .get("users=a@x.io,b@x.io,c@x.io&from=2026-11-23&min_attendees=2&required=a@x.io")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let spans: Vec<(String, String, u64)> = quorum["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["start"].as_str().unwrap()[11..16].to_owned(),
+                i["end"].as_str().unwrap()[11..16].to_owned(),
+                i["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            ("08:00".into(), "09:00".into(), 2),
+            ("09:00".into(), "09:30".into(), 3),
+            ("09:30".into(), "11:00".into(), 2)
+        ]
+    );
+    // The same request as a JSON body.
+    let posted: Value = s
+        .http
+        .post(format!("{}/availabilities", s.base))
+        .json(&json!({"users": ["a@x.io", "b@x.io", "c@x.io", "A@x.io"], "from": "2026-11-23", "min_attendees": 2, "required": ["a@x.io"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(posted["intervals"], quorum["intervals"]);
+    // Windows crossing a DST change: Berlin leaves summer time on 2026-10-25.
+    let dst: Value = s
+        .get("users=a@x.io,b@x.io&from=2026-10-19&days=14&min_attendees=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let a_starts: Vec<&str> = dst["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            i["available"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("a@x.io"))
+        })
+        .map(|i| &i["start"].as_str().unwrap()[..16])
+        .collect();
+    assert!(
+        a_starts.contains(&"2026-10-20T07:00"),
+        "summer time: 09:00 Berlin is 07:00Z: {a_starts:?}"
+    );
+    assert!(
+        a_starts.contains(&"2026-10-27T08:00"),
+        "winter time: 09:00 Berlin is 08:00Z: {a_starts:?}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_users_are_404_and_listed() {
+    let s = spawn_stack().await;
+    s.user(json!({"email": "ann@x.io"})).await;
+    let body = assert_error(
+        s.get("userId1=ann@x.io&userId2=ghost@x.io").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(body["detail"][0]["msg"], "One or both users not found");
+    assert!(body.to_string().contains("ghost@x.io"));
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_with_the_case_id() {
+    let s = spawn_stack().await;
+    s.user(json!({"email": "a@x.io"})).await;
+    s.user(json!({"email": "b@x.io"})).await;
+    for q in [
+        "users=a@x.io",
+        "",
+        "userId1=a@x.io",
+        "users=a@x.io,a@x.io",
+        "users=a@x.io,b@x.io&from=2026-13-01",
+        "users=a@x.io,b@x.io&from=2026-02-29",
+        "users=a@x.io,b@x.io&days=0",
+        "users=a@x.io,b@x.io&days=367",
+        "users=a@x.io,b@x.io&days=seven",
+        "users=a@x.io,b@x.io&tz=Nowhere/Land",
+        "users=a@x.io,b@x.io&min_attendees=3",
+        "users=a@x.io,b@x.io&min_attendees=-1",
+        "users=a@x.io,b@x.io&required=c@x.io",
+    ] {
+        assert_error(s.get(q).await, StatusCode::BAD_REQUEST).await;
+    }
+    let many: Vec<String> = (0..1001).map(|i| format!("u{i}@x.io")).collect();
+    let res = s
+        .http
+        .post(format!("{}/availabilities", s.base))
+        .json(&json!({"users": many}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::BAD_REQUEST).await;
+    // A 60 kB query string (near the largest URI clients send).
+    let huge = format!("users={}&days=1", "a,".repeat(30_000));
+    assert_error(s.get(&huge).await, StatusCode::BAD_REQUEST).await;
+    let dupes: Value = s
+        .get("users=a@x.io,b@x.io,A@X.io&from=2026-11-23")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        dupes["users"],
+        json!(["a@x.io", "b@x.io"]),
+        "duplicates collapse"
+    );
+}
+
+/// A user-service stand-in that records the Case-ID it receives.
+fn recording_stub(seen: Arc<Mutex<Vec<String>>>) -> Router {
+    Router::new().route(
+        "/users/batch",
+        post(move |headers: HeaderMap, axum::Json(body): axum::Json<Value>| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(headers["case-id"].to_str().unwrap().to_owned());
+                let users: Vec<Value> = body["emails"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| json!({"email": e, "preferences": "first", "timezone": "UTC", "availabilities": {"monday": [9]}}))
+                    .collect();
+                axum::Json(json!({"users": users, "missing": []}))
+            }
+        }),
+    )
+}
+
+#[tokio::test]
+async fn the_case_id_arrives_at_the_user_service() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let base = spawn_availability(spawn_stub(recording_stub(seen.clone())).await).await;
+    let res = Client::new()
+        .get(format!("{base}/availabilities?users=a@x.io,b@x.io"))
+        .header("Case-ID", "follow-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["case-id"], "follow-me-42");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["follow-me-42"],
+        "one batch call, with the Case-ID"
+    );
+}
+
+#[tokio::test]
+async fn user_service_failures_map_to_502_503_and_504_without_hanging() {
+    // 500 from upstream → 502.
+    let failing = spawn_stub(Router::new().route(
+        "/users/batch",
+        post(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+    ))
+    .await;
+    let base = spawn_availability(failing).await;
+    let res = Client::new()
+        .get(format!("{base}/availabilities?users=a@x.io,b@x.io"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::BAD_GATEWAY).await;
+
+    // Nothing listening → 503.
+    let base = spawn_availability(format!("http://127.0.0.1:{}", free_port())).await;
+    let res = Client::new()
+        .get(format!("{base}/availabilities?users=a@x.io,b@x.io"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::SERVICE_UNAVAILABLE).await;
+
+    // Accepts the connection, never answers → 504 within the 500 ms timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let base = spawn_availability(silent_url).await;
+    let started = Instant::now();
+    let res = Client::new()
+        .get(format!("{base}/availabilities?users=a@x.io,b@x.io"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::GATEWAY_TIMEOUT).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Health names the unreachable user-service.
+    let base = spawn_availability(format!("http://127.0.0.1:{}", free_port())).await;
+    let h = Client::new()
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let h: Value = h.json().await.unwrap();
+    assert_eq!(h["dependencies"]["user-service"]["status"], "unhealthy");
+    assert!(h["dependencies"]["user-service"]["response_time_ms"].is_number());
+}
+
+#[tokio::test]
+async fn health_reports_the_user_service_with_its_response_time() {
+    let s = spawn_stack().await;
+    let h: Value = s
+        .http
+        .get(format!("{}/health", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["status"], "healthy");
+    assert_eq!(h["service"], "availability-service");
+    assert_eq!(h["dependencies"]["user-service"]["status"], "healthy");
+    let doc: Value = s
+        .http
+        .get(format!("{}/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/availabilities"]["get"].is_object());
+    assert!(doc["paths"]["/availabilities"]["post"].is_object());
+}
