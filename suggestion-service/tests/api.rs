@@ -1,0 +1,414 @@
+//! suggestion-service through the real availability- and user-service
+//! (PostgreSQL + Redis), and against stub availability-services that fail in
+//! each way the SPEC names.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use reqwest::Client;
+use serde_json::{Value, json};
+use suggestion_service::config::Config;
+use suggestion_service::startup::Application;
+use test_support::{RedisPrefix, TestSchema, free_port, spawn_stub};
+use w2meet_platform::http::HttpLimits;
+use w2meet_platform::upstream::UpstreamTimeouts;
+
+fn timeouts() -> UpstreamTimeouts {
+    UpstreamTimeouts {
+        connect: Duration::from_millis(300),
+        request: Duration::from_millis(800),
+    }
+}
+
+fn limits() -> HttpLimits {
+    HttpLimits {
+        body_limit_bytes: 256 * 1024,
+        request_timeout: Duration::from_secs(10),
+    }
+}
+
+async fn spawn_suggestion(availability_url: String) -> String {
+    let app = Application::build(Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        log_dir: std::env::temp_dir(),
+        availability_service_url: availability_url,
+        upstream: timeouts(),
+        http: limits(),
+    })
+    .await
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    base
+}
+
+async fn spawn_availability(user_url: String) -> String {
+    let app =
+        availability_service::startup::Application::build(availability_service::config::Config {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            log_dir: std::env::temp_dir(),
+            user_service_url: user_url,
+            upstream: timeouts(),
+            http: limits(),
+        })
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    base
+}
+
+struct Stack {
+    base: String,
+    user_base: String,
+    http: Client,
+    _schema: TestSchema,
+    _redis: RedisPrefix,
+}
+
+/// user-service → availability-service → suggestion-service, all real.
+async fn spawn_stack() -> Stack {
+    w2meet_platform::telemetry::init_for_tests("suggestion-service");
+    let schema = TestSchema::create().await;
+    let redis = RedisPrefix::new();
+    let mut config = user_service::config::Config::from_env().unwrap();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.log_dir = std::env::temp_dir();
+    config.db.url = schema.url.clone();
+    config.db.schema = Some(schema.name.clone());
+    config.cache.url = redis.url.clone();
+    config.cache.prefix = redis.prefix.clone();
+    let users = user_service::startup::Application::build(config)
+        .await
+        .unwrap();
+    let user_base = format!("http://127.0.0.1:{}", users.port());
+    tokio::spawn(users.run_until(std::future::pending()));
+    let availability = spawn_availability(user_base.clone()).await;
+    Stack {
+        base: spawn_suggestion(availability).await,
+        user_base,
+        http: Client::new(),
+        _schema: schema,
+        _redis: redis,
+    }
+}
+
+impl Stack {
+    async fn user(&self, body: Value) {
+        let res = self
+            .http
+            .post(format!("{}/users", self.user_base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "{body}");
+    }
+
+    async fn get(&self, query: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/suggestions?{query}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn json(&self, query: &str) -> Value {
+        let res = self.get(query).await;
+        assert_eq!(res.status(), StatusCode::OK, "{query}");
+        res.json().await.unwrap()
+    }
+
+    async fn two_users(&self) {
+        self.user(json!({"email": "ann@x.io", "availabilities": {"monday": [9, 10, 11, 12], "wednesday": [15, 16]}}))
+            .await;
+        self.user(json!({"email": "bob@x.io", "preferences": "last", "availabilities": {"monday": [10, 11], "wednesday": [15, 16, 17]}}))
+            .await;
+    }
+}
+
+async fn assert_error(res: reqwest::Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status);
+    let header = res.headers()["case-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["case_id"], header.as_str());
+    assert!(!body["detail"].as_array().unwrap().is_empty());
+    body
+}
+
+fn starts(body: &Value) -> Vec<String> {
+    body["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_original_answer_is_one_suggestion_per_distinct_stored_preference() {
+    let s = spawn_stack().await;
+    s.two_users().await;
+    let res = s.get("userId1=ann@x.io&userId2=bob@x.io").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    // ann prefers first (Monday 10–11), bob last (Wednesday 16–17).
+    assert!(
+        text.contains(r#""suggestions":[{"day":"monday","slot":[10,11],"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"},{"day":"wednesday","slot":[16,17],"#),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(r#""empty_reason":null,"alternatives":[]}"#),
+        "{text}"
+    );
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["suggestions"].as_array().unwrap().len(), 2);
+    let first = &body["suggestions"][0];
+    assert_eq!(first["attendees"], json!(["ann@x.io", "bob@x.io"]));
+    assert_eq!(first["missing"], json!([]));
+    assert_eq!(first["score"], 1.0);
+    assert!(first["reason"].as_str().unwrap().contains("earliest"));
+    // The same preference twice gives one suggestion.
+    s.user(json!({"email": "cy@x.io", "availabilities": {"monday": [10]}}))
+        .await;
+    let one = s.json("userId1=ann@x.io&userId2=cy@x.io").await;
+    assert_eq!(one["suggestions"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn count_and_preference_rank_deterministically() {
+    let s = spawn_stack().await;
+    s.two_users().await;
+    let q = "users=ann@x.io,bob@x.io&from=2026-11-23&duration=30&count=5";
+    let first = s.json(&format!("{q}&preference=first")).await;
+    assert_eq!(
+        starts(&first),
+        [
+            "2026-11-23T10:00:00Z",
+            "2026-11-23T10:30:00Z",
+            "2026-11-23T11:00:00Z",
+            "2026-11-23T11:30:00Z",
+            "2026-11-25T15:00:00Z"
+        ]
+    );
+    assert_eq!(first["suggestions"][1]["slot"], json!([10.5, 11]));
+    let last = s.json(&format!("{q}&preference=last")).await;
+    assert_eq!(starts(&last)[0], "2026-11-25T16:30:00Z");
+    let random = s.json(&format!("{q}&preference=random&seed=7")).await;
+    assert_eq!(
+        random["suggestions"],
+        s.json(&format!("{q}&preference=random&seed=7")).await["suggestions"]
+    );
+    assert_eq!(starts(&random).len(), 5);
+    // `best` puts full attendance first, then earliest.
+    s.user(json!({"email": "dee@x.io", "availabilities": {"monday": [9, 10]}}))
+        .await;
+    let best = s.json("users=ann@x.io,bob@x.io,dee@x.io&from=2026-11-23&min_attendees=2&preference=best&count=3").await;
+    assert_eq!(best["suggestions"][0]["start"], "2026-11-23T10:00:00Z");
+    assert_eq!(
+        best["suggestions"][0]["attendees"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        best["suggestions"][1]["missing"].as_array().unwrap().len(),
+        1
+    );
+    // POST gives the same answer as GET.
+    let posted: Value = s
+        .http
+        .post(format!("{}/suggestions", s.base))
+        .json(&json!({"users": ["ann@x.io", "bob@x.io"], "from": "2026-11-23", "duration": 30, "count": 5, "preference": "first"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(posted["suggestions"], first["suggestions"]);
+}
+
+#[tokio::test]
+async fn when_nothing_fits_the_reason_and_nearest_relaxations_are_given() {
+    let s = spawn_stack().await;
+    s.two_users().await;
+    let long = s
+        .json("users=ann@x.io,bob@x.io&from=2026-11-23&duration=180&count=3&preference=first")
+        .await;
+    assert_eq!(long["suggestions"], json!([]));
+    assert_eq!(long["empty_reason"], "duration_exceeds_common_windows");
+    let relaxed: Vec<&str> = long["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["relaxed"].as_str().unwrap())
+        .collect();
+    assert!(relaxed.contains(&"duration"), "{long}");
+    let shorter = long["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["relaxed"] == "duration")
+        .unwrap();
+    assert_eq!(
+        shorter["suggestion"]["start"], "2026-11-23T10:00:00Z",
+        "the earliest two hours: Monday 10–12"
+    );
+    assert_eq!(shorter["suggestion"]["end"], "2026-11-23T12:00:00Z");
+
+    s.user(json!({"email": "never@x.io"})).await;
+    let never = s
+        .json("users=ann@x.io,bob@x.io,never@x.io&count=1&preference=first")
+        .await;
+    assert_eq!(never["empty_reason"], "required_attendee_unavailable");
+    let fewer = never["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["relaxed"] == "attendees")
+        .unwrap();
+    assert_eq!(fewer["suggestion"]["missing"], json!(["never@x.io"]));
+}
+
+#[tokio::test]
+async fn bad_input_is_400_and_unknown_users_404_through_the_chain() {
+    let s = spawn_stack().await;
+    s.two_users().await;
+    let base = "users=ann@x.io,bob@x.io";
+    for q in [
+        "users=ann@x.io".to_owned(),
+        String::new(),
+        format!("{base}&duration=0"),
+        format!("{base}&duration=7"),
+        format!("{base}&duration=1441"),
+        format!("{base}&count=0"),
+        format!("{base}&count=51"),
+        format!("{base}&count=many"),
+        format!("{base}&preference=soon"),
+        format!("{base}&min_attendees=3"),
+        format!("{base}&required=zed@x.io"),
+        format!("{base}&from=2026-02-30"),
+        format!("{base}&days=367"),
+        format!("{base}&tz=Atlantis/Capital"),
+    ] {
+        let body = assert_error(s.get(&q).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(body["detail"][0]["loc"][0], "query", "{q}: {body}");
+    }
+    let many: Vec<String> = (0..1001).map(|i| format!("u{i}@x.io")).collect();
+    let res = s
+        .http
+        .post(format!("{}/suggestions", s.base))
+        .json(&json!({"users": many}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::BAD_REQUEST).await;
+    let unknown = assert_error(
+        s.get("userId1=ann@x.io&userId2=ghost@x.io").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(unknown["detail"][0]["msg"], "One or both users not found");
+    assert!(unknown.to_string().contains("ghost@x.io"));
+}
+
+#[tokio::test]
+async fn availability_failures_map_to_502_503_and_504_without_hanging() {
+    let q = "/suggestions?users=a@x.io,b@x.io";
+    let failing = spawn_stub(Router::new().route(
+        "/availabilities",
+        post(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+    ))
+    .await;
+    let res = Client::new()
+        .get(format!("{}{q}", spawn_suggestion(failing).await))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::BAD_GATEWAY).await;
+
+    let res = Client::new()
+        .get(format!(
+            "{}{q}",
+            spawn_suggestion(format!("http://127.0.0.1:{}", free_port())).await
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::SERVICE_UNAVAILABLE).await;
+
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let base = spawn_suggestion(silent_url).await;
+    let started = Instant::now();
+    let res = Client::new()
+        .get(format!("{base}{q}"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::GATEWAY_TIMEOUT).await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    let garbage = spawn_stub(Router::new().route(
+        "/availabilities",
+        post(|| async { axum::Json(json!({"nope": 1})) }),
+    ))
+    .await;
+    let res = Client::new()
+        .get(format!("{}{q}", spawn_suggestion(garbage).await))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::BAD_GATEWAY).await;
+}
+
+#[tokio::test]
+async fn the_case_id_travels_through_availability_to_the_user_service() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let recorder = seen.clone();
+    let users = spawn_stub(Router::new().route(
+        "/users/batch",
+        post(move |headers: HeaderMap, axum::Json(body): axum::Json<Value>| {
+            let recorder = recorder.clone();
+            async move {
+                recorder.lock().unwrap().push(headers["case-id"].to_str().unwrap().to_owned());
+                let users: Vec<Value> = body["emails"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| json!({"email": e, "preferences": "first", "timezone": "UTC", "availabilities": {"monday": [9]}}))
+                    .collect();
+                axum::Json(json!({"users": users, "missing": []}))
+            }
+        }),
+    ))
+    .await;
+    let base = spawn_suggestion(spawn_availability(users).await).await;
+    let res = Client::new()
+        .get(format!("{base}/suggestions?users=a@x.io,b@x.io"))
+        .header("Case-ID", "trace.me-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["case-id"], "trace.me-1");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["case_id"], "trace.me-1");
+    assert_eq!(body["suggestions"][0]["slot"], json!([9, 10]));
+    assert_eq!(*seen.lock().unwrap(), ["trace.me-1"]);
+}
