@@ -423,3 +423,24 @@ async fn health_reports_the_user_service_with_its_response_time() {
     assert!(doc["paths"]["/availabilities"]["get"].is_object());
     assert!(doc["paths"]["/availabilities"]["post"].is_object());
 }
+
+#[tokio::test]
+async fn a_replica_that_refuses_connections_is_skipped() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let live = spawn_stub(recording_stub(seen.clone())).await;
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let base = spawn_availability(format!("{dead},{live}")).await;
+    for _ in 0..4 {
+        let res = Client::new()
+            .get(format!("{base}/availabilities?users=a@x.io,b@x.io"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        4,
+        "every call reached the live replica once"
+    );
+}

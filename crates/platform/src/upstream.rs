@@ -6,6 +6,8 @@
 //! Services wrap an [`Upstream`] in a typed client of their own
 //! (`UserClient`, `AvailabilityClient`) that names the paths and types.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -104,6 +106,15 @@ struct ErrorBodyIn {
     detail: Vec<serde_json::Value>,
 }
 
+/// An upstream that cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamConfigError {
+    #[error("no base URL given for {0}")]
+    NoBaseUrl(&'static str),
+    #[error("cannot build the HTTP client")]
+    Client(#[from] reqwest::Error),
+}
+
 /// Timeouts for one upstream.
 #[derive(Debug, Clone, Copy)]
 pub struct UpstreamTimeouts {
@@ -111,37 +122,54 @@ pub struct UpstreamTimeouts {
     pub request: Duration,
 }
 
-/// One upstream service: its name (for errors and logs), base URL and the
-/// shared pooled client.
+/// One upstream service: its name (for errors and logs), the base URL of
+/// each replica and the shared pooled client.
+///
+/// Calls go round-robin over the replicas; a replica that refuses the
+/// connection is skipped for the next one (nothing was sent, so this is safe
+/// for every method). Only when no replica accepts is the service
+/// unreachable (503).
 #[derive(Clone, Debug)]
 pub struct Upstream {
     pub service: &'static str,
-    base: String,
+    bases: Arc<[String]>,
+    next: Arc<AtomicUsize>,
     http: reqwest::Client,
 }
 
 impl Upstream {
-    /// `base_url` may carry a path prefix (`http://127.0.0.1:8080/users`).
+    /// `base_urls` is one URL or a comma-separated list, one per replica;
+    /// each may carry a path prefix (`http://127.0.0.1:8080/users`).
     pub fn new(
         service: &'static str,
-        base_url: &str,
+        base_urls: &str,
         timeouts: UpstreamTimeouts,
-    ) -> Result<Upstream, reqwest::Error> {
+    ) -> Result<Upstream, UpstreamConfigError> {
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
             .build()?;
+        let bases: Vec<String> = base_urls
+            .split(',')
+            .map(|b| b.trim().trim_end_matches('/').to_owned())
+            .filter(|b| !b.is_empty())
+            .collect();
+        if bases.is_empty() {
+            return Err(UpstreamConfigError::NoBaseUrl(service));
+        }
         Ok(Upstream {
             service,
-            base: base_url.trim_end_matches('/').to_owned(),
+            bases: bases.into(),
+            next: Arc::default(),
             http,
         })
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.base
+    /// The replicas' base URLs.
+    pub fn base_urls(&self) -> &[String] {
+        &self.bases
     }
 
     /// `POST {base}{path}` with a JSON body; the answer decoded as `T`.
@@ -151,8 +179,11 @@ impl Upstream {
         body: &B,
         case_id: &CaseId,
     ) -> Result<T, UpstreamError> {
-        let req = self.http.post(format!("{}{path}", self.base)).json(body);
-        self.send(req, case_id).await
+        self.send(
+            |base| self.http.post(format!("{base}{path}")).json(body),
+            case_id,
+        )
+        .await
     }
 
     /// `GET {base}{path}`; the answer decoded as `T`.
@@ -161,8 +192,8 @@ impl Upstream {
         path: &str,
         case_id: &CaseId,
     ) -> Result<T, UpstreamError> {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req, case_id).await
+        self.send(|base| self.http.get(format!("{base}{path}")), case_id)
+            .await
     }
 
     /// `GET {base}/health` for this service's own `/health`: Ok when 200.
@@ -173,16 +204,28 @@ impl Upstream {
 
     async fn send<T: DeserializeOwned>(
         &self,
-        req: reqwest::RequestBuilder,
+        request: impl Fn(&str) -> reqwest::RequestBuilder,
         case_id: &CaseId,
     ) -> Result<T, UpstreamError> {
         let service = self.service;
         let started = Instant::now();
-        let res = req
-            .header(CASE_ID_HEADER, case_id.header_value())
-            .send()
-            .await
-            .map_err(|e| self.classify(e))?;
+        let first = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut attempt = 0;
+        let res = loop {
+            let base = &self.bases[(first + attempt) % self.bases.len()];
+            match request(base)
+                .header(CASE_ID_HEADER, case_id.header_value())
+                .send()
+                .await
+            {
+                Ok(res) => break res,
+                Err(e) if e.is_connect() && attempt + 1 < self.bases.len() => {
+                    tracing::warn!(upstream = service, replica = %base, "replica refused the connection; trying the next");
+                    attempt += 1;
+                }
+                Err(e) => return Err(self.classify(e)),
+            }
+        };
         let status = res.status();
         let bytes = res.bytes().await.map_err(|e| self.classify(e))?;
         let upstream_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;

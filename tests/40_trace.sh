@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# scripts/trace follows one Case-ID through every hop, and through a job.
+source "$(dirname "$0")/_lib.bash"
+
+a="tr1.$RUN_TAG@example.com"
+b="tr2.$RUN_TAG@example.com"
+create_user "$a" '{"tuesday":[9,10]}'
+create_user "$b" '{"tuesday":[10,11]}'
+cid="trace-$RUN_TAG"
+req GET "/suggestion/suggestions?userId1=$a&userId2=$b" "" -H "Case-ID: $cid"
+expect_status 200 "suggestion"
+[ "$(header case-id)" = "$cid" ] || fail "Case-ID not echoed"
+
+out=""
+for _ in $(seq 1 50); do   # log writers flush in the background
+    out=$("$ROOT/scripts/trace" "$cid" 2>&1) || true
+    grep -q "user-service" <<<"$out" && grep -q "GET /suggestion/suggestions" <<<"$out" && break
+    sleep 0.1
+done
+echo "$out"
+for hop in "gateway" "suggestion-service" "availability-service" "user-service" \
+           "GET /suggestion/suggestions" "GET /availability/availabilities" "/users/users/batch" "cache="; do
+    grep -q -- "$hop" <<<"$out" || fail "trace lacks '$hop'"
+done
+"$ROOT/scripts/trace" "$cid" --json | jq -e 'length >= 5' >/dev/null || fail "trace --json"
+if "$ROOT/scripts/trace" "no-such-id-$RUN_TAG" >/dev/null 2>&1; then fail "unknown id should exit 1"; fi
+
+jcid="job-$RUN_TAG"
+req POST /worker/tasks "{\"users\":[\"$a\",\"$b\"],\"count\":2,\"preference\":\"first\"}" -H "Case-ID: $jcid"
+expect_status 202 "submit"
+job=$(jq -r .job_id <<<"$BODY")
+for _ in $(seq 1 150); do
+    req GET "/worker/tasks/$job"
+    [ "$(jq -r .status <<<"$BODY")" = succeeded ] && break
+    sleep 0.1
+done
+[ "$(jq -r .status <<<"$BODY")" = succeeded ] || fail "job did not succeed: $BODY"
+for _ in $(seq 1 50); do
+    out=$("$ROOT/scripts/trace" "$jcid" 2>&1) || true
+    grep -q "user-service" <<<"$out" && break
+    sleep 0.1
+done
+echo "$out"
+for step in "POST /worker/tasks" "worker-service" "suggestion-service" "user-service" "$job"; do
+    grep -q -- "$step" <<<"$out" || fail "job trace lacks '$step'"
+done
+echo "trace passes"

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Replica failover: one replica of each stateless service killed during a
+# burst of 1000 GETs through the gateway; not one request may fail. Then a
+# stopped user-service: availability answers 503 and suggestion 502/503,
+# quickly. Restarts what it stopped (scripts/up is idempotent).
+source "$(dirname "$0")/_lib.bash"
+RUN_DIR="${W2M_RUN_DIR:-$ROOT/run}"
+
+a="fo1.$RUN_TAG@example.com"
+b="fo2.$RUN_TAG@example.com"
+create_user "$a" '{"monday":[9,10]}'
+create_user "$b" '{"monday":[10,11]}'
+
+urls=$(mktemp)
+for i in $(seq 1 1000); do
+    case $((i % 3)) in
+        0) echo "$GATEWAY/users/users/$a" ;;
+        1) echo "$GATEWAY/availability/availabilities?userId1=$a&userId2=$b" ;;
+        2) echo "$GATEWAY/suggestion/suggestions?userId1=$a&userId2=$b" ;;
+    esac
+done >"$urls"
+codes=$(mktemp)
+(xargs -P 8 -n 1 curl -s -o /dev/null --max-time 10 -w '%{http_code}\n' <"$urls" >"$codes") &
+burst=$!
+sleep 0.5
+for svc in user-service availability-service suggestion-service; do
+    pidfile="$RUN_DIR/pids/$svc-1.pid"
+    [ -f "$pidfile" ] || fail "no pid file for $svc-1"
+    kill -9 "$(cat "$pidfile")"
+done
+wait "$burst"
+total=$(wc -l <"$codes")
+bad=$(grep -vc '^200$' "$codes" || true)
+echo "burst: $total requests, $bad not 200"
+[ "$total" = 1000 ] || fail "only $total requests completed"
+[ "$bad" = 0 ] || fail "$bad requests failed during failover: $(sort "$codes" | uniq -c | tr '\n' ' ')"
+
+# Every user-service replica down.
+for f in "$RUN_DIR"/pids/user-service-*.pid; do kill -TERM "$(cat "$f")" 2>/dev/null || true; done
+for f in "$RUN_DIR"/pids/user-service-*.pid; do
+    for _ in $(seq 1 100); do kill -0 "$(cat "$f")" 2>/dev/null || break; sleep 0.1; done
+done
+start=$(date +%s)
+req GET "/availability/availabilities?userId1=$a&userId2=$b"
+expect_error 503 "availability with user-service down"
+req GET "/suggestion/suggestions?userId1=$a&userId2=$b"
+case $STATUS in 502|503) ;; *) fail "suggestion with user-service down: $STATUS $BODY" ;; esac
+expect_error "$STATUS" "suggestion with user-service down"
+[ $(($(date +%s) - start)) -le 10 ] || fail "answers took too long"
+
+"$ROOT/scripts/up" --replicas 2 >/dev/null 2>&1 || fail "scripts/up could not restart the stopped replicas"
+req GET "/users/users/$a"
+expect_status 200 "user-service back"
+echo "failover passes"
