@@ -131,6 +131,27 @@ fn layout_intersect(c: &mut Criterion) {
     g.finish();
 }
 
+/// The two halves of `layout_intersect` for 100 users over 62 days.
+fn parts(c: &mut Criterion) {
+    let mut g = c.benchmark_group("parts");
+    let n = 100;
+    let m = members(n);
+    let w = window(62);
+    g.bench_function("layout/100_users/62d", |b| {
+        b.iter(|| lay_out(black_box(&m), w))
+    });
+    let group = lay_out(&m, w);
+    let k = quorum(n);
+    g.bench_function("intersect_k_of_n/100_users/62d", |b| {
+        b.iter(|| intersect(black_box(&group), &k))
+    });
+    let everyone = Attendance::everyone(n).expect("valid");
+    g.bench_function("intersect_everyone/100_users/62d", |b| {
+        b.iter(|| intersect(black_box(&group), &everyone))
+    });
+    g.finish();
+}
+
 fn suggest_k_of_n(c: &mut Criterion) {
     let mut g = c.benchmark_group("suggest");
     let n = 100;
@@ -168,5 +189,11 @@ fn suggest_k_of_n(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pattern_parse, layout_intersect, suggest_k_of_n);
+criterion_group!(
+    benches,
+    pattern_parse,
+    layout_intersect,
+    parts,
+    suggest_k_of_n
+);
 criterion_main!(benches);

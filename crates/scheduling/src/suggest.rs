@@ -386,12 +386,23 @@ impl Candidates {
         let need_count = k > required.len();
         let mut counter = None;
         if (need_count || want_counts) && mask.iter().any(|m| *m != 0) {
-            let mut c = Counter::new(mask.len(), group.len());
-            for t in group.timelines() {
-                starts_within(t, duration, &mut scratch);
-                for (w, (m, x)) in mask.iter().zip(&scratch).enumerate() {
-                    if m & x != 0 {
-                        c.add(w, m & x);
+            let nw = mask.len();
+            let mut c = Counter::new(nw, group.len());
+            // Sixteen users' start bitsets at a time, so each word's counts
+            // go through the carry-save adders in one step.
+            let mut batch = vec![0u64; 16 * nw];
+            for users in group.timelines().chunks(16) {
+                for (t, out) in users.iter().zip(batch.chunks_exact_mut(nw)) {
+                    starts_within(t, duration, out);
+                }
+                for (w, m) in mask.iter().enumerate().filter(|(_, m)| **m != 0) {
+                    if users.len() == 16 {
+                        let d: [u64; 16] = std::array::from_fn(|j| batch[j * nw + w] & m);
+                        c.add16(w, &d);
+                    } else {
+                        for j in 0..users.len() {
+                            c.add(w, batch[j * nw + w] & m);
+                        }
                     }
                 }
             }

@@ -75,18 +75,24 @@ impl Timeline {
         let slots = window.slots();
         let mut words = vec![0u64; bits::words_for(slots)];
         let tape = week_tape(pattern);
-        for run in runs {
+        for run in runs.iter().filter(|r| r.start < r.end) {
             let week = WEEK_SLOTS as i64;
             let base = (window.first_slot() + run.shift() + EPOCH_TAPE_POS).rem_euclid(week);
-            let mut w = run.start / 64;
-            // Tape position of bit 0 of word `w` (valid even when that bit
-            // precedes the run: the tape is periodic).
-            let mut pos = (base as usize + (w * 64) % WEEK_SLOTS) % WEEK_SLOTS;
-            while w * 64 < run.end {
-                let lo = run.start.max(w * 64) - w * 64;
-                let hi = run.end.min(w * 64 + 64) - w * 64;
-                words[w] |= read64(&tape, pos) & bits::word_mask(lo, hi);
-                w += 1;
+            let (first, last) = (run.start / 64, (run.end - 1) / 64);
+            let head = bits::word_mask(run.start % 64, 64);
+            let tail = bits::word_mask(0, (run.end - 1) % 64 + 1);
+            // Tape position of bit 0 of word `first` (valid even when that
+            // bit precedes the run: the tape is periodic).
+            let mut pos = (base as usize + (first * 64) % WEEK_SLOTS) % WEEK_SLOTS;
+            for (w, word) in words[first..=last].iter_mut().enumerate() {
+                let mut v = read64(&tape, pos);
+                if w == 0 {
+                    v &= head;
+                }
+                if w == last - first {
+                    v &= tail;
+                }
+                *word |= v;
                 pos += 64;
                 if pos >= WEEK_SLOTS {
                     pos -= WEEK_SLOTS;
@@ -154,11 +160,8 @@ fn week_tape(pattern: &WeeklyPattern) -> [u64; TAPE_WORDS] {
 #[inline]
 fn read64(tape: &[u64; TAPE_WORDS], pos: usize) -> u64 {
     let (q, off) = (pos / 64, pos % 64);
-    if off == 0 {
-        tape[q]
-    } else {
-        tape[q] >> off | tape[q + 1] << (64 - off)
-    }
+    // `<< 1 << (63 - off)` is `<< (64 - off)` without overflowing at 0.
+    tape[q] >> off | tape[q + 1] << 1 << (63 - off)
 }
 
 /// A group's timelines over one window, user `i` at index `i`.

@@ -418,6 +418,61 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: config().cases / 2, ..config() })]
+
+    /// Groups of 16 or more go through the carry-save counting path.
+    #[test]
+    fn large_groups_count_quorums_like_brute_force(
+        members in prop::collection::vec((pattern(), zone()), 16..=40),
+        from in date(), days in 1u32..=3, tz in zone(), k_seed in 0usize..40,
+        duration in 1u32..=24,
+    ) {
+        let n = members.len();
+        let window = Window::new(from, days, tz).expect("valid window");
+        let free = reference_matrix(&members, &window);
+        let k = 1 + k_seed % n;
+        let attendance = Attendance::new(n, &[], k).expect("valid attendance");
+        let group = lay_out(&members, window);
+
+        let got: Vec<(usize, Vec<usize>)> = intersect(&group, &attendance)
+            .into_iter()
+            .map(|iv| (slot_of(&window, iv.start), iv.available))
+            .collect();
+        let mut expected: Vec<(usize, Vec<usize>)> = Vec::new();
+        let mut previous: Option<Vec<usize>> = None;
+        for i in 0..window.slots() {
+            let set = free_at(&free, i);
+            let qualifies = set.len() >= k;
+            if qualifies && previous.as_ref() != Some(&set) {
+                expected.push((i, set.clone()));
+            }
+            previous = qualifies.then_some(set);
+        }
+        prop_assert_eq!(got, expected);
+
+        let request = SuggestRequest {
+            duration: DurationMinutes::new(duration * 5).expect("valid"),
+            step: StepMinutes::new(5).expect("valid"),
+            count: Count::new(50).expect("valid"),
+            preference: Preference::Best,
+            seed: 0,
+            attendance,
+        };
+        let got: Vec<(usize, Vec<usize>)> = suggest(&group, &request)
+            .suggestions
+            .iter()
+            .map(|s| (slot_of(&window, s.start), s.attendees.clone()))
+            .collect();
+        let mut expected = reference_rank(
+            reference_candidates(&free, duration as usize, 1, &[], k),
+            Preference::Best,
+        );
+        expected.truncate(50);
+        prop_assert_eq!(got, expected);
+    }
+}
+
 /// The reference midnight itself, checked on the known awkward dates, so a
 /// wrong reference cannot make the window property vacuous.
 #[test]
