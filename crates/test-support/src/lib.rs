@@ -11,6 +11,7 @@
 
 pub mod net;
 pub mod postgres;
+pub mod rabbitmq;
 pub mod redis;
 
 pub use net::{TcpProxy, free_port, spawn_stub};

@@ -1,0 +1,97 @@
+//! The AMQP headers every job message carries: `Case-ID` (the submitting
+//! request's), `job_id`, and `attempt` (1-based). Consumers put them on the
+//! job's span, so every log line of the job can be found by Case-ID.
+
+use lapin::types::{AMQPValue, FieldTable, LongString};
+use uuid::Uuid;
+
+pub const CASE_ID: &str = "Case-ID";
+pub const JOB_ID: &str = "job_id";
+pub const ATTEMPT: &str = "attempt";
+
+/// Headers for attempt `attempt` of a job.
+pub fn job_headers(case_id: &str, job_id: Uuid, attempt: u32) -> FieldTable {
+    let mut t = FieldTable::default();
+    t.insert(
+        CASE_ID.into(),
+        AMQPValue::LongString(LongString::from(case_id)),
+    );
+    t.insert(
+        JOB_ID.into(),
+        AMQPValue::LongString(LongString::from(job_id.to_string())),
+    );
+    t.insert(ATTEMPT.into(), AMQPValue::LongUInt(attempt));
+    t
+}
+
+/// What the headers of a delivery say (each part optional: a message from
+/// elsewhere may lack them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobHeaders {
+    pub case_id: Option<String>,
+    pub job_id: Option<String>,
+    pub attempt: Option<u32>,
+}
+
+impl JobHeaders {
+    pub fn read(table: Option<&FieldTable>) -> JobHeaders {
+        let Some(table) = table else {
+            return JobHeaders::default();
+        };
+        let get = |name: &str| {
+            table
+                .inner()
+                .iter()
+                .find(|(k, _)| k.as_str().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        };
+        JobHeaders {
+            case_id: get(CASE_ID).and_then(as_string),
+            job_id: get(JOB_ID).and_then(as_string),
+            attempt: get(ATTEMPT).and_then(as_u32),
+        }
+    }
+}
+
+fn as_string(v: &AMQPValue) -> Option<String> {
+    match v {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+fn as_u32(v: &AMQPValue) -> Option<u32> {
+    let n: i128 = match v {
+        AMQPValue::ShortShortInt(n) => (*n).into(),
+        AMQPValue::ShortShortUInt(n) => (*n).into(),
+        AMQPValue::ShortInt(n) => (*n).into(),
+        AMQPValue::ShortUInt(n) => (*n).into(),
+        AMQPValue::LongInt(n) => (*n).into(),
+        AMQPValue::LongUInt(n) => (*n).into(),
+        AMQPValue::LongLongInt(n) => (*n).into(),
+        AMQPValue::LongString(s) => std::str::from_utf8(s.as_bytes()).ok()?.parse().ok()?,
+        _ => return None,
+    };
+    u32::try_from(n).ok().filter(|n| *n >= 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_round_trip() {
+        let id = Uuid::new_v4();
+        let t = job_headers("case-1", id, 3);
+        assert_eq!(
+            JobHeaders::read(Some(&t)),
+            JobHeaders {
+                case_id: Some("case-1".into()),
+                job_id: Some(id.to_string()),
+                attempt: Some(3),
+            }
+        );
+        assert_eq!(JobHeaders::read(None), JobHeaders::default());
+    }
+}

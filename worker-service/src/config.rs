@@ -1,0 +1,164 @@
+//! Configuration, read once from the environment (see the README's table).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use w2meet_platform::env::{ConfigError, millis_or, parse_or, string_or};
+use w2meet_platform::http::HttpLimits;
+
+use crate::store::DbConfig;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `BIND_ADDR`, default `127.0.0.1:8004`; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// `CONSUMER_BIND_ADDR`, unset by default: where a `consume` process
+    /// serves `/health` and `/metrics` (several consumers share a host, so
+    /// they get no port unless given one).
+    pub consumer_bind: Option<SocketAddr>,
+    /// `LOG_DIR`, default `./logs`.
+    pub log_dir: PathBuf,
+    pub db: DbConfig,
+    pub amqp: AmqpConfig,
+    pub jobs: JobConfig,
+    pub suggestion: SuggestionConfig,
+    pub callback: CallbackConfig,
+    pub http: HttpLimits,
+}
+
+/// RabbitMQ.
+#[derive(Debug, Clone)]
+pub struct AmqpConfig {
+    /// `AMQP_URL`, default `amqp://guest:guest@127.0.0.1:5672/%2f`.
+    pub url: String,
+    /// `JOB_QUEUE`, default `meeting_jobs`; retry and dead-letter queues are
+    /// named after it (`{queue}.retry.{ms}ms`, `{queue}.dead`).
+    pub queue: String,
+    /// `PREFETCH`, default 8: unacknowledged jobs one consumer holds at once.
+    pub prefetch: u16,
+    /// `AMQP_TIMEOUT_MS`, default 3000: connecting, declaring, and waiting for
+    /// a publisher confirm.
+    pub timeout: Duration,
+    /// `AMQP_RECONNECT_MAX_MS`, default 5000: the longest pause between
+    /// consumer reconnect attempts (starts at 100 ms, doubles).
+    pub reconnect_max: Duration,
+    /// `QUEUE_DEPTH_INTERVAL_MS`, default 5000: how often the API refreshes
+    /// the queue depth gauge.
+    pub depth_interval: Duration,
+}
+
+/// Retry policy.
+#[derive(Debug, Clone, Copy)]
+pub struct JobConfig {
+    /// `JOB_MAX_ATTEMPTS`, default 5: attempts before a transient failure
+    /// becomes final.
+    pub max_attempts: u32,
+    /// `JOB_RETRY_BASE_MS`, default 1000: delay after the first failed
+    /// attempt; doubles per attempt.
+    pub retry_base: Duration,
+    /// `JOB_RETRY_MAX_MS`, default 60000: the longest retry delay.
+    pub retry_max: Duration,
+}
+
+impl JobConfig {
+    /// Broker-side delay after failed attempt `attempt` (1-based).
+    pub fn retry_delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(20);
+        self.retry_base.saturating_mul(factor).min(self.retry_max)
+    }
+}
+
+/// suggestion-service.
+#[derive(Debug, Clone)]
+pub struct SuggestionConfig {
+    /// `SUGGESTION_SERVICE_URL`, default `http://127.0.0.1:8003`.
+    pub url: String,
+    /// `SUGGESTION_CONNECT_TIMEOUT_MS`, default 1000.
+    pub connect_timeout: Duration,
+    /// `SUGGESTION_TIMEOUT_MS`, default 10000: a slower answer is a
+    /// transient failure and is retried.
+    pub timeout: Duration,
+}
+
+/// Completion callbacks (`callback_url`).
+#[derive(Debug, Clone, Copy)]
+pub struct CallbackConfig {
+    /// `CALLBACK_MAX_ATTEMPTS`, default 5.
+    pub max_attempts: u32,
+    /// `CALLBACK_RETRY_BASE_MS`, default 500; doubles per attempt.
+    pub retry_base: Duration,
+    /// `CALLBACK_TIMEOUT_MS`, default 5000 per attempt.
+    pub timeout: Duration,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let consumer_bind = string_or("CONSUMER_BIND_ADDR", "");
+        let consumer_bind = if consumer_bind.is_empty() {
+            None
+        } else {
+            Some(parse_or(
+                "CONSUMER_BIND_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            )?)
+        };
+        Ok(Config {
+            bind: parse_or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8004)))?,
+            consumer_bind,
+            log_dir: PathBuf::from(string_or("LOG_DIR", "logs")),
+            db: DbConfig {
+                url: string_or(
+                    "DATABASE_URL",
+                    "postgres://postgres@127.0.0.1:5432/w2meet_jobs",
+                ),
+                schema: Some(string_or("DATABASE_SCHEMA", "")).filter(|s| !s.is_empty()),
+                pool_size: parse_or("DB_POOL_SIZE", 16)?,
+                timeout: millis_or("DB_TIMEOUT_MS", 2000)?,
+            },
+            amqp: AmqpConfig {
+                url: string_or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+                queue: string_or("JOB_QUEUE", "meeting_jobs"),
+                prefetch: parse_or("PREFETCH", 8)?,
+                timeout: millis_or("AMQP_TIMEOUT_MS", 3000)?,
+                reconnect_max: millis_or("AMQP_RECONNECT_MAX_MS", 5000)?,
+                depth_interval: millis_or("QUEUE_DEPTH_INTERVAL_MS", 5000)?,
+            },
+            jobs: JobConfig {
+                max_attempts: parse_or("JOB_MAX_ATTEMPTS", 5u32)?.max(1),
+                retry_base: millis_or("JOB_RETRY_BASE_MS", 1000)?,
+                retry_max: millis_or("JOB_RETRY_MAX_MS", 60_000)?,
+            },
+            suggestion: SuggestionConfig {
+                url: string_or("SUGGESTION_SERVICE_URL", "http://127.0.0.1:8003"),
+                connect_timeout: millis_or("SUGGESTION_CONNECT_TIMEOUT_MS", 1000)?,
+                timeout: millis_or("SUGGESTION_TIMEOUT_MS", 10_000)?,
+            },
+            callback: CallbackConfig {
+                max_attempts: parse_or("CALLBACK_MAX_ATTEMPTS", 5u32)?.max(1),
+                retry_base: millis_or("CALLBACK_RETRY_BASE_MS", 500)?,
+                timeout: millis_or("CALLBACK_TIMEOUT_MS", 5000)?,
+            },
+            http: HttpLimits {
+                body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 256 * 1024)?,
+                request_timeout: millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_double_from_the_base_up_to_the_cap() {
+        let jobs = JobConfig {
+            max_attempts: 10,
+            retry_base: Duration::from_millis(100),
+            retry_max: Duration::from_millis(1000),
+        };
+        let delays: Vec<u128> = (1..=6).map(|a| jobs.retry_delay(a).as_millis()).collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1000, 1000]);
+    }
+}

@@ -1,0 +1,143 @@
+//! One delivery → one [`Outcome`]. All the decisions live here, with no
+//! channel in sight, so they can be tested without a consumer loop; the loop
+//! ([`super::settle`]) turns the outcome into ack / retry / dead-letter.
+//!
+//! Retry policy: suggestion-service 5xx, timeouts and refused connections
+//! are transient; the attempt is recorded and the job goes to the delay
+//! queue for `JOB_RETRY_BASE_MS * 2^(attempt-1)` (capped), up to
+//! `JOB_MAX_ATTEMPTS`. A 404 (unknown user) or 400 will not change by
+//! waiting, so the job fails at once with suggestion-service's reason.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::broker::Topology;
+use crate::broker::headers::JobHeaders;
+use crate::clients::{Callbacks, SuggestionClient};
+use crate::config::JobConfig;
+use crate::domain::JobMessage;
+use crate::store::{Claim, JobRecord, JobStore, StoreError};
+use crate::telemetry;
+
+/// What a consumer needs to run jobs. Shared by its deliveries.
+pub struct JobContext {
+    pub store: JobStore,
+    pub suggestions: SuggestionClient,
+    pub callbacks: Callbacks,
+    pub topology: Topology,
+    pub policy: JobConfig,
+    /// Bound on broker operations (the retry publish and its confirm).
+    pub amqp_timeout: Duration,
+}
+
+/// What one delivery carried.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub body: Vec<u8>,
+    pub headers: JobHeaders,
+    /// Set by the broker when the message was delivered before and not
+    /// acknowledged (its consumer died or gave it back).
+    pub redelivered: bool,
+}
+
+impl Incoming {
+    /// The attempt this delivery is for (1 when the header is missing).
+    pub fn attempt(&self) -> u32 {
+        self.headers.attempt.unwrap_or(1)
+    }
+}
+
+/// How a delivery ended, and so what to tell the broker.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Stored as succeeded or failed: acknowledge.
+    Finished(JobRecord),
+    /// Stored as queued with the transient error: publish `attempt + 1` to the
+    /// delay queue, then acknowledge.
+    Retry { job: JobRecord, attempt: u32 },
+    /// Nothing to do (finished already, or a duplicate): acknowledge.
+    Skipped(&'static str),
+    /// Undecodable or about no known job: reject to the dead-letter queue.
+    DeadLetter(String),
+    /// PostgreSQL is unavailable: give the message back to try again later.
+    StoreDown(StoreError),
+}
+
+/// Runs one delivery's job: claim the attempt, call suggestion-service,
+/// store the outcome.
+pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
+    let message = match serde_json::from_slice::<JobMessage>(&msg.body) {
+        Ok(m) => m,
+        Err(e) => return Outcome::DeadLetter(format!("undecodable message: {e}")),
+    };
+    let job_id = message.job_id();
+    let attempt = msg.attempt();
+    let Ok(attempt_i32) = i32::try_from(attempt) else {
+        return Outcome::DeadLetter(format!("attempt {attempt} out of range"));
+    };
+    let job = match ctx.store.claim(job_id, attempt_i32, msg.redelivered).await {
+        Err(e) => return Outcome::StoreDown(e),
+        Ok(Claim::NotFound) => return Outcome::DeadLetter(format!("no job {job_id}")),
+        Ok(Claim::Finished(_)) => return Outcome::Skipped("job already finished"),
+        Ok(Claim::Stale) => return Outcome::Skipped("attempt already taken"),
+        Ok(Claim::Claimed(job)) => *job,
+    };
+    tracing::info!(redelivered = msg.redelivered, "job started");
+    let started = Instant::now();
+    let answer = ctx.suggestions.suggest(&job.case_id, &job.request).await;
+    metrics::histogram!(telemetry::ATTEMPT_DURATION).record(telemetry::seconds(started.elapsed()));
+    let stored = match &answer {
+        Ok(result) => ctx.store.succeed(job.id, attempt_i32, result).await,
+        Err(e) if e.is_transient() && attempt < ctx.policy.max_attempts => {
+            tracing::warn!(error = %e, "attempt failed; will retry");
+            let reason = format!("attempt {attempt} failed: {e}; retrying");
+            return match ctx.store.retry_later(job.id, attempt_i32, &reason).await {
+                Ok(Some(job)) => Outcome::Retry { job, attempt },
+                Ok(None) => Outcome::Skipped("job taken over by another delivery"),
+                Err(e) => Outcome::StoreDown(e),
+            };
+        }
+        Err(e) if e.is_transient() => {
+            let reason = format!("gave up after {attempt} attempts: {e}");
+            ctx.store.fail(job.id, attempt_i32, &reason).await
+        }
+        Err(e) => ctx.store.fail(job.id, attempt_i32, &e.to_string()).await,
+    };
+    match stored {
+        Ok(Some(job)) => {
+            let outcome = match &answer {
+                Ok(_) => "succeeded",
+                Err(e) if e.is_transient() => "exhausted",
+                Err(_) => "permanent",
+            };
+            record_finish(&job, outcome);
+            Outcome::Finished(job)
+        }
+        Ok(None) => Outcome::Skipped("job taken over by another delivery"),
+        Err(e) => Outcome::StoreDown(e),
+    }
+}
+
+fn record_finish(job: &JobRecord, outcome: &'static str) {
+    let latency = (Utc::now() - job.created_at).to_std().unwrap_or_default();
+    metrics::histogram!(telemetry::LATENCY, "outcome" => if outcome == "succeeded" { "succeeded" } else { "failed" })
+        .record(telemetry::seconds(latency));
+    if outcome == "succeeded" {
+        metrics::counter!(telemetry::SUCCEEDED).increment(1);
+        tracing::info!(
+            status = "succeeded",
+            latency_ms = latency.as_millis() as u64,
+            "job succeeded"
+        );
+    } else {
+        metrics::counter!(telemetry::FAILED, "reason" => outcome).increment(1);
+        tracing::warn!(
+            status = "failed",
+            reason = outcome,
+            error = job.error.as_deref().unwrap_or(""),
+            latency_ms = latency.as_millis() as u64,
+            "job failed"
+        );
+    }
+}

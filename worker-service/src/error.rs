@@ -1,0 +1,92 @@
+//! The worker-service's errors and the status each maps to. Causes of 5xx
+//! are logged inside the request span; bodies carry a generic message only.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use w2meet_platform::{ApiError, ErrorDetail};
+
+use crate::broker::BrokerError;
+use crate::domain::InvalidField;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// 400: the submission or the job id is malformed; every problem listed.
+    #[error("invalid request")]
+    Invalid(Vec<InvalidField>),
+    /// 404: no such job.
+    #[error("job not found")]
+    NotFound(String),
+    /// 409: the `Idempotency-Key` names a different submission, or the same
+    /// one still being enqueued.
+    #[error("idempotency conflict: {0}")]
+    Conflict(String),
+    /// 503: RabbitMQ did not confirm the message, so the job was not taken.
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    /// 503 when PostgreSQL is unreachable, 500 when it answered with an error.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl TaskError {
+    pub fn invalid(loc: &[&str], msg: impl Into<String>) -> TaskError {
+        TaskError::Invalid(vec![InvalidField {
+            loc: loc.iter().map(|s| (*s).to_owned()).collect(),
+            msg: msg.into(),
+        }])
+    }
+}
+
+impl IntoResponse for TaskError {
+    fn into_response(self) -> Response {
+        let api = match self {
+            TaskError::Invalid(fields) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                detail: fields
+                    .into_iter()
+                    .map(|f| ErrorDetail::new(f.loc, f.msg, "value_error"))
+                    .collect(),
+            },
+            TaskError::NotFound(id) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorDetail::new(
+                    ["path", "job_id"],
+                    format!("Job not found: {id}"),
+                    "not_found",
+                ),
+            ),
+            TaskError::Conflict(msg) => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorDetail::new(["header", "Idempotency-Key"], msg, "conflict"),
+            ),
+            TaskError::Broker(e) => {
+                tracing::error!(error = &e as &dyn std::error::Error, "job not enqueued");
+                ApiError::server(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the job queue is unavailable; the job was not accepted",
+                )
+            }
+            TaskError::Store(e) => match &e {
+                StoreError::Unavailable(_) => {
+                    tracing::error!(
+                        error = &e as &dyn std::error::Error,
+                        "postgresql unavailable"
+                    );
+                    ApiError::server(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the job database is unavailable",
+                    )
+                }
+                StoreError::Query(_) => {
+                    tracing::error!(
+                        error = &e as &dyn std::error::Error,
+                        "postgresql query failed"
+                    );
+                    ApiError::server(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+                }
+            },
+        };
+        api.into_response()
+    }
+}

@@ -1,0 +1,32 @@
+//! `/health`: rabbitmq and postgresql, each timed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::extract::State;
+use w2meet_platform::CaseId;
+use w2meet_platform::health::{self, Health};
+
+use crate::service::Tasks;
+
+/// How long one dependency check may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Service health: 200 when RabbitMQ and PostgreSQL answer, 503 naming the
+/// one that does not.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "Healthy", body = Health),
+              (status = 503, description = "A dependency is unhealthy", body = Health)))]
+pub async fn health(State(tasks): State<Tasks>, case_id: CaseId) -> Health {
+    let (rabbitmq, postgres) = tokio::join!(
+        health::check(CHECK_TIMEOUT, tasks.broker.ping(), |_| "unreachable"
+            .to_owned()),
+        health::check(CHECK_TIMEOUT, tasks.store.ping(), |_| "unreachable"
+            .to_owned()),
+    );
+    let deps = BTreeMap::from([
+        ("rabbitmq".to_owned(), rabbitmq),
+        ("postgresql".to_owned(), postgres),
+    ]);
+    Health::new(&case_id, "worker-service", deps)
+}

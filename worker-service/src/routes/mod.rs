@@ -1,0 +1,5 @@
+//! HTTP handlers, one file per resource. Each extracts, parses into domain
+//! types, calls [`crate::service::Tasks`], and maps the answer.
+
+pub mod health;
+pub mod tasks;

@@ -1,0 +1,105 @@
+//! `/tasks`: submit a suggestion job, read its state.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use w2meet_platform::CaseId;
+use w2meet_platform::error::{ErrorBody, Json, Path};
+
+use crate::domain::{JobView, Submission, TaskInput};
+use crate::error::TaskError;
+use crate::service::Tasks;
+
+pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// Longest `Idempotency-Key` accepted.
+const MAX_KEY_LEN: usize = 255;
+
+/// The 202 answer: the job is stored and the broker has confirmed it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Enqueued {
+    pub case_id: String,
+    /// Always `enqueued`.
+    pub status: &'static str,
+    pub job_id: Uuid,
+    /// The queue the job waits in.
+    pub queue: String,
+}
+
+/// Submit a suggestion job.
+///
+/// Answers only after RabbitMQ confirmed the message is stored. Send the
+/// same `Idempotency-Key` again (after a timeout, say) to get the same job
+/// back instead of a second one.
+#[utoipa::path(post, path = "/tasks", request_body = TaskInput, tag = "tasks",
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Makes a repeated submission return the first one's job (1–255 visible ASCII characters)")),
+    responses(
+        (status = 202, description = "Stored and enqueued (`Idempotent-Replayed: true` for a repeat)", body = Enqueued),
+        (status = 400, description = "Invalid submission", body = ErrorBody),
+        (status = 409, description = "The Idempotency-Key was used for another submission", body = ErrorBody),
+        (status = 503, description = "RabbitMQ or PostgreSQL unavailable; the job was not accepted", body = ErrorBody)))]
+pub async fn submit(
+    State(tasks): State<Tasks>,
+    case_id: CaseId,
+    headers: HeaderMap,
+    Json(input): Json<TaskInput>,
+) -> Result<Response, TaskError> {
+    let key = idempotency_key(&headers)?;
+    let submission = Submission::parse(input).map_err(TaskError::Invalid)?;
+    let accepted = tasks
+        .submit(case_id.as_str(), &submission, key.as_deref())
+        .await?;
+    let body = Enqueued {
+        case_id: case_id.to_string(),
+        status: "enqueued",
+        job_id: accepted.job.id,
+        queue: tasks.broker.topology().main().to_owned(),
+    };
+    let mut res = (StatusCode::ACCEPTED, axum::Json(body)).into_response();
+    if accepted.replayed {
+        res.headers_mut()
+            .insert(&IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, TaskError> {
+    let Some(v) = headers.get(&IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(s)
+            if !s.is_empty()
+                && s.len() <= MAX_KEY_LEN
+                && s.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(Some(s.to_owned()))
+        }
+        _ => Err(TaskError::invalid(
+            &["header", "Idempotency-Key"],
+            "Idempotency-Key must be 1-255 visible ASCII characters",
+        )),
+    }
+}
+
+/// Read a job's state.
+#[utoipa::path(get, path = "/tasks/{job_id}", tag = "tasks",
+    params(("job_id" = String, Path, description = "The job id from the 202")),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
+pub async fn get_task(
+    State(tasks): State<Tasks>,
+    Path(job_id): Path<String>,
+) -> Result<axum::Json<JobView>, TaskError> {
+    let id = Uuid::parse_str(job_id.trim())
+        .map_err(|_| TaskError::invalid(&["path", "job_id"], "job_id must be a UUID"))?;
+    Ok(axum::Json(tasks.get(id).await?.view()))
+}

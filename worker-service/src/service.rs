@@ -1,0 +1,137 @@
+//! Submitting and reading jobs.
+//!
+//! Submit order: store the job (`queued`, unpublished) → publish with
+//! confirms → record the confirm → 202. The row exists before the message so
+//! a consumer never sees a job it cannot find. If the broker does not
+//! confirm, the row is marked `failed` ("could not be enqueued") before the
+//! 503, so nothing claims to be queued; a retry with the same
+//! `Idempotency-Key` re-enqueues that same job.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::broker::{Broker, headers};
+use crate::domain::{JobMessage, JobStatus, Submission};
+use crate::error::TaskError;
+use crate::store::{Inserted, JobRecord, JobStore, NewJob};
+use crate::telemetry;
+
+/// Why an enqueue failed, as stored on the job.
+pub const ENQUEUE_FAILED: &str = "could not be enqueued: the message broker is unavailable";
+
+/// The API's state: cheap to clone.
+#[derive(Clone)]
+pub struct Tasks {
+    pub store: JobStore,
+    /// Shared by every request: one connection, one confirm-mode channel.
+    pub broker: Arc<Broker>,
+}
+
+/// An accepted submission.
+pub struct Accepted {
+    pub job: JobRecord,
+    /// A repeat of an earlier submission (same `Idempotency-Key`).
+    pub replayed: bool,
+}
+
+impl Tasks {
+    pub async fn submit(
+        &self,
+        case_id: &str,
+        submission: &Submission,
+        idempotency_key: Option<&str>,
+    ) -> Result<Accepted, TaskError> {
+        let new = NewJob {
+            id: Uuid::now_v7(),
+            kind: "suggestion",
+            request: submission.request(),
+            case_id,
+            callback_url: submission.callback_url(),
+            idempotency_key,
+        };
+        let job = match self.store.insert(&new).await? {
+            Inserted::Created(job) => job,
+            Inserted::Existing(job) => {
+                if &job.request != submission.request()
+                    || job.callback_url.as_deref() != submission.callback_url()
+                {
+                    return Err(TaskError::Conflict(
+                        "this Idempotency-Key was used for a different submission".to_owned(),
+                    ));
+                }
+                if job.published_at.is_some() {
+                    return Ok(Accepted {
+                        job,
+                        replayed: true,
+                    });
+                }
+                if !(job.status == JobStatus::Failed
+                    && self.store.requeue_unpublished(job.id).await?)
+                {
+                    return Err(TaskError::Conflict(
+                        "a submission with this Idempotency-Key is still being enqueued".to_owned(),
+                    ));
+                }
+                job
+            }
+        };
+        self.enqueue(&job).await?;
+        Ok(Accepted {
+            job,
+            replayed: false,
+        })
+    }
+
+    async fn enqueue(&self, job: &JobRecord) -> Result<(), TaskError> {
+        let message = JobMessage::Suggestion {
+            job_id: job.id,
+            request: job.request.clone(),
+        };
+        let body = serde_json::to_vec(&message).unwrap_or_default();
+        let hdrs = headers::job_headers(&job.case_id, job.id, 1);
+        if let Err(e) = self.broker.publish(&body, hdrs).await {
+            metrics::counter!(telemetry::ENQUEUE_FAILED).increment(1);
+            if let Err(db) = self.store.mark_enqueue_failed(job.id, ENQUEUE_FAILED).await {
+                tracing::error!(
+                    error = &db as &dyn std::error::Error,
+                    job_id = %job.id,
+                    "could not mark an unenqueued job failed"
+                );
+            }
+            return Err(e.into());
+        }
+        metrics::counter!(telemetry::ENQUEUED).increment(1);
+        tracing::info!(job_id = %job.id, queue = self.broker.topology().main(), "job enqueued");
+        // The broker has the job; failing to note that is harmless (the
+        // column only matters for a failed enqueue).
+        if let Err(e) = self.store.mark_published(job.id).await {
+            tracing::warn!(
+                error = &e as &dyn std::error::Error,
+                "could not record the confirm"
+            );
+        }
+        Ok(())
+    }
+
+    pub async fn get(&self, id: Uuid) -> Result<JobRecord, TaskError> {
+        self.store
+            .get(id)
+            .await?
+            .ok_or_else(|| TaskError::NotFound(id.to_string()))
+    }
+
+    /// Refreshes the queue depth gauges.
+    pub async fn refresh_depth(&self) {
+        match self.broker.depths().await {
+            Ok((main, dead)) => {
+                let t = self.broker.topology();
+                metrics::gauge!(telemetry::QUEUE_DEPTH, "queue" => t.main().to_owned())
+                    .set(f64::from(main));
+                metrics::gauge!(telemetry::QUEUE_DEPTH, "queue" => t.dead().to_owned())
+                    .set(f64::from(dead));
+            }
+            Err(e) => tracing::debug!(error = %e, "queue depth unavailable"),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Builds the two kinds of process from a [`Config`]: the HTTP API
+//! ([`Application`]) and a queue consumer ([`ConsumerApp`]). `main` and the
+//! tests both go through these.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use utoipa::OpenApi;
+
+use crate::broker::{Broker, Topology};
+use crate::clients::{Callbacks, SuggestionClient};
+use crate::config::Config;
+use crate::consumer::{Consumer, JobContext};
+use crate::routes::{health, tasks};
+use crate::service::Tasks;
+use crate::store::JobStore;
+
+/// How long start-up waits for PostgreSQL.
+const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "W2Meet worker-service",
+        description = "Asynchronous suggestion jobs. A submission is stored in PostgreSQL and queued on RabbitMQ (durable queue, persistent messages, publisher confirms) before the 202; consumers compute it through suggestion-service, retry transient failures with backoff, and store the result."
+    ),
+    paths(tasks::submit, tasks::get_task, health::health)
+)]
+pub struct ApiDoc;
+
+/// The router with every route and the platform layers.
+pub fn router(tasks: Tasks, config: &Config) -> Router {
+    let routes = Router::new()
+        .route("/tasks", post(tasks::submit))
+        .route("/tasks/{job_id}", get(tasks::get_task))
+        .route("/health", get(health::health))
+        .with_state(tasks);
+    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http)
+}
+
+/// The job store, migrated.
+async fn job_store(config: &Config) -> anyhow::Result<JobStore> {
+    let store = JobStore::new(&config.db)?;
+    store.migrate_waiting(STARTUP_WAIT).await?;
+    Ok(store)
+}
+
+fn topology(config: &Config) -> Topology {
+    Topology::new(&config.amqp.queue, config.jobs)
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    tasks: Tasks,
+    depth_interval: Duration,
+}
+
+impl Application {
+    /// Migrates (waiting for PostgreSQL) and binds. RabbitMQ may be down: it
+    /// is connected on first use, and submissions get 503 until it is back.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        crate::telemetry::describe();
+        let store = job_store(&config).await?;
+        let broker = Broker::new(&config.amqp.url, topology(&config), config.amqp.timeout);
+        let tasks = Tasks {
+            store,
+            broker: Arc::new(broker),
+        };
+        let listener = TcpListener::bind(config.bind).await?;
+        let router = router(tasks.clone(), &config);
+        Ok(Application {
+            listener,
+            router,
+            tasks,
+            depth_interval: config.amqp.depth_interval,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn tasks(&self) -> &Tasks {
+        &self.tasks
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let tasks = self.tasks.clone();
+        let interval = self.depth_interval;
+        let depth = tokio::spawn(async move {
+            loop {
+                tasks.refresh_depth().await;
+                tokio::time::sleep(interval).await;
+            }
+        });
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        depth.abort();
+        result
+    }
+}
+
+/// A consumer process.
+pub struct ConsumerApp {
+    consumer: Consumer,
+}
+
+impl ConsumerApp {
+    /// Migrates (waiting for PostgreSQL) and prepares the clients. RabbitMQ
+    /// may be down: the consumer connects when it can.
+    pub async fn build(config: Config) -> anyhow::Result<ConsumerApp> {
+        crate::telemetry::describe();
+        let ctx = JobContext {
+            store: job_store(&config).await?,
+            suggestions: SuggestionClient::new(&config.suggestion)?,
+            callbacks: Callbacks::new(config.callback)?,
+            topology: topology(&config),
+            policy: config.jobs,
+            amqp_timeout: config.amqp.timeout,
+        };
+        let instance = w2meet_platform::env::instance_name();
+        Ok(ConsumerApp {
+            consumer: Consumer::new(ctx, config.amqp.clone(), &instance),
+        })
+    }
+
+    /// Consumes until `shutdown` completes, then lets in-flight jobs finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let signal = tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        self.consumer.run(rx).await;
+        signal.abort();
+        Ok(())
+    }
+}

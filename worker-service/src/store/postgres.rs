@@ -1,0 +1,449 @@
+//! PostgreSQL: the job table, the source of truth for every job's state.
+//!
+//! Why redelivery changes nothing: every state change is a conditional
+//! `UPDATE ... WHERE status = ... AND attempts = ...`. A consumer *claims* an
+//! attempt before calling suggestion-service and may only finish the attempt
+//! it claimed, so a second delivery of a finished job finds nothing to claim,
+//! and a stale consumer cannot overwrite a newer outcome.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use serde_json::Value;
+use tokio_postgres::{NoTls, Row};
+use uuid::Uuid;
+
+use crate::domain::{JobStatus, JobView};
+
+/// Migrations, applied in order, each once, under an advisory lock so that
+/// replicas starting together do not race.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    "CREATE TABLE jobs (
+            id              UUID PRIMARY KEY,
+            kind            TEXT NOT NULL,
+            status          TEXT NOT NULL
+                            CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+            attempts        INT NOT NULL DEFAULT 0,
+            request         JSONB NOT NULL,
+            result          JSONB,
+            error           TEXT,
+            case_id         TEXT NOT NULL,
+            callback_url    TEXT,
+            idempotency_key TEXT UNIQUE,
+            published_at    TIMESTAMPTZ,
+            created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+            updated_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+            finished_at     TIMESTAMPTZ
+        );
+        CREATE INDEX jobs_unpublished ON jobs (created_at)
+            WHERE published_at IS NULL AND status = 'queued';",
+)];
+
+const COLUMNS: &str = "id, kind, status, attempts, request, result, error, case_id, callback_url, \
+     idempotency_key, published_at, created_at, updated_at, finished_at";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or a connection could not be had in
+    /// time: a 503.
+    #[error("database unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database answered with an error: a bug or a broken schema, a 500.
+    #[error("database error")]
+    Query(#[source] tokio_postgres::Error),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if e.as_db_error().is_some() {
+            StoreError::Query(e)
+        } else {
+            StoreError::Unavailable(Box::new(e))
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => StoreError::Unavailable(Box::new(other)),
+        }
+    }
+}
+
+/// Database settings.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    pub url: String,
+    /// `search_path` for every connection (tests use one schema each).
+    pub schema: Option<String>,
+    pub pool_size: usize,
+    /// Bound on waiting for a connection, connecting, and each statement.
+    pub timeout: Duration,
+}
+
+/// A job as stored.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub id: Uuid,
+    pub kind: String,
+    pub status: JobStatus,
+    pub attempts: i32,
+    pub request: Value,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+    pub case_id: String,
+    pub callback_url: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// When the broker confirmed the message; `None` while the submit is in
+    /// flight or after it failed.
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl JobRecord {
+    pub fn view(&self) -> JobView {
+        JobView {
+            job_id: self.id,
+            status: self.status,
+            attempts: self.attempts,
+            result: self.result.clone(),
+            error: self.error.clone(),
+            case_id: self.case_id.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// A job about to be stored.
+pub struct NewJob<'a> {
+    pub id: Uuid,
+    pub kind: &'a str,
+    pub request: &'a Value,
+    pub case_id: &'a str,
+    pub callback_url: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// How an insert ended.
+pub enum Inserted {
+    Created(JobRecord),
+    /// The idempotency key was taken; this is the job it names.
+    Existing(JobRecord),
+}
+
+/// How a claim ended.
+#[derive(Debug)]
+pub enum Claim {
+    /// This delivery owns the attempt now.
+    Claimed(Box<JobRecord>),
+    /// Nothing left to do: the job already succeeded or failed.
+    Finished(JobStatus),
+    /// A duplicate message for an attempt that was already taken.
+    Stale,
+    /// No such job.
+    NotFound,
+}
+
+/// The job table. Cheap to clone.
+#[derive(Clone)]
+pub struct JobStore {
+    pool: Pool,
+}
+
+impl JobStore {
+    /// Builds the pool; connections are opened lazily.
+    pub fn new(cfg: &DbConfig) -> anyhow::Result<JobStore> {
+        let mut pg: tokio_postgres::Config = cfg.url.parse()?;
+        pg.connect_timeout(cfg.timeout);
+        let mut options = format!("-c statement_timeout={}", cfg.timeout.as_millis());
+        if let Some(schema) = &cfg.schema {
+            options.push_str(&format!(" -c search_path={schema}"));
+        }
+        pg.options(&options);
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(cfg.pool_size)
+            .timeouts(Timeouts {
+                wait: Some(cfg.timeout),
+                create: Some(cfg.timeout),
+                recycle: Some(cfg.timeout),
+            })
+            .runtime(Runtime::Tokio1)
+            .build()?;
+        Ok(JobStore { pool })
+    }
+
+    /// Applies pending migrations. Safe to run from several processes at once.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.batch_execute(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.w2meet-worker-service-migrations'));
+             CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());",
+        )
+        .await?;
+        for (version, sql) in MIGRATIONS {
+            let done = tx
+                .query_opt(
+                    "SELECT 1 FROM schema_migrations WHERE version = $1",
+                    &[version],
+                )
+                .await?
+                .is_some();
+            if !done {
+                tx.batch_execute(sql).await?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version) VALUES ($1)",
+                    &[version],
+                )
+                .await?;
+                tracing::info!(version, "applied migration");
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Migrates, waiting up to `wait` for PostgreSQL to come up.
+    pub async fn migrate_waiting(&self, wait: Duration) -> Result<(), StoreError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match self.migrate().await {
+                Ok(()) => return Ok(()),
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(
+                        error = &e as &dyn std::error::Error,
+                        "postgresql not ready; retrying"
+                    );
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.pool.get().await?.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
+    /// Stores a queued job, unless its idempotency key is taken.
+    pub async fn insert(&self, job: &NewJob<'_>) -> Result<Inserted, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "INSERT INTO jobs (id, kind, status, request, case_id, callback_url, idempotency_key)
+                     VALUES ($1, $2, 'queued', $3, $4, $5, $6)
+                     ON CONFLICT (idempotency_key) DO NOTHING RETURNING {COLUMNS}"
+                ),
+                &[
+                    &job.id,
+                    &job.kind,
+                    job.request,
+                    &job.case_id,
+                    &job.callback_url,
+                    &job.idempotency_key,
+                ],
+            )
+            .await?;
+        if let Some(row) = row {
+            return Ok(Inserted::Created(record(&row)));
+        }
+        let row = client
+            .query_one(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE idempotency_key = $1"),
+                &[&job.idempotency_key],
+            )
+            .await?;
+        Ok(Inserted::Existing(record(&row)))
+    }
+
+    pub async fn get(&self, id: Uuid) -> Result<Option<JobRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
+            .await?;
+        Ok(client.query_opt(&stmt, &[&id]).await?.as_ref().map(record))
+    }
+
+    /// Records the broker's confirm.
+    pub async fn mark_published(&self, id: Uuid) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE jobs SET published_at = now() WHERE id = $1 AND published_at IS NULL",
+                &[&id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The broker never confirmed: the job must not look queued. Only a job
+    /// nobody has started is changed.
+    pub async fn mark_enqueue_failed(&self, id: Uuid, reason: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE jobs SET status = 'failed', error = $2, updated_at = now(), finished_at = now()
+                 WHERE id = $1 AND status = 'queued' AND published_at IS NULL AND attempts = 0",
+                &[&id, &reason],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A repeated submission (same idempotency key) of a job whose enqueue
+    /// failed: queued again, to be published again. `false` if it was not in
+    /// that state any more.
+    pub async fn requeue_unpublished(&self, id: Uuid) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let n = client
+            .execute(
+                "UPDATE jobs SET status = 'queued', error = NULL, updated_at = now(), finished_at = NULL
+                 WHERE id = $1 AND status = 'failed' AND published_at IS NULL AND attempts = 0",
+                &[&id],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Takes attempt `attempt` of a job for this delivery. A job that is
+    /// `running` may be taken over only by a redelivery of the same attempt
+    /// (its consumer died before acknowledging); duplicates of an attempt
+    /// already taken, and anything for a finished job, are refused.
+    pub async fn claim(
+        &self,
+        id: Uuid,
+        attempt: i32,
+        redelivered: bool,
+    ) -> Result<Claim, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "UPDATE jobs SET status = 'running', attempts = $2, updated_at = now()
+                     WHERE id = $1 AND status IN ('queued', 'running')
+                       AND (attempts < $2 OR ($3 AND attempts = $2))
+                     RETURNING {COLUMNS}"
+                ),
+                &[&id, &attempt, &redelivered],
+            )
+            .await?;
+        if let Some(row) = row {
+            return Ok(Claim::Claimed(Box::new(record(&row))));
+        }
+        let row = client
+            .query_opt("SELECT status FROM jobs WHERE id = $1", &[&id])
+            .await?;
+        Ok(match row.map(|r| status_of(r.get(0))) {
+            None => Claim::NotFound,
+            Some(s) if s.is_final() => Claim::Finished(s),
+            Some(_) => Claim::Stale,
+        })
+    }
+
+    /// Stores the result of the attempt this consumer claimed. `None` if the
+    /// job is no longer that attempt's (someone else finished it).
+    pub async fn succeed(
+        &self,
+        id: Uuid,
+        attempt: i32,
+        result: &Value,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        self.finish(
+            id,
+            attempt,
+            "status = 'succeeded', result = $3, error = NULL, finished_at = now()",
+            result,
+        )
+        .await
+    }
+
+    /// Fails the claimed attempt for good.
+    pub async fn fail(
+        &self,
+        id: Uuid,
+        attempt: i32,
+        reason: &str,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        self.finish(
+            id,
+            attempt,
+            "status = 'failed', error = $3, finished_at = now()",
+            &reason,
+        )
+        .await
+    }
+
+    /// The claimed attempt failed transiently: queued again until its retry
+    /// is delivered.
+    pub async fn retry_later(
+        &self,
+        id: Uuid,
+        attempt: i32,
+        reason: &str,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        self.finish(id, attempt, "status = 'queued', error = $3", &reason)
+            .await
+    }
+
+    async fn finish(
+        &self,
+        id: Uuid,
+        attempt: i32,
+        set: &str,
+        value: &(dyn tokio_postgres::types::ToSql + Sync),
+    ) -> Result<Option<JobRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "UPDATE jobs SET {set}, updated_at = now()
+                     WHERE id = $1 AND status = 'running' AND attempts = $2
+                     RETURNING {COLUMNS}"
+                ),
+                &[&id, &attempt, value],
+            )
+            .await?;
+        Ok(row.as_ref().map(record))
+    }
+}
+
+fn status_of(s: String) -> JobStatus {
+    // The CHECK constraint admits only the four names.
+    s.parse().unwrap_or(JobStatus::Failed)
+}
+
+fn record(row: &Row) -> JobRecord {
+    JobRecord {
+        id: row.get("id"),
+        kind: row.get("kind"),
+        status: status_of(row.get("status")),
+        attempts: row.get("attempts"),
+        request: row.get("request"),
+        result: row.get("result"),
+        error: row.get("error"),
+        case_id: row.get("case_id"),
+        callback_url: row.get("callback_url"),
+        idempotency_key: row.get("idempotency_key"),
+        published_at: row.get("published_at"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+        finished_at: row.get("finished_at"),
+    }
+}

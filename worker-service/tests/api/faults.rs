@@ -1,0 +1,126 @@
+//! Faults staged for real: a consumer SIGKILLed mid-job, SIGTERM during a
+//! batch, and the broker itself restarted (a private node, never the shared
+//! one).
+
+use std::time::Duration;
+
+use serde_json::Value;
+use test_support::rabbitmq::PrivateRabbit;
+use test_support::wait_until;
+use worker_service::domain::JobStatus;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_consumer_killed_mid_job_loses_nothing_and_the_job_succeeds_exactly_once() {
+    // The first call hangs: the consumer is inside the job when it dies.
+    let stub = Stub::start(vec![0]).await;
+    let env = TestEnv::new(&stub.url).await;
+    let api = spawn_api(env.config.clone()).await;
+    let mut doomed = ChildConsumer::start(&env, "doomed");
+    let id = api.submit(&pair()).await;
+    assert!(wait_until(PATIENCE, || async { stub.calls() == 1 }).await);
+    assert_eq!(api.job(&id).await["status"], "running");
+
+    doomed.sigkill();
+    let _survivor = ChildConsumer::start(&env, "survivor");
+    let job = api.wait_for(&id, JobStatus::Succeeded).await;
+    assert_eq!(stub.calls(), 2, "redelivered once");
+    // The redelivery repeats attempt 1 rather than counting a new one.
+    assert_eq!(job["attempts"], 1);
+    let succeeded = wait_until(PATIENCE, || async {
+        env.child_log_lines()
+            .iter()
+            .any(|l| l["message"] == "job succeeded" && l["job_id"] == id.as_str())
+    })
+    .await;
+    assert!(succeeded);
+    let times = env
+        .child_log_lines()
+        .iter()
+        .filter(|l| l["message"] == "job succeeded" && l["job_id"] == id.as_str())
+        .count();
+    assert_eq!(times, 1, "succeeded exactly once");
+    assert_eq!(env.statuses().await.len(), 1);
+}
+
+#[tokio::test]
+async fn sigterm_during_a_batch_drains_in_flight_jobs_and_a_restart_finishes_the_rest() {
+    let stub = Stub::start_with_delay(vec![], Duration::from_millis(30)).await;
+    let env = TestEnv::new(&stub.url).await;
+    let api = spawn_api(env.config.clone()).await;
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        ids.push(api.submit(&pair()).await);
+    }
+    let mut first = ChildConsumer::start(&env, "batch-1");
+    let started = wait_until(PATIENCE, || async {
+        env.statuses()
+            .await
+            .iter()
+            .filter(|s| s.1 == "succeeded")
+            .count()
+            >= 10
+    })
+    .await;
+    assert!(started);
+    first.sigterm();
+    let status = first
+        .wait_exit(PATIENCE)
+        .await
+        .expect("the consumer exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    // Drained: whatever it had started, it finished and stored.
+    let after_stop = env.statuses().await;
+    assert!(
+        after_stop.iter().all(|s| s.1 != "running"),
+        "a job was left running: {after_stop:?}"
+    );
+    let done_by_first = after_stop.iter().filter(|s| s.1 == "succeeded").count();
+    assert!(
+        done_by_first < 100,
+        "SIGTERM came too late to test anything"
+    );
+
+    let _second = ChildConsumer::start(&env, "batch-2");
+    let all = wait_until(Duration::from_secs(60), || async {
+        env.statuses().await.iter().all(|s| s.1 == "succeeded")
+    })
+    .await;
+    let statuses = env.statuses().await;
+    assert!(all, "{statuses:?}");
+    assert_eq!(statuses.len(), 100);
+    assert!(
+        statuses.iter().all(|s| s.2 == 1),
+        "a job ran twice: {statuses:?}"
+    );
+    assert_eq!(stub.calls(), 100, "no job computed twice");
+}
+
+#[tokio::test]
+async fn consumers_reconnect_after_the_broker_restarts_and_the_queue_drains() {
+    let mut rabbit = PrivateRabbit::start().await;
+    let stub = Stub::start(vec![]).await;
+    let env = TestEnv::on_broker(&stub.url, &rabbit.url()).await;
+    let api = spawn_api(env.config.clone()).await;
+    let consumer = spawn_consumer(env.config.clone()).await;
+    let before = api.submit(&pair()).await;
+    api.wait_for(&before, JobStatus::Succeeded).await;
+
+    rabbit.stop().await;
+    // While the broker is away nothing is accepted.
+    assert_eq!(api.post("/tasks", &pair()).await.status(), 503);
+    rabbit.resume().await;
+
+    // The API reconnects on the next submit; the same consumer, never
+    // restarted by hand, drains what arrives.
+    let mut after = Vec::new();
+    for _ in 0..5 {
+        after.push(api.submit(&pair()).await);
+    }
+    for id in &after {
+        let job: Value = api.wait_for(id, JobStatus::Succeeded).await;
+        assert_eq!(job["attempts"], 1);
+    }
+    consumer.stop().await;
+}

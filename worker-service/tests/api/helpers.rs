@@ -1,0 +1,408 @@
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use test_support::rabbitmq::TestQueue;
+use test_support::{TestSchema, wait_until};
+use w2meet_platform::http::HttpLimits;
+use worker_service::broker::Topology;
+use worker_service::config::{AmqpConfig, CallbackConfig, Config, JobConfig, SuggestionConfig};
+use worker_service::domain::JobStatus;
+use worker_service::startup::{Application, ConsumerApp};
+use worker_service::store::DbConfig;
+
+/// How long a test waits for something that should happen quickly.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A stub suggestion-service: answers from `script` in order (then 200),
+/// counts calls, records the Case-IDs it received. A status of 0 means
+/// "hang" (never answer), for a consumer killed mid-job.
+#[derive(Clone)]
+pub struct Stub {
+    pub url: String,
+    pub calls: Arc<AtomicUsize>,
+    pub case_ids: Arc<Mutex<Vec<String>>>,
+}
+
+impl Stub {
+    pub async fn start(script: Vec<u16>) -> Stub {
+        Self::start_with_delay(script, Duration::ZERO).await
+    }
+
+    /// Like [`Stub::start`], each answer taking `delay`.
+    pub async fn start_with_delay(script: Vec<u16>, delay: Duration) -> Stub {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let case_ids = Arc::new(Mutex::new(Vec::new()));
+        let (c, ids) = (calls.clone(), case_ids.clone());
+        let router = Router::new().route(
+            "/suggestions",
+            post(move |headers: HeaderMap, body: axum::Json<Value>| {
+                let (c, ids, script) = (c.clone(), ids.clone(), script.clone());
+                async move {
+                    let n = c.fetch_add(1, Ordering::SeqCst);
+                    if let Some(id) = headers.get("case-id").and_then(|v| v.to_str().ok()) {
+                        ids.lock().unwrap().push(id.to_owned());
+                    }
+                    let status = script.get(n).copied().unwrap_or(200);
+                    if status == 0 {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                    tokio::time::sleep(delay).await;
+                    let body = match status {
+                        200 => json!({"suggestions": [{"day": "monday", "slot": [9, 10]}],
+                                      "empty_reason": null, "request": body.0}),
+                        404 => json!({"case_id": "x", "detail": [{"loc": ["query", "users"],
+                                      "msg": "One or both users not found: ghost@x.io", "type": "not_found"}]}),
+                        _ => json!({"case_id": "x", "detail": [{"loc": [], "msg": "down", "type": "service_unavailable"}]}),
+                    };
+                    (StatusCode::from_u16(status).unwrap(), axum::Json(body))
+                }
+            }),
+        );
+        Stub {
+            url: test_support::spawn_stub(router).await,
+            calls,
+            case_ids,
+        }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// A test's own schema, queue name and configuration.
+pub struct TestEnv {
+    pub schema: TestSchema,
+    pub queue: TestQueue,
+    pub config: Config,
+    pub logs: PathBuf,
+}
+
+impl TestEnv {
+    pub async fn new(suggestion_url: &str) -> TestEnv {
+        Self::on_broker(suggestion_url, &test_support::rabbitmq::amqp_url()).await
+    }
+
+    pub async fn on_broker(suggestion_url: &str, amqp_url: &str) -> TestEnv {
+        w2meet_platform::telemetry::init_for_tests("worker-service");
+        let schema = TestSchema::create().await;
+        let queue = TestQueue::on(amqp_url);
+        let logs = std::env::temp_dir().join(test_support::unique_name("worker_logs"));
+        let config = Config {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            consumer_bind: None,
+            log_dir: logs.clone(),
+            db: DbConfig {
+                url: schema.url.clone(),
+                schema: Some(schema.name.clone()),
+                pool_size: 8,
+                timeout: Duration::from_millis(2000),
+            },
+            amqp: AmqpConfig {
+                url: amqp_url.to_owned(),
+                queue: queue.name.clone(),
+                prefetch: 4,
+                timeout: Duration::from_millis(2000),
+                reconnect_max: Duration::from_millis(500),
+                depth_interval: Duration::from_millis(200),
+            },
+            jobs: JobConfig {
+                max_attempts: 5,
+                retry_base: Duration::from_millis(50),
+                retry_max: Duration::from_millis(200),
+            },
+            suggestion: SuggestionConfig {
+                url: suggestion_url.to_owned(),
+                connect_timeout: Duration::from_millis(500),
+                timeout: Duration::from_secs(5),
+            },
+            callback: CallbackConfig {
+                max_attempts: 3,
+                retry_base: Duration::from_millis(50),
+                timeout: Duration::from_secs(2),
+            },
+            http: HttpLimits::default(),
+        };
+        let env = TestEnv {
+            schema,
+            queue,
+            config,
+            logs,
+        };
+        env.track_queues();
+        env
+    }
+
+    /// Registers every queue of the current config for cleanup.
+    pub fn track_queues(&self) {
+        for q in Topology::new(&self.config.amqp.queue, self.config.jobs).all_queues() {
+            self.queue.also_delete(q);
+        }
+    }
+
+    /// Every job's status, straight from the table.
+    pub async fn statuses(&self) -> Vec<(String, String, i32)> {
+        let (client, conn) = tokio_postgres::connect(&self.schema.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .query(
+                &format!(
+                    "SELECT id::text, status, attempts FROM {}.jobs ORDER BY created_at",
+                    self.schema.name
+                ),
+                &[],
+            )
+            .await
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Environment for a consumer child process.
+    pub fn child_env(&self) -> Vec<(String, String)> {
+        let c = &self.config;
+        vec![
+            ("DATABASE_URL".into(), c.db.url.clone()),
+            ("DATABASE_SCHEMA".into(), self.schema.name.clone()),
+            ("AMQP_URL".into(), c.amqp.url.clone()),
+            ("JOB_QUEUE".into(), c.amqp.queue.clone()),
+            ("PREFETCH".into(), c.amqp.prefetch.to_string()),
+            ("AMQP_RECONNECT_MAX_MS".into(), "500".into()),
+            ("SUGGESTION_SERVICE_URL".into(), c.suggestion.url.clone()),
+            ("JOB_MAX_ATTEMPTS".into(), c.jobs.max_attempts.to_string()),
+            (
+                "JOB_RETRY_BASE_MS".into(),
+                c.jobs.retry_base.as_millis().to_string(),
+            ),
+            (
+                "JOB_RETRY_MAX_MS".into(),
+                c.jobs.retry_max.as_millis().to_string(),
+            ),
+            ("LOG_DIR".into(), self.logs.display().to_string()),
+            ("RUST_LOG".into(), "info".into()),
+        ]
+    }
+
+    /// Every JSON log line the child consumers wrote.
+    pub fn child_log_lines(&self) -> Vec<Value> {
+        let Ok(dir) = std::fs::read_dir(&self.logs) else {
+            return vec![];
+        };
+        dir.filter_map(Result::ok)
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .flat_map(|text| {
+                text.lines()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.logs);
+    }
+}
+
+/// A running API on an ephemeral port.
+pub struct TestApi {
+    pub base: String,
+    pub http: Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApi {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn spawn_api(config: Config) -> TestApi {
+    let app = Application::build(config).await.expect("build api");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApi {
+        base,
+        http: Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+        shutdown: Some(tx),
+    }
+}
+
+impl TestApi {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Submits a job and returns its id (asserting the 202).
+    pub async fn submit(&self, body: &Value) -> String {
+        let res = self.post("/tasks", body).await;
+        assert_eq!(res.status(), 202, "{:?}", res.text().await);
+        let v: Value = res.json().await.unwrap();
+        v["job_id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn job(&self, id: &str) -> Value {
+        self.get(&format!("/tasks/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until the job reaches `status`; returns it.
+    pub async fn wait_for(&self, id: &str, status: JobStatus) -> Value {
+        let ok = wait_until(PATIENCE, || async {
+            self.job(id).await["status"] == status.as_str()
+        })
+        .await;
+        let job = self.job(id).await;
+        assert!(ok, "job {id} never became {status}: {job}");
+        job
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics").await.text().await.unwrap()
+    }
+}
+
+/// A consumer running in this process.
+pub struct TestConsumer {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub async fn spawn_consumer(config: Config) -> TestConsumer {
+    let consumer = ConsumerApp::build(config).await.expect("build consumer");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(consumer.run_until(async {
+        let _ = rx.await;
+    }));
+    TestConsumer {
+        stop: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+impl TestConsumer {
+    /// Asks it to stop and waits until in-flight jobs are done.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = tokio::time::timeout(PATIENCE, h).await;
+        }
+    }
+}
+
+impl Drop for TestConsumer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A consumer as a child process of the built binary (`worker-service
+/// consume`), so a test can SIGKILL or SIGTERM it.
+pub struct ChildConsumer {
+    pub child: Child,
+}
+
+impl ChildConsumer {
+    pub fn start(env: &TestEnv, instance: &str) -> ChildConsumer {
+        let child = Command::new(env!("CARGO_BIN_EXE_worker-service"))
+            .arg("consume")
+            .envs(env.child_env())
+            .env("INSTANCE", instance)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start worker-service consume");
+        ChildConsumer { child }
+    }
+
+    pub fn sigkill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit; its exit status.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for ChildConsumer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn pair() -> Value {
+    json!({"userId1": "ann@example.com", "userId2": "bob@example.com", "preference": "first"})
+}
+
+/// Asserts the common error body: status, a `case_id` equal to the
+/// `Case-ID` header, and at least one detail.
+pub async fn assert_error(res: Response, status: u16) -> Value {
+    assert_eq!(res.status(), status);
+    let header = res.headers()["case-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.expect("JSON error body");
+    assert_eq!(body["case_id"], header.as_str(), "{body}");
+    assert!(!body["detail"].as_array().unwrap().is_empty());
+    body
+}

@@ -1,0 +1,221 @@
+//! `POST /tasks`, `GET /tasks/{id}`, and the operational routes.
+
+use serde_json::{Value, json};
+use test_support::rabbitmq::message_count;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_submission_is_stored_and_enqueued_before_the_202() {
+    let stub = Stub::start(vec![]).await;
+    let env = TestEnv::new(&stub.url).await;
+    let api = spawn_api(env.config.clone()).await;
+
+    let res = api
+        .http
+        .post(api.url("/tasks"))
+        .header("Case-ID", "submit-case-1")
+        .json(&pair())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    assert_eq!(res.headers()["case-id"], "submit-case-1");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "enqueued");
+    assert_eq!(body["case_id"], "submit-case-1");
+    assert_eq!(body["queue"], env.queue.name.as_str());
+    let id = body["job_id"].as_str().unwrap();
+
+    let job = api.job(id).await;
+    assert_eq!(job["status"], "queued");
+    assert_eq!(job["attempts"], 0);
+    assert_eq!(job["case_id"], "submit-case-1");
+    assert_eq!(job["result"], Value::Null);
+    assert!(job["created_at"].is_string() && job["updated_at"].is_string());
+    // The broker holds it (no consumer runs in this test).
+    assert_eq!(
+        message_count(&env.queue.url, &env.queue.name).await,
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn invalid_submissions_get_400_listing_every_problem() {
+    let stub = Stub::start(vec![]).await;
+    let env = TestEnv::new(&stub.url).await;
+    let api = spawn_api(env.config.clone()).await;
+
+    let body = assert_error(
+        api.post(
+            "/tasks",
+            &json!({"users": ["a@x.io", "nope"], "duration": 7, "preference": "soon"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(body["detail"].as_array().unwrap().len(), 3, "{body}");
+    for bad in [
+        json!({"userId1": "a@x.io", "userId2": "A@X.IO"}),
+        json!({"userId1": "a@x.io"}),
+        json!({"users": ["a@x.io", "b@x.io"], "unknown": 1}),
+        json!({"users": "a@x.io,b@x.io"}),
+        json!({"users": ["a@x.io", "b@x.io"], "count": 51}),
+    ] {
+        assert_error(api.post("/tasks", &bad).await, 400).await;
+    }
+    let res = api
+        .http
+        .post(api.url("/tasks"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 400).await;
+    assert!(env.statuses().await.is_empty(), "nothing stored");
+}
+
+#[tokio::test]
+async fn unknown_jobs_are_404_and_malformed_ids_400() {
+    let stub = Stub::start(vec![]).await;
+    let env = TestEnv::new(&stub.url).await;
+    let api = spawn_api(env.config.clone()).await;
+    let missing = format!("/tasks/{}", uuid::Uuid::new_v4());
+    assert_error(api.get(&missing).await, 404).await;
+    assert_error(api.get("/tasks/not-a-uuid").await, 400).await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_returns_the_same_job_for_a_repeat() {
+    let stub = Stub::start(vec![]).await;
+    let env = TestEnv::new(&stub.url).await;
+    let api = spawn_api(env.config.clone()).await;
+    let send = |body: Value| {
+        api.http
+            .post(api.url("/tasks"))
+            .header("Idempotency-Key", "order-42")
+            .json(&body)
+            .send()
+    };
+    let first: Value = send(pair()).await.unwrap().json().await.unwrap();
+    let again = send(pair()).await.unwrap();
+    assert_eq!(again.status(), 202);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(first["job_id"], again["job_id"]);
+    assert_eq!(env.statuses().await.len(), 1);
+    assert_eq!(
+        message_count(&env.queue.url, &env.queue.name).await,
+        Some(1)
+    );
+
+    let other = json!({"users": ["ann@example.com", "cy@example.com"]});
+    assert_error(send(other).await.unwrap(), 409).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_broker_gives_503_and_nothing_claims_to_be_queued() {
+    let stub = Stub::start(vec![]).await;
+    let mut env = TestEnv::new(&stub.url).await;
+    env.config.amqp.url = format!(
+        "amqp://guest:guest@127.0.0.1:{}/%2f",
+        test_support::free_port()
+    );
+    let api = spawn_api(env.config.clone()).await;
+
+    let res = api
+        .http
+        .post(api.url("/tasks"))
+        .header("Idempotency-Key", "retry-me")
+        .json(&pair())
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 503).await;
+    let stored = env.statuses().await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].1, "failed", "{stored:?}");
+    let job = api.job(&stored[0].0).await;
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be enqueued"),
+        "{job}"
+    );
+
+    let health = api.get("/health").await;
+    assert_eq!(health.status(), 503);
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["dependencies"]["rabbitmq"]["status"], "unhealthy");
+    assert_eq!(health["dependencies"]["postgresql"]["status"], "healthy");
+}
+
+#[tokio::test]
+async fn a_repeat_with_the_same_key_re_enqueues_a_job_the_broker_never_took() {
+    let stub = Stub::start(vec![]).await;
+    let env = TestEnv::new(&stub.url).await;
+    let mut down = env.config.clone();
+    down.amqp.url = format!(
+        "amqp://guest:guest@127.0.0.1:{}/%2f",
+        test_support::free_port()
+    );
+    let broken = spawn_api(down).await;
+    let healthy = spawn_api(env.config.clone()).await;
+    let send = |api: &TestApi| {
+        api.http
+            .post(api.url("/tasks"))
+            .header("Idempotency-Key", "second-chance")
+            .json(&pair())
+            .send()
+    };
+    assert_eq!(send(&broken).await.unwrap().status(), 503);
+    let res = send(&healthy).await.unwrap();
+    assert_eq!(res.status(), 202);
+    let id = res.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(healthy.job(&id).await["status"], "queued");
+    assert_eq!(env.statuses().await.len(), 1);
+}
+
+#[tokio::test]
+async fn health_metrics_and_docs_are_served() {
+    let stub = Stub::start(vec![]).await;
+    let env = TestEnv::new(&stub.url).await;
+    let api = spawn_api(env.config.clone()).await;
+    let health = api.get("/health").await;
+    assert_eq!(health.status(), 200);
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["service"], "worker-service");
+    assert_eq!(health["dependencies"]["rabbitmq"]["status"], "healthy");
+
+    api.submit(&pair()).await;
+    let queue = env.queue.name.clone();
+    let ok = test_support::wait_until(PATIENCE, || async {
+        api.metrics()
+            .await
+            .contains(&format!("jobs_queue_depth{{queue=\"{queue}\"}} 1"))
+    })
+    .await;
+    let metrics = api.metrics().await;
+    assert!(ok, "{metrics}");
+    for name in [
+        "jobs_enqueued_total",
+        "jobs_succeeded_total",
+        "jobs_failed_total",
+        "jobs_retried_total",
+        "jobs_dead_lettered_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing");
+    }
+
+    let doc: Value = api.get("/openapi.json").await.json().await.unwrap();
+    assert!(doc["paths"]["/tasks"]["post"].is_object());
+    assert!(doc["paths"]["/tasks/{job_id}"]["get"].is_object());
+    assert_eq!(api.get("/docs").await.status(), 200);
+    assert_error(api.get("/nowhere").await, 404).await;
+}
