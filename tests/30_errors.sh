@@ -37,8 +37,10 @@ expect_error 404 "unknown service route"
 req DELETE /availability/availabilities
 expect_error 405 "wrong method"
 
-big=$(head -c 1100000 /dev/zero | tr '\0' 'a')
-req POST /users/users "{\"email\":\"big@example.com\",\"name\":\"$big\"}"
+big=$(mktemp)
+{ printf '{"email":"big@example.com","name":"'; head -c 1100000 /dev/zero | tr '\0' 'a'; printf '"}'; } >"$big"
+req POST /users/users "@$big"
+rm -f "$big"
 expect_error 413 "body over the gateway's limit"
 
 # Case-ID: kept when valid, replaced when not, echoed either way.

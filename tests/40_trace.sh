@@ -14,12 +14,13 @@ expect_status 200 "suggestion"
 out=""
 for _ in $(seq 1 50); do   # log writers flush in the background
     out=$("$ROOT/scripts/trace" "$cid" 2>&1) || true
-    grep -q "user-service" <<<"$out" && grep -q "GET /suggestion/suggestions" <<<"$out" && break
+    grep -q "cache=" <<<"$out" && grep -q "GET /suggestion/suggestions" <<<"$out" && break
     sleep 0.1
 done
 echo "$out"
-for hop in "gateway" "suggestion-service" "availability-service" "user-service" \
-           "GET /suggestion/suggestions" "GET /availability/availabilities" "/users/users/batch" "cache="; do
+# gateway → suggestion → availability → user (with its cache result).
+for hop in "gateway" "GET /suggestion/suggestions -> 200" "suggestion-service" "GET /suggestions -> 200" \
+           "availability-service" "POST /availabilities -> 200" "user-service" "POST /users/batch -> 200" "cache="; do
     grep -q -- "$hop" <<<"$out" || fail "trace lacks '$hop'"
 done
 "$ROOT/scripts/trace" "$cid" --json | jq -e 'length >= 5' >/dev/null || fail "trace --json"

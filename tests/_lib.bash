@@ -19,8 +19,9 @@ req() {
     local hdr
     hdr=$(mktemp)
     if [ -n "$body" ]; then
+        # A body starting with @ names a file (large bodies exceed argv limits).
         BODY=$(curl -sS --max-time 15 -X "$method" -H 'content-type: application/json' -D "$hdr" \
-            -d "$body" "$@" -w '\n%{http_code}' "$GATEWAY$path")
+            --data-binary "$body" "$@" -w '\n%{http_code}' "$GATEWAY$path")
     else
         BODY=$(curl -sS --max-time 15 -X "$method" -D "$hdr" "$@" -w '\n%{http_code}' "$GATEWAY$path")
     fi

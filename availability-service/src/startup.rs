@@ -47,7 +47,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let upstream = Upstream::new("user-service", &config.user_service_url, config.upstream)?;
+        let upstream = Upstream::new("user-service", &config.user_service_url, config.upstream)?
+            // Batch reads and intersections have no side effects.
+            .idempotent();
         let state = AppState {
             users: UserClient::new(upstream),
         };

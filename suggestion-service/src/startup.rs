@@ -52,7 +52,9 @@ impl Application {
             "availability-service",
             &config.availability_service_url,
             config.upstream,
-        )?;
+        )?
+        // Batch reads and intersections have no side effects.
+        .idempotent();
         let state = AppState {
             availability: AvailabilityClient::new(upstream),
         };

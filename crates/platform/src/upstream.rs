@@ -134,6 +134,10 @@ pub struct Upstream {
     pub service: &'static str,
     bases: Arc<[String]>,
     next: Arc<AtomicUsize>,
+    /// Whether a request that failed in transit (the replica died with the
+    /// connection open) may be sent again to the next replica. Only for
+    /// calls without side effects; see [`Upstream::idempotent`].
+    idempotent: bool,
     http: reqwest::Client,
 }
 
@@ -163,8 +167,18 @@ impl Upstream {
             service,
             bases: bases.into(),
             next: Arc::default(),
+            idempotent: false,
             http,
         })
+    }
+
+    /// Declares every call through this client free of side effects (reads,
+    /// computations), so that one that failed in transit — a replica killed
+    /// mid-request, a pooled connection found dead — is retried on the next
+    /// replica. Timeouts are never retried: they already took their time.
+    pub fn idempotent(mut self) -> Upstream {
+        self.idempotent = true;
+        self
     }
 
     /// The replicas' base URLs.
@@ -219,8 +233,11 @@ impl Upstream {
                 .await
             {
                 Ok(res) => break res,
-                Err(e) if e.is_connect() && attempt + 1 < self.bases.len() => {
-                    tracing::warn!(upstream = service, replica = %base, "replica refused the connection; trying the next");
+                Err(e)
+                    if (e.is_connect() || (self.idempotent && !e.is_timeout()))
+                        && attempt + 1 < self.bases.len() =>
+                {
+                    tracing::warn!(upstream = service, replica = %base, error = %e, "replica failed; trying the next");
                     attempt += 1;
                 }
                 Err(e) => return Err(self.classify(e)),

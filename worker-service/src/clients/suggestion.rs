@@ -2,11 +2,10 @@
 //! `reqwest::Client` with timeouts, the Case-ID on every call, and each way
 //! of failing mapped to a variant that says whether a retry can help.
 
-use std::time::Duration;
-
-use reqwest::{Client, StatusCode};
+use axum::http::StatusCode;
 use serde_json::Value;
-use w2meet_platform::case_id::CASE_ID_HEADER;
+use w2meet_platform::CaseId;
+use w2meet_platform::upstream::{Upstream, UpstreamError, UpstreamTimeouts};
 
 use crate::config::SuggestionConfig;
 
@@ -18,18 +17,16 @@ pub enum SuggestionError {
     /// 400 or another refusal: the request itself is wrong. Permanent.
     #[error("suggestion-service rejected the request ({status}): {msg}")]
     Rejected { status: u16, msg: String },
-    /// 5xx, 408 or 429: the service or one behind it is in trouble. Transient.
-    #[error("suggestion-service answered {0}")]
-    Upstream(u16),
+    /// 5xx, 408, 429 or an unreadable answer: the service or one behind it
+    /// is in trouble. Transient.
+    #[error("suggestion-service answered wrongly: {0}")]
+    Upstream(String),
     /// No answer in time. Transient.
     #[error("suggestion-service timed out")]
     Timeout,
-    /// No connection. Transient.
+    /// No replica accepted the connection. Transient.
     #[error("suggestion-service unreachable")]
     Unreachable,
-    /// A 200 that is not JSON (a misbehaving proxy or replica). Transient.
-    #[error("suggestion-service sent an unreadable answer")]
-    BadBody,
 }
 
 impl SuggestionError {
@@ -42,86 +39,65 @@ impl SuggestionError {
     }
 }
 
+/// suggestion-service through the platform's upstream client: pooled, with
+/// timeouts, the Case-ID on every call, round-robin over the replicas listed
+/// in `SUGGESTION_SERVICE_URL`.
 #[derive(Clone)]
 pub struct SuggestionClient {
-    http: Client,
-    url: String,
+    upstream: Upstream,
 }
 
 impl SuggestionClient {
     pub fn new(cfg: &SuggestionConfig) -> anyhow::Result<SuggestionClient> {
-        let http = Client::builder()
-            .connect_timeout(cfg.connect_timeout)
-            .timeout(cfg.timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()?;
+        let timeouts = UpstreamTimeouts {
+            connect: cfg.connect_timeout,
+            request: cfg.timeout,
+        };
         Ok(SuggestionClient {
-            http,
-            url: format!("{}/suggestions", cfg.url.trim_end_matches('/')),
+            // Ranking has no side effects: safe to send again elsewhere.
+            upstream: Upstream::new("suggestion-service", &cfg.url, timeouts)?.idempotent(),
         })
     }
 
     /// Suggestions for `request` (suggestion-service's JSON body).
     pub async fn suggest(&self, case_id: &str, request: &Value) -> Result<Value, SuggestionError> {
-        let res = self
-            .http
-            .post(&self.url)
-            .header(&CASE_ID_HEADER, case_id)
-            .json(request)
-            .send()
+        let case_id = CaseId::parse(case_id).unwrap_or_else(CaseId::generate);
+        self.upstream
+            .post_json("/suggestions", request, &case_id)
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    SuggestionError::Timeout
-                } else {
-                    SuggestionError::Unreachable
+            .map_err(|e| match e {
+                UpstreamError::Rejected { status, detail, .. } => {
+                    let msg = detail_messages(&detail);
+                    let msg = if msg.is_empty() {
+                        status.canonical_reason().unwrap_or("error").to_owned()
+                    } else {
+                        msg
+                    };
+                    match status {
+                        StatusCode::NOT_FOUND => SuggestionError::NotFound(msg),
+                        StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => {
+                            SuggestionError::Upstream(format!("status {status}"))
+                        }
+                        _ => SuggestionError::Rejected {
+                            status: status.as_u16(),
+                            msg,
+                        },
+                    }
                 }
-            })?;
-        let status = res.status();
-        if status.is_success() {
-            return res.json::<Value>().await.map_err(|e| {
-                if e.is_timeout() {
-                    SuggestionError::Timeout
-                } else {
-                    SuggestionError::BadBody
-                }
-            });
-        }
-        if status.is_server_error()
-            || status == StatusCode::REQUEST_TIMEOUT
-            || status == StatusCode::TOO_MANY_REQUESTS
-        {
-            return Err(SuggestionError::Upstream(status.as_u16()));
-        }
-        let msg = res
-            .json::<Value>()
-            .await
-            .ok()
-            .map(|body| detail_messages(&body))
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
-        if status == StatusCode::NOT_FOUND {
-            Err(SuggestionError::NotFound(msg))
-        } else {
-            Err(SuggestionError::Rejected {
-                status: status.as_u16(),
-                msg,
+                UpstreamError::BadAnswer { reason, .. } => SuggestionError::Upstream(reason),
+                UpstreamError::Unreachable { .. } => SuggestionError::Unreachable,
+                UpstreamError::Timeout { .. } => SuggestionError::Timeout,
             })
-        }
     }
 }
 
-/// The `msg`s of a W2Meet error body, joined.
-fn detail_messages(body: &Value) -> String {
-    body["detail"]
-        .as_array()
-        .map(|d| {
-            d.iter()
-                .filter_map(|x| x["msg"].as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-        .unwrap_or_default()
+/// The `msg`s of a W2Meet error body's `detail`, joined.
+fn detail_messages(detail: &[Value]) -> String {
+    detail
+        .iter()
+        .filter_map(|x| x["msg"].as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
@@ -131,6 +107,7 @@ mod tests {
     use axum::http::HeaderMap;
     use axum::routing::post;
     use serde_json::json;
+    use std::time::Duration;
 
     fn cfg(url: String) -> SuggestionConfig {
         SuggestionConfig {
@@ -185,7 +162,7 @@ mod tests {
 
         let down = SuggestionClient::new(&cfg(stub(503, json!({})).await)).unwrap();
         let err = down.suggest("case-7", &json!({})).await.unwrap_err();
-        assert!(matches!(err, SuggestionError::Upstream(503)));
+        assert!(matches!(err, SuggestionError::Upstream(_)), "{err:?}");
 
         let closed = format!("http://127.0.0.1:{}", test_support::free_port());
         let err = SuggestionClient::new(&cfg(closed))

@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# The container deployment, validated statically (no container engine here)
+# and kept from drifting from the native setup:
+#   1. docker-compose.yml parses: docker-compose v1 `config -q` and the
+#      Compose spec schema (check-jsonschema); installed when missing and
+#      running as root; at least one of them must run.
+#   2. its shape: every part present, replicas declared, healthchecks
+#      everywhere, a private network, only the gateway published;
+#   3. every Dockerfile it builds exists, ends as a non-root USER, EXPOSEs,
+#      has a HEALTHCHECK, builds and runs its own crate, COPYs what exists;
+#   4. environment: every variable compose or a Dockerfile sets is read by
+#      that service (its src/ or the platform crate); every variable the
+#      service's config.rs reads is listed in compose; every URL names a
+#      compose service on the port that service listens on; the databases
+#      and roles of DATABASE_URL are those deploy/postgres-init.sql creates;
+#      every variable scripts/up gives a service is set here too;
+#   5. nginx: nginx/docker-entrypoint.sh — exactly what the gateway container
+#      runs — renders the one template with the gateway's compose and image
+#      environment and `nginx -t` accepts it with the compose host names
+#      resolving (private mount namespace over /etc/hosts); the same template
+#      rendered the native way (host:port lists) passes too.
+# Needs neither the gateway nor the stack; scripts/test runs it with the rest.
+source "$(dirname "$0")/_lib.bash"
+export PATH="$PATH:/usr/sbin:/sbin"
+COMPOSE="$ROOT/docker-compose.yml"
+[ -f "$COMPOSE" ] || fail "no docker-compose.yml at the repository root"
+work=$(mktemp -d "${TMPDIR:-/tmp}/w2meet-containers.XXXX")
+trap 'rm -rf "$work"' EXIT
+
+is_root() { [ "$(id -u)" = 0 ]; }
+apt_updated=0
+apt_get() { # apt_get PACKAGE: installs it when root with apt-get, else fails
+    is_root && command -v apt-get >/dev/null || return 1
+    if [ "$apt_updated" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 || true
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >/dev/null 2>&1
+}
+
+# --- 1. the compose file parses ----------------------------------------------
+validators=0
+if ! command -v docker-compose >/dev/null; then
+    apt_get docker-compose || echo "note: docker-compose (v1) is missing and could not be installed"
+fi
+if command -v docker-compose >/dev/null; then
+    out=$(cd "$ROOT" && docker-compose -f "$COMPOSE" config -q 2>&1) \
+        || fail "docker-compose config rejects docker-compose.yml: $out"
+    validators=$((validators + 1))
+    echo "ok: docker-compose $(docker-compose version --short 2>/dev/null) config -q"
+fi
+if ! command -v check-jsonschema >/dev/null && is_root; then
+    { pip3 install -q check-jsonschema || pip install -q check-jsonschema; } >/dev/null 2>&1 \
+        || echo "note: check-jsonschema is missing and could not be installed (pip)"
+    hash -r
+fi
+if command -v check-jsonschema >/dev/null; then
+    out=$(check-jsonschema --builtin-schema vendor.compose-spec "$COMPOSE" 2>&1) \
+        || fail "docker-compose.yml breaks the Compose spec: $out"
+    validators=$((validators + 1))
+    echo "ok: Compose spec schema (check-jsonschema)"
+fi
+[ "$validators" -gt 0 ] || fail "cannot validate docker-compose.yml: neither docker-compose (apt-get install docker-compose) nor check-jsonschema (pip install check-jsonschema) is available; run as root to install them"
+
+# --- 2.-4. shape, Dockerfiles, environment -------------------------------------
+py=""
+for cand in python3 /usr/bin/python3; do
+    if "$cand" -c 'import yaml' 2>/dev/null || "$cand" -c 'import ruamel.yaml' 2>/dev/null; then py=$cand; break; fi
+done
+[ -n "$py" ] || fail "no python3 with a YAML module (python3-yaml) to read docker-compose.yml"
+
+# Writes $work/gateway.env (the gateway's environment: image ENV, then
+# compose) and $work/hosts (every compose service name), prints one line per
+# problem found.
+problems=$("$py" - "$ROOT" "$work" <<'PY'
+import os, re, sys
+root, work = sys.argv[1], sys.argv[2]
+try:
+    import yaml
+    load = yaml.safe_load
+except ImportError:
+    from ruamel.yaml import YAML
+    load = YAML(typ="safe").load
+problems = []
+def problem(msg): problems.append(msg)
+
+with open(os.path.join(root, "docker-compose.yml")) as f:
+    compose = load(f)
+services = compose.get("services") or {}
+networks = compose.get("networks") or {}
+
+# -- shape
+expected = ["postgres", "redis", "rabbitmq", "user-service", "availability-service",
+            "suggestion-service", "worker-service", "worker-consumer", "gateway"]
+for name in expected:
+    if name not in services:
+        problem(f"compose: service {name} is missing")
+min_replicas = {"user-service": 2, "availability-service": 2, "suggestion-service": 2,
+                "worker-service": 1, "worker-consumer": 2}
+for name, n in min_replicas.items():
+    svc = services.get(name) or {}
+    r = (svc.get("deploy") or {}).get("replicas")
+    if not isinstance(r, int) or r < n:
+        problem(f"compose: {name} must declare deploy.replicas >= {n} (has {r!r})")
+    if svc.get("container_name"):
+        problem(f"compose: {name} is replicated and cannot have a container_name")
+cmd = (services.get("worker-consumer") or {}).get("command")
+if (cmd if isinstance(cmd, str) else " ".join(cmd or [])).split()[:1] != ["consume"]:
+    problem(f"compose: worker-consumer must run `worker-service consume` (command: {cmd!r})")
+private = [n for n, v in networks.items() if (v or {}).get("internal")]
+if not private:
+    problem("compose: no internal (private) network")
+for name, svc in services.items():
+    if name != "gateway" and svc.get("ports"):
+        problem(f"compose: only the gateway may publish ports; {name} publishes {svc['ports']}")
+    if svc.get("network_mode"):
+        problem(f"compose: {name} uses network_mode {svc['network_mode']}")
+    nets = svc.get("networks")
+    nets = list(nets) if nets else []
+    if not any(n in private for n in nets):
+        problem(f"compose: {name} is not on the private network {private}")
+gw_ports = (services.get("gateway") or {}).get("ports") or []
+if not gw_ports or not all(str(p).endswith(":8080") or str(p) == "8080" for p in gw_ports):
+    problem(f"compose: the gateway must publish its port 8080 (ports: {gw_ports})")
+
+# -- Dockerfiles
+def dockerfile_of(svc):
+    b = svc.get("build")
+    if not b:
+        return None
+    if isinstance(b, str):
+        b = {"context": b}
+    ctx = os.path.normpath(os.path.join(root, b.get("context", ".")))
+    return ctx, os.path.normpath(os.path.join(ctx, b.get("dockerfile", "Dockerfile")))
+
+def parse_dockerfile(path):
+    text = open(path).read()
+    text = re.sub(r"\\\n", " ", text)  # line continuations
+    lines = [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("#")]
+    last_from = max(i for i, l in enumerate(lines) if l.upper().startswith("FROM "))
+    return lines, lines[last_from:]
+
+def env_keys(instr):  # ENV A=1 B=2 / ENV A 1
+    body = instr.split(None, 1)[1]
+    if "=" not in body.split()[0]:
+        return {body.split()[0]: body.split(None, 1)[1] if len(body.split()) > 1 else ""}
+    return dict(re.findall(r'([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)', body))
+
+image_env = {}
+has_image_healthcheck = {}
+for name, svc in services.items():
+    df = dockerfile_of(svc)
+    if not df:
+        continue
+    ctx, path = df
+    rel = os.path.relpath(path, root)
+    if not os.path.isfile(path):
+        problem(f"{rel}: missing (build of {name})")
+        continue
+    lines, final = parse_dockerfile(path)
+    users = [l.split(None, 1)[1].strip() for l in final if l.upper().startswith("USER ")]
+    if not users:
+        problem(f"{rel}: the final stage has no USER (runs as root)")
+    elif re.match(r"^(root|0)(:|$)", users[-1]):
+        problem(f"{rel}: the final stage runs as root (USER {users[-1]})")
+    if not any(l.upper().startswith("EXPOSE ") for l in final):
+        problem(f"{rel}: no EXPOSE")
+    hc = [l for l in final if l.upper().startswith("HEALTHCHECK ")]
+    has_image_healthcheck[name] = bool(hc) and "NONE" not in hc[-1].upper().split()[1:2]
+    env = {}
+    for l in final:
+        if l.upper().startswith("ENV "):
+            env.update(env_keys(l))
+    image_env[name] = env
+    for l in lines:
+        if l.upper().startswith("COPY ") and "--from" not in l:
+            parts = [p for p in l.split()[1:] if not p.startswith("--")]
+            if parts and parts[0].startswith("["):
+                continue
+            for src in parts[:-1]:
+                if src != "." and not os.path.exists(os.path.join(ctx, src)):
+                    problem(f"{rel}: COPY source {src} does not exist")
+    crate_dir = os.path.dirname(path)
+    if os.path.isfile(os.path.join(crate_dir, "Cargo.toml")):
+        crate = os.path.basename(crate_dir)
+        build = [l for l in lines if "cargo build" in l]
+        if not build or not re.search(rf"(-p|--package)\s+{re.escape(crate)}(\s|$)", build[0]) or "--release" not in build[0]:
+            problem(f"{rel}: does not `cargo build --release -p {crate}`")
+        ep = [l for l in final if l.upper().startswith("ENTRYPOINT ") or l.upper().startswith("CMD ")]
+        if not ep or crate not in ep[0]:
+            problem(f"{rel}: the image does not run {crate}")
+
+# -- healthchecks everywhere
+for name, svc in services.items():
+    hc = svc.get("healthcheck")
+    if hc and hc.get("disable"):
+        problem(f"compose: {name} disables its healthcheck")
+    elif not (hc and hc.get("test")) and not has_image_healthcheck.get(name):
+        problem(f"compose: {name} has no healthcheck (neither in compose nor in its Dockerfile)")
+for name in services:
+    if name in ("postgres", "redis", "rabbitmq"):
+        continue
+    deps = (services[name].get("depends_on") or {})
+    if isinstance(deps, dict):
+        for d, spec in deps.items():
+            if (spec or {}).get("condition") != "service_healthy":
+                problem(f"compose: {name} should wait for {d} to be healthy (condition: service_healthy)")
+
+# -- environment: compose and images vs what the services read
+def compose_env(svc):
+    e = svc.get("environment") or {}
+    if isinstance(e, list):
+        e = dict((x.split("=", 1) + [None])[:2] for x in e)
+    return e
+
+def sources(d):
+    out = []
+    for base, _, files in os.walk(d):
+        for f in files:
+            if f.endswith(".rs"):
+                out.append(open(os.path.join(base, f)).read())
+    return "\n".join(out)
+
+platform_src = sources(os.path.join(root, "crates", "platform", "src"))
+reads_rust_log = "try_from_default_env" in platform_src  # EnvFilter reads RUST_LOG
+ports_of = {}      # compose service -> port it listens on
+by_crate = {}      # crate -> set of names compose/images give it
+for name, svc in services.items():
+    df = dockerfile_of(svc)
+    if not df or not os.path.isfile(df[1]):
+        continue
+    crate_dir = os.path.dirname(df[1])
+    env = dict(image_env.get(name, {}))
+    env.update(compose_env(svc))
+    if name == "gateway":
+        with open(os.path.join(work, "gateway.env"), "w") as f:
+            for k, v in env.items():
+                if v is None:
+                    v = os.environ.get(k)   # passed through from the shell
+                if v is not None:
+                    f.write(f"{k}={v}\n")
+        m = re.search(r":(\d+)$", str(env.get("NGINX_LISTEN", "")))
+        ports_of[name] = m.group(1) if m else str(env.get("NGINX_LISTEN"))
+        scripts = "".join(open(os.path.join(root, "nginx", f)).read() for f in ("render", "docker-entrypoint.sh"))
+        for k in env:
+            if not re.search(r"\$\{?" + re.escape(k) + r"\b", scripts):
+                problem(f"compose: gateway sets {k}, which nginx/render and docker-entrypoint.sh never read")
+        for k in sorted(set(re.findall(r"\$\{([A-Z_]+):\?", scripts))):
+            if not env.get(k):
+                problem(f"compose: gateway does not set {k}, which nginx/render requires")
+        continue
+    if not os.path.isfile(os.path.join(crate_dir, "Cargo.toml")):
+        continue
+    crate = os.path.basename(crate_dir)
+    src = sources(os.path.join(crate_dir, "src"))
+    for k in env:
+        if k == "RUST_LOG" and reads_rust_log:
+            continue
+        if f'"{k}"' not in src and f'"{k}"' not in platform_src:
+            problem(f"compose: {name} sets {k}, which {crate} never reads (not in {crate}/src or crates/platform/src)")
+    by_crate.setdefault(crate, set()).update(env)
+    m = re.search(r":(\d+)$", str(env.get("CONSUMER_BIND_ADDR" if name == "worker-consumer" else "BIND_ADDR", "")))
+    ports_of[name] = m.group(1) if m else None
+    if ports_of[name] is None:
+        problem(f"compose: {name} has no BIND_ADDR with a port (image ENV or compose)")
+for crate, given in by_crate.items():
+    cfg = os.path.join(root, crate, "src", "config.rs")
+    if not os.path.isfile(cfg):
+        problem(f"{crate}/src/config.rs is missing")
+        continue
+    read = set(re.findall(r'(?:parse_or|string_or|millis_or)\(\s*"([A-Z][A-Z0-9_]*)"', open(cfg).read()))
+    if not read:
+        problem(f"{crate}/src/config.rs: found no variables read (parse_or/string_or/millis_or): this test needs updating")
+    for k in sorted(read - given):
+        problem(f"compose: {crate} reads {k} (src/config.rs) but no compose service or its Dockerfile lists it; add `{k}:` (passed through) or a value")
+
+# -- the native setup: every variable scripts/up gives a service is read by
+# one and also set or passed through here (INSTANCE: containers use HOSTNAME)
+all_src = platform_src + "".join(sources(os.path.join(root, c, "src")) for c in by_crate)
+up = os.path.join(root, "scripts", "up")
+native = set(re.findall(r'"([A-Z][A-Z0-9_]*)=', open(up).read())) if os.path.isfile(up) else set()
+if os.path.isfile(up) and len(native) < 5:
+    problem(f"scripts/up: found only {sorted(native)} as service variables: this test needs updating")
+container_names = set().union(*by_crate.values()) if by_crate else set()
+for k in sorted(native):
+    if k != "RUST_LOG" and f'"{k}"' not in all_src:
+        problem(f"scripts/up sets {k}, which no service reads")
+    if k not in container_names and k != "INSTANCE":
+        problem(f"scripts/up sets {k} but no compose service or Dockerfile does: the setups drifted")
+
+# -- every URL names a compose service on the port it listens on
+init_sql = open(os.path.join(root, "deploy", "postgres-init.sql")).read()
+pg_mounts = " ".join(str(v) for v in (services.get("postgres") or {}).get("volumes") or [])
+if "deploy/postgres-init.sql:/docker-entrypoint-initdb.d/" not in pg_mounts:
+    problem("compose: postgres does not mount deploy/postgres-init.sql into /docker-entrypoint-initdb.d/")
+infra_ports = {"postgres": "5432", "redis": "6379", "rabbitmq": "5672"}
+for name, svc in services.items():
+    for k, v in compose_env(svc).items():
+        if not isinstance(v, str):
+            continue
+        for url in v.split(","):
+            m = re.match(r"^(\w+)://(?:([^:@/]*)(?::([^@/]*))?@)?([^:/]+)(?::(\d+))?(?:/([^?]*))?", url.strip())
+            if not m:
+                continue
+            scheme, user, pw, host, port, path = m.groups()
+            if host not in services:
+                problem(f"compose: {name} {k}={v}: host {host} is not a compose service")
+                continue
+            want = infra_ports.get(host) or ports_of.get(host)
+            if port and want and port != want:
+                problem(f"compose: {name} {k}: {host} listens on {want}, not {port}")
+            if scheme.startswith("postgres"):
+                db = path or ""
+                if not re.search(rf"CREATE DATABASE {re.escape(db)} OWNER {re.escape(user or '')};", init_sql):
+                    problem(f"compose: {name} {k}: deploy/postgres-init.sql creates no database {db} owned by {user}")
+                if not re.search(rf"CREATE ROLE {re.escape(user or '')} LOGIN PASSWORD '{re.escape(pw or '')}';", init_sql):
+                    problem(f"compose: {name} {k}: deploy/postgres-init.sql creates no role {user} with that password")
+gw_env = compose_env(services.get("gateway") or {})
+for k in ("USER_SERVERS", "AVAILABILITY_SERVERS", "SUGGESTION_SERVERS", "WORKER_SERVERS"):
+    for hp in str(gw_env.get(k) or "").split():
+        host, _, port = hp.partition(":")
+        if host not in services:
+            problem(f"compose: gateway {k}: {host} is not a compose service")
+        elif port != ports_of.get(host):
+            problem(f"compose: gateway {k}: {host} listens on {ports_of.get(host)}, not {port}")
+
+with open(os.path.join(work, "hosts"), "w") as f:
+    f.write("127.0.0.1 localhost " + " ".join(services) + "\n::1 localhost\n")
+print("\n".join(problems))
+PY
+) || fail "reading docker-compose.yml failed"
+if [ -n "$problems" ]; then
+    echo "$problems" | sed 's/^/FAIL: /' >&2
+    fail "$(grep -c . <<<"$problems") problem(s) in the container deployment"
+fi
+echo "ok: services, replicas, healthchecks, networks, published ports"
+echo "ok: Dockerfiles (non-root USER, EXPOSE, HEALTHCHECK, crate, COPY sources)"
+echo "ok: environment of compose and images matches what the services read"
+
+# --- 5. nginx: the container's rendering passes nginx -t ----------------------------
+if ! command -v nginx >/dev/null; then
+    apt_get nginx-light || apt_get nginx || fail "nginx is not installed (apt-get install nginx) and could not be installed: cannot run nginx -t"
+fi
+command -v unshare >/dev/null || fail "unshare (util-linux) is missing: cannot resolve the compose host names for nginx -t"
+# As the container does: the image's and compose's environment, only with
+# the prefix and log directory moved into a scratch directory.
+gw_env=()
+while IFS= read -r line; do gw_env+=("$line"); done <"$work/gateway.env"
+mkdir -p "$work/prefix" "$work/logs"
+nginx_args=()
+run_in_hosts() { # run_in_hosts COMMAND...: with $work/hosts as /etc/hosts
+    if is_root; then
+        unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$work/hosts" "$@"
+    else
+        unshare -rm sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$work/hosts" "$@"
+    fi
+}
+# Not root: a user namespace where nginx believes it is root and would chown
+# its temp directories to the unmapped "nobody"; keep them ours instead
+# (-g replaces the entrypoint's -g, hence daemon off repeated).
+is_root || nginx_args=(-g 'daemon off; user root;')
+err=$(run_in_hosts true 2>&1) \
+    || fail "cannot bind-mount a hosts file in a private mount namespace (unshare -m needs root or user namespaces) to resolve the compose host names for nginx -t: $err"
+out=$(run_in_hosts env -i PATH="$PATH" "${gw_env[@]}" NGINX_PREFIX="$work/prefix" NGINX_LOG_DIR="$work/logs" \
+    "$ROOT/nginx/docker-entrypoint.sh" nginx -t "${nginx_args[@]}" 2>&1) \
+    || fail "the gateway container's nginx config fails nginx -t: $out"
+conf="$work/prefix/nginx.conf"
+for want in "listen 8080;" "server user-service:8000[ ;]" "server availability-service:8000[ ;]" \
+    "server suggestion-service:8000[ ;]" "server worker-service:8000[ ;]"; do
+    grep -qE "$want" "$conf" || fail "the container's rendered nginx.conf has no '$want'"
+done
+echo "ok: nginx -t on the container's rendering of nginx/nginx.conf.template"
+
+# The same template rendered the native way (host:port lists), so a change for
+# the containers cannot break scripts/up.
+mkdir -p "$work/native/tmp"
+NGINX_PREFIX="$work/native" NGINX_LISTEN=127.0.0.1:8080 USER_SERVERS="127.0.0.1:1 127.0.0.1:2" \
+    AVAILABILITY_SERVERS="127.0.0.1:3 127.0.0.1:4" SUGGESTION_SERVERS="127.0.0.1:5" WORKER_SERVERS="127.0.0.1:6" \
+    "$ROOT/nginx/render" "$work/native/nginx.conf" || fail "nginx/render fails with a native host:port list"
+out=$(nginx -t -q -p "$work/native" -c "$work/native/nginx.conf" -e stderr 2>&1) \
+    || fail "the native rendering fails nginx -t: $out"
+echo "ok: nginx -t on the native rendering"
+echo "container deployment validated"
