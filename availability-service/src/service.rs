@@ -83,7 +83,7 @@ pub fn compute(
     let window = Window::new(from, req.days, req.tz)?;
     let attendance =
         Attendance::from_request(ordered.len(), req.required.as_deref(), req.min_attendees)?;
-    let group = Group::lay_out(window.clone(), ordered.iter().map(|s| (&s.pattern, s.tz)));
+    let group = Group::lay_out(window, ordered.iter().map(|s| (&s.pattern, s.tz)));
     let email = |i: usize| ordered[i].email.clone();
     let intervals = scheduling::intersect(&group, &attendance)
         .into_iter()

@@ -78,7 +78,7 @@ pub fn rank(
         .map(|email| timeline_of(&window, answer.free.get(email)))
         .collect::<Result<Vec<_>, String>>()
         .map_err(bad_upstream)?;
-    let group = Group::from_timelines(window.clone(), timelines)
+    let group = Group::from_timelines(window, timelines)
         .ok_or_else(|| bad_upstream("timelines do not match the window".into()))?;
 
     let at = params.at;
