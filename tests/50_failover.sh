@@ -35,6 +35,10 @@ echo "burst: $total requests, $bad not 200"
 [ "$total" = 1000 ] || fail "only $total requests completed"
 [ "$bad" = 0 ] || fail "$bad requests failed during failover: $(sort "$codes" | uniq -c | tr '\n' ' ')"
 
+# Bring the killed replicas back (scripts/up is idempotent), then take every
+# user-service replica down. (With an availability replica still dead, nginx
+# would answer with its last try — a refused connection, 502.)
+"$ROOT/scripts/up" --replicas 2 >/dev/null 2>&1 || fail "scripts/up could not restart the killed replicas"
 # Every user-service replica down.
 for f in "$RUN_DIR"/pids/user-service-*.pid; do kill -TERM "$(cat "$f")" 2>/dev/null || true; done
 for f in "$RUN_DIR"/pids/user-service-*.pid; do
