@@ -161,6 +161,20 @@ mod tests {
         }
     }
 
+    /// Every test in this module logs through a thread-local subscriber: a
+    /// thread that ran with none could otherwise leave tracing's global
+    /// callsite cache saying "disabled" for the request span.
+    fn capture_logs(lines: &Lines) -> tracing::subscriber::DefaultGuard {
+        let sink = lines.clone();
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .fmt_fields(JsonFields::new())
+                .event_format(JsonLines::new("test", "t1"))
+                .with_writer(move || sink.clone()),
+        );
+        tracing::subscriber::set_default(subscriber)
+    }
+
     fn app() -> Router {
         let routes = Router::new()
             .route("/echo", axum::routing::post(|body: String| async move { body }))
@@ -183,14 +197,7 @@ mod tests {
     #[tokio::test]
     async fn an_oversized_case_id_is_replaced_and_the_replacement_is_logged_under_the_new_id() {
         let lines = Lines::default();
-        let sink = lines.clone();
-        let subscriber = tracing_subscriber::registry().with(
-            tracing_subscriber::fmt::layer()
-                .fmt_fields(JsonFields::new())
-                .event_format(JsonLines::new("test", "t1"))
-                .with_writer(move || sink.clone()),
-        );
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let _guard = capture_logs(&lines);
         let huge = "x".repeat(10_000);
         let req = Request::get("/nope").header("case-id", huge.as_str()).body(Body::empty()).unwrap();
         let (status, case_id, body) = call(req).await;
@@ -213,6 +220,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_error_gets_the_json_body_with_the_case_id() {
+        let _guard = capture_logs(&Lines::default());
         let get = |uri: &str| Request::get(uri).header("case-id", "c-1").body(Body::empty()).unwrap();
         let (status, id, body) = call(get("/fail")).await;
         assert_eq!((status, id.as_str()), (StatusCode::BAD_REQUEST, "c-1"));
