@@ -66,20 +66,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let store = UserStore::new(&config.db)?;
         let cache = Cache::new(config.cache.clone())?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            match store.migrate().await {
-                Ok(()) => break,
-                Err(e) if tokio::time::Instant::now() < deadline => {
-                    tracing::warn!(
-                        error = &e as &dyn std::error::Error,
-                        "postgresql not ready; retrying"
-                    );
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        store.migrate_waiting(Duration::from_secs(30)).await?;
         let users = Users::new(store, cache);
         users.refresh_epoch().await?;
         let listener = TcpListener::bind(config.bind).await?;

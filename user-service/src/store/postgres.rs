@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
-use tokio_postgres::{NoTls, Row};
+use deadpool_postgres::Pool;
+use tokio_postgres::Row;
 
 use crate::domain::{Email, UserDraft, UserRecord};
 
@@ -35,46 +34,7 @@ const MIGRATIONS: &[(i32, &str)] = &[(
 const COLUMNS: &str =
     "email, name, timezone, preference, availability, created_at, updated_at, version";
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database cannot be reached or a connection could not be had in
-    /// time: a 503.
-    #[error("database unavailable")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The database answered with an error: a bug or a broken schema, a 500.
-    #[error("database error")]
-    Query(#[source] tokio_postgres::Error),
-}
-
-impl From<tokio_postgres::Error> for StoreError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        if e.as_db_error().is_some() {
-            StoreError::Query(e)
-        } else {
-            StoreError::Unavailable(Box::new(e))
-        }
-    }
-}
-
-impl From<deadpool_postgres::PoolError> for StoreError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        match e {
-            deadpool_postgres::PoolError::Backend(e) => e.into(),
-            other => StoreError::Unavailable(Box::new(other)),
-        }
-    }
-}
-
-/// Database settings.
-#[derive(Debug, Clone)]
-pub struct DbConfig {
-    pub url: String,
-    /// `search_path` for every connection (tests use one schema each).
-    pub schema: Option<String>,
-    pub pool_size: usize,
-    /// Bound on waiting for a connection, connecting, and each statement.
-    pub timeout: Duration,
-}
+pub use w2meet_pg::{DbConfig, StoreError};
 
 /// How a create ended.
 pub enum Inserted {
@@ -102,65 +62,16 @@ pub struct UserStore {
 impl UserStore {
     /// Builds the pool; connections are opened lazily.
     pub fn new(cfg: &DbConfig) -> anyhow::Result<UserStore> {
-        let mut pg: tokio_postgres::Config = cfg.url.parse()?;
-        pg.connect_timeout(cfg.timeout);
-        let mut options = format!("-c statement_timeout={}", cfg.timeout.as_millis());
-        if let Some(schema) = &cfg.schema {
-            options.push_str(&format!(" -c search_path={schema}"));
-        }
-        pg.options(&options);
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(cfg.pool_size)
-            .timeouts(Timeouts {
-                wait: Some(cfg.timeout),
-                create: Some(cfg.timeout),
-                recycle: Some(cfg.timeout),
-            })
-            .runtime(Runtime::Tokio1)
-            .build()?;
         Ok(UserStore {
-            pool,
+            pool: w2meet_pg::pool(cfg)?,
             reads: Arc::default(),
         })
     }
 
-    /// Applies pending migrations. Safe to run from several replicas at once.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        tx.batch_execute(
-            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.w2meet-user-service-migrations'));
-             CREATE TABLE IF NOT EXISTS schema_migrations (
-                 version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());",
-        )
-        .await?;
-        for (version, sql) in MIGRATIONS {
-            let done = tx
-                .query_opt(
-                    "SELECT 1 FROM schema_migrations WHERE version = $1",
-                    &[version],
-                )
-                .await?
-                .is_some();
-            if !done {
-                tx.batch_execute(sql).await?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version) VALUES ($1)",
-                    &[version],
-                )
-                .await?;
-                tracing::info!(version, "applied migration");
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+    /// Migrates, waiting up to `wait` for PostgreSQL to come up. Safe to run
+    /// from several replicas at once.
+    pub async fn migrate_waiting(&self, wait: std::time::Duration) -> Result<(), StoreError> {
+        w2meet_pg::migrate_waiting(&self.pool, "w2meet-user-service", MIGRATIONS, wait).await
     }
 
     /// Row-fetching queries so far.

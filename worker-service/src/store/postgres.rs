@@ -9,9 +9,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use deadpool_postgres::Pool;
 use serde_json::Value;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::domain::{JobStatus, JobView};
@@ -44,46 +44,7 @@ const MIGRATIONS: &[(i32, &str)] = &[(
 const COLUMNS: &str = "id, kind, status, attempts, request, result, error, case_id, callback_url, \
      idempotency_key, published_at, created_at, updated_at, finished_at";
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database cannot be reached or a connection could not be had in
-    /// time: a 503.
-    #[error("database unavailable")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The database answered with an error: a bug or a broken schema, a 500.
-    #[error("database error")]
-    Query(#[source] tokio_postgres::Error),
-}
-
-impl From<tokio_postgres::Error> for StoreError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        if e.as_db_error().is_some() {
-            StoreError::Query(e)
-        } else {
-            StoreError::Unavailable(Box::new(e))
-        }
-    }
-}
-
-impl From<deadpool_postgres::PoolError> for StoreError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        match e {
-            deadpool_postgres::PoolError::Backend(e) => e.into(),
-            other => StoreError::Unavailable(Box::new(other)),
-        }
-    }
-}
-
-/// Database settings.
-#[derive(Debug, Clone)]
-pub struct DbConfig {
-    pub url: String,
-    /// `search_path` for every connection (tests use one schema each).
-    pub schema: Option<String>,
-    pub pool_size: usize,
-    /// Bound on waiting for a connection, connecting, and each statement.
-    pub timeout: Duration,
-}
+pub use w2meet_pg::{DbConfig, StoreError};
 
 /// A job as stored.
 #[derive(Debug, Clone)]
@@ -160,80 +121,15 @@ pub struct JobStore {
 impl JobStore {
     /// Builds the pool; connections are opened lazily.
     pub fn new(cfg: &DbConfig) -> anyhow::Result<JobStore> {
-        let mut pg: tokio_postgres::Config = cfg.url.parse()?;
-        pg.connect_timeout(cfg.timeout);
-        let mut options = format!("-c statement_timeout={}", cfg.timeout.as_millis());
-        if let Some(schema) = &cfg.schema {
-            options.push_str(&format!(" -c search_path={schema}"));
-        }
-        pg.options(&options);
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(cfg.pool_size)
-            .timeouts(Timeouts {
-                wait: Some(cfg.timeout),
-                create: Some(cfg.timeout),
-                recycle: Some(cfg.timeout),
-            })
-            .runtime(Runtime::Tokio1)
-            .build()?;
-        Ok(JobStore { pool })
+        Ok(JobStore {
+            pool: w2meet_pg::pool(cfg)?,
+        })
     }
 
-    /// Applies pending migrations. Safe to run from several processes at once.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        tx.batch_execute(
-            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.w2meet-worker-service-migrations'));
-             CREATE TABLE IF NOT EXISTS schema_migrations (
-                 version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());",
-        )
-        .await?;
-        for (version, sql) in MIGRATIONS {
-            let done = tx
-                .query_opt(
-                    "SELECT 1 FROM schema_migrations WHERE version = $1",
-                    &[version],
-                )
-                .await?
-                .is_some();
-            if !done {
-                tx.batch_execute(sql).await?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version) VALUES ($1)",
-                    &[version],
-                )
-                .await?;
-                tracing::info!(version, "applied migration");
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Migrates, waiting up to `wait` for PostgreSQL to come up.
+    /// Migrates, waiting up to `wait` for PostgreSQL to come up. Safe to run
+    /// from several processes at once.
     pub async fn migrate_waiting(&self, wait: Duration) -> Result<(), StoreError> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            match self.migrate().await {
-                Ok(()) => return Ok(()),
-                Err(e) if tokio::time::Instant::now() < deadline => {
-                    tracing::warn!(
-                        error = &e as &dyn std::error::Error,
-                        "postgresql not ready; retrying"
-                    );
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        w2meet_pg::migrate_waiting(&self.pool, "w2meet-worker-service", MIGRATIONS, wait).await
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

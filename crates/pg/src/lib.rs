@@ -1,0 +1,154 @@
+//! PostgreSQL plumbing shared by the services that own a database
+//! (user-service, worker-service). Each service keeps its own schema,
+//! migrations and queries; this crate only holds what would otherwise be
+//! copied: building a pool whose every wait is bounded, running migrations
+//! safely when several replicas start at once, and telling "the database is
+//! unreachable" (503) from "the database said no" (500).
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use tokio_postgres::NoTls;
+
+/// Database settings.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    pub url: String,
+    /// `search_path` for every connection (tests use one schema each).
+    pub schema: Option<String>,
+    pub pool_size: usize,
+    /// Bound on waiting for a connection, connecting, and each statement.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or a connection could not be had in
+    /// time: a 503.
+    #[error("database unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database answered with an error: a bug or a broken schema, a 500.
+    #[error("database error")]
+    Query(#[source] tokio_postgres::Error),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if e.as_db_error().is_some() {
+            StoreError::Query(e)
+        } else {
+            StoreError::Unavailable(Box::new(e))
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => StoreError::Unavailable(Box::new(other)),
+        }
+    }
+}
+
+/// Why a pool could not be built (a malformed URL or setting).
+#[derive(Debug, thiserror::Error)]
+pub enum PoolConfigError {
+    #[error("DATABASE_URL is not a valid PostgreSQL URL")]
+    Url(#[from] tokio_postgres::Error),
+    #[error("cannot build the connection pool")]
+    Build(#[from] deadpool_postgres::BuildError),
+}
+
+/// A pool whose connection wait, connect, recycle and every statement are
+/// bounded by `cfg.timeout` (deadpool's defaults wait forever). Connections
+/// open lazily, so this succeeds while the database is down.
+pub fn pool(cfg: &DbConfig) -> Result<Pool, PoolConfigError> {
+    let mut pg: tokio_postgres::Config = cfg.url.parse()?;
+    pg.connect_timeout(cfg.timeout);
+    let mut options = format!("-c statement_timeout={}", cfg.timeout.as_millis());
+    if let Some(schema) = &cfg.schema {
+        options.push_str(&format!(" -c search_path={schema}"));
+    }
+    pg.options(&options);
+    let manager = Manager::from_config(
+        pg,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Ok(Pool::builder(manager)
+        .max_size(cfg.pool_size)
+        .timeouts(Timeouts {
+            wait: Some(cfg.timeout),
+            create: Some(cfg.timeout),
+            recycle: Some(cfg.timeout),
+        })
+        .runtime(Runtime::Tokio1)
+        .build()?)
+}
+
+/// Applies the pending `migrations` (version, SQL), in order, each once, in
+/// one transaction holding an advisory lock named after `owner` and the
+/// schema — so replicas starting together wait for each other instead of
+/// racing on `CREATE TABLE`.
+pub async fn migrate(
+    pool: &Pool,
+    owner: &str,
+    migrations: &[(i32, &str)],
+) -> Result<(), StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || $1))",
+        &[&owner],
+    )
+    .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());",
+    )
+    .await?;
+    for (version, sql) in migrations {
+        let done = tx
+            .query_opt(
+                "SELECT 1 FROM schema_migrations WHERE version = $1",
+                &[version],
+            )
+            .await?
+            .is_some();
+        if !done {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                &[version],
+            )
+            .await?;
+            tracing::info!(version, owner, "applied migration");
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`migrate`], retrying every 500 ms for up to `wait` while PostgreSQL is
+/// unreachable (a replica may start before the database does).
+pub async fn migrate_waiting(
+    pool: &Pool,
+    owner: &str,
+    migrations: &[(i32, &str)],
+    wait: Duration,
+) -> Result<(), StoreError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match migrate(pool, owner, migrations).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Unavailable(e)) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "postgresql not ready; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
