@@ -48,6 +48,12 @@ need_cmd() { # need_cmd COMMAND [PACKAGE]
     command -v "$1" >/dev/null 2>&1 || apt_install "${2:-$1}"
 }
 
+need_cargo() {
+    command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] \
+        || die "cargo is missing: install the Rust toolchain (https://rustup.rs, or apt-get install cargo) and run again"
+    command -v cargo >/dev/null 2>&1 || export PATH="$HOME/.cargo/bin:$PATH"
+}
+
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
