@@ -50,7 +50,7 @@ need_cmd() { # need_cmd COMMAND [PACKAGE]
 
 need_cargo() {
     command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] \
-        || die "cargo is missing: install the Rust toolchain (https://rustup.rs, or apt-get install cargo) and run again"
+        || die "cargo is missing: install the Rust toolchain (rustup, or Debian: apt-get install cargo) and run again"
     command -v cargo >/dev/null 2>&1 || export PATH="$HOME/.cargo/bin:$PATH"
 }
 
