@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
@@ -17,9 +18,9 @@ pub struct SingleFlight<K, V: Clone> {
     flights: Arc<Mutex<Flights<K, V>>>,
     /// Tells a finishing load whether the entry under its key is still its
     /// own (it may have been forgotten and replaced).
-    next_id: Mutex<u64>,
+    next_id: AtomicU64,
     /// Callers that joined a running load instead of starting one.
-    joined: std::sync::atomic::AtomicU64,
+    joined: AtomicU64,
 }
 
 impl<K, V> Default for SingleFlight<K, V>
@@ -29,8 +30,8 @@ where
     fn default() -> Self {
         Self {
             flights: Arc::default(),
-            next_id: Mutex::new(0),
-            joined: Default::default(),
+            next_id: AtomicU64::new(0),
+            joined: AtomicU64::new(0),
         }
     }
 }
@@ -56,11 +57,7 @@ where
                     f.clone()
                 }
                 None => {
-                    let id = {
-                        let mut n = self.next_id.lock().expect("singleflight lock poisoned");
-                        *n += 1;
-                        *n
-                    };
+                    let id = self.next_id.fetch_add(1, Ordering::Relaxed);
                     let registry = Arc::clone(&self.flights);
                     let own_key = key.clone();
                     let fut = load();
@@ -84,7 +81,7 @@ where
 
     /// Callers so far that joined a running load.
     pub fn joined(&self) -> u64 {
-        self.joined.load(std::sync::atomic::Ordering::Relaxed)
+        self.joined.load(Ordering::Relaxed)
     }
 
     /// Stops new callers from joining loads whose key matches: used after a
@@ -100,7 +97,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::atomic::AtomicU32;
     use std::time::Duration;
 
     #[tokio::test]
