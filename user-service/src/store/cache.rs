@@ -1,20 +1,24 @@
 //! The Redis side of cache-aside reads.
 //!
 //! # Why no reader can leave a stale entry behind
-//! Three keys per user, under the configured prefix:
-//! - `user:{epoch}:{email}` — the cached user JSON (or `!` for "no such user",
-//!   kept briefly), with a TTL;
+//! Two keys per user, under the configured prefix:
+//! - `user:{epoch}:{email}` — `{generation}\n{user JSON}` (or `{generation}\n!`
+//!   for "no such user", kept briefly), with a TTL;
 //! - `generation:{email}` — an invalidation counter.
 //!
-//! A writer commits to PostgreSQL, then in one `MULTI` increments `generation` and
-//! deletes the entry, and only then returns. A reader that misses reads the
-//! entry *and* `generation` in one `MGET`, reads PostgreSQL, and fills with a Lua
-//! script that writes only if `generation` still has the value it read. So a reader
-//! whose database read may predate a commit — it necessarily read `generation` before
-//! that writer's increment — either fills before the writer's `MULTI` (which
-//! then deletes the fill) or finds `generation` changed and does not fill. After the
-//! write returns, no stale fill can land: the stale-fill race is closed
-//! without locks and without a second round trip on hits.
+//! A writer commits to PostgreSQL, then in one `MULTI` increments `generation`
+//! and deletes the entry, and only then returns. A reader reads the entry
+//! *and* `generation` in one `MGET`; an entry counts as a hit only if it was
+//! written under the generation that is current now, so every entry written
+//! before a write's increment is dead the moment the increment lands — under
+//! every epoch, whichever replica wrote it. A reader that misses reads
+//! PostgreSQL and fills with a Lua script that writes only if `generation`
+//! still has the value it read. So a reader whose database read may predate a
+//! commit — it necessarily read `generation` before that writer's increment —
+//! either fills before the increment (and the fill is dead after it) or finds
+//! `generation` changed and does not fill. After the write returns, no stale
+//! entry can be served: the stale-fill race is closed without locks and
+//! without a second round trip on hits.
 //!
 //! # Why Redis coming back serves nothing stale
 //! A write that cannot reach Redis cannot delete its entry; if Redis kept its
@@ -45,18 +49,22 @@ use crate::domain::UserRecord;
 /// The marker stored for "no such user" (never valid JSON for a user).
 const NEGATIVE: &str = "!";
 
+/// Separates the generation an entry was written under from its payload.
+const GENERATION_SEPARATOR: char = '\n';
+
 /// How long `generation:{email}` lives after its last increment. Far longer than any
 /// read can take (reads are bounded by the statement and request timeouts),
 /// so a reader never sees a counter vanish under it.
 const GEN_TTL_SECS: i64 = 24 * 3600;
 
-/// Writes the entry only if the invalidation counter is unchanged.
+/// Writes the entry, stamped with its generation, only if the invalidation
+/// counter is unchanged.
 /// KEYS: entry, generation. ARGV: expected generation ('' when it had none), value, ttl ms.
 const FILL_SCRIPT: &str = r"
 local g = redis.call('GET', KEYS[2])
 if g == false then g = '' end
 if g == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  redis.call('SET', KEYS[1], ARGV[1] .. '\n' .. ARGV[2], 'PX', ARGV[3])
   return 1
 end
 return 0";
@@ -209,19 +217,27 @@ impl Cache {
         Ok(entries
             .iter()
             .zip(gens)
-            .map(|(entry, generation)| match entry.as_deref() {
-                Some(NEGATIVE) => Lookup::KnownMissing,
-                Some(json) => match serde_json::from_str(json) {
-                    Ok(user) => Lookup::Hit(user),
-                    // An entry this version cannot read: treat as a miss
-                    // and overwrite it.
-                    Err(_) => Lookup::Miss {
-                        generation: generation.clone().unwrap_or_default(),
+            .map(|(entry, generation)| {
+                let current = generation.as_deref().unwrap_or_default();
+                // Written under the current generation, else dead: a write's
+                // increment has landed since (or the entry is unreadable).
+                let payload = entry
+                    .as_deref()
+                    .and_then(|e| e.split_once(GENERATION_SEPARATOR))
+                    .filter(|(written_under, _)| *written_under == current)
+                    .map(|(_, payload)| payload);
+                match payload {
+                    Some(NEGATIVE) => Lookup::KnownMissing,
+                    Some(json) => match serde_json::from_str(json) {
+                        Ok(user) => Lookup::Hit(user),
+                        Err(_) => Lookup::Miss {
+                            generation: current.to_owned(),
+                        },
                     },
-                },
-                None => Lookup::Miss {
-                    generation: generation.clone().unwrap_or_default(),
-                },
+                    None => Lookup::Miss {
+                        generation: current.to_owned(),
+                    },
+                }
             })
             .collect())
     }

@@ -225,3 +225,42 @@ async fn keys_live_under_the_configured_prefix_only() {
     assert!(keys.len() >= 2, "{keys:?}");
     assert!(keys.iter().all(|k| k.starts_with(&app.redis.prefix)));
 }
+
+/// Replica A sees Redis fail once and advances the epoch with its next write;
+/// replica B saw nothing and still reads under the old epoch. B must not
+/// serve its old entry after A's write returned: entries are only hits under
+/// the generation that is current now.
+#[tokio::test]
+async fn a_replica_on_an_older_epoch_does_not_serve_what_a_newer_epoch_write_replaced() {
+    let a = spawn_app().await;
+    let mut b_config = a.replica_config();
+    b_config.cache.epoch_refresh = Duration::from_secs(3600);
+    let (b_base, b_users) = spawn_replica(b_config).await;
+    let b_get = |path: &str| a.http.get(format!("{b_base}{path}")).send();
+
+    a.create("epoch@x.io", json!({"monday": [9]})).await;
+    assert_eq!(x_cache(&b_get("/users/epoch@x.io").await.unwrap()), "MISS");
+    assert_eq!(x_cache(&b_get("/users/epoch@x.io").await.unwrap()), "HIT");
+
+    // A moves to a newer epoch (as after a Redis error), B does not.
+    let newer = a.users.store.bump_epoch().await.unwrap();
+    a.users.refresh_epoch().await.unwrap();
+    assert_eq!(a.users.cache.epoch(), newer);
+    assert!(b_users.cache.epoch() < newer);
+
+    let put = a
+        .put(
+            "/users/epoch@x.io",
+            &json!({"availabilities": {"monday": [16]}}),
+        )
+        .await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let res = b_get("/users/epoch@x.io").await.unwrap();
+    let cache = x_cache(&res);
+    let user: Value = res.json().await.unwrap();
+    assert_eq!(
+        user["availabilities"]["monday"],
+        json!([16]),
+        "replica B served stale data ({cache})"
+    );
+}

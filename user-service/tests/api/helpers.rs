@@ -93,6 +93,16 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     }
 }
 
+/// Another replica on an existing schema and prefix (what a second process
+/// of the same deployment is). Runs until the test ends.
+pub async fn spawn_replica(config: Config) -> (String, Users) {
+    let app = Application::build(config).await.expect("build replica");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let users = app.users().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    (base, users)
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
@@ -129,6 +139,12 @@ impl TestApp {
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         res.json().await.unwrap()
+    }
+
+    /// The configuration of this app (same schema and prefix), for a second
+    /// replica.
+    pub fn replica_config(&self) -> Config {
+        test_config(&self._schema, &self.redis, &Options::default())
     }
 
     /// Database reads so far (single and batch).
