@@ -47,6 +47,9 @@ pub enum Created {
 /// Key of a coalesced load: the email and the invalidation counter the
 /// caller's lookup saw (`None` when Redis was skipped). A caller that read a
 /// newer counter — because a write happened since — never joins an older load.
+/// While Redis is skipped, loads are shared by email alone: a write on this
+/// replica forgets them, one on another replica cannot (the SPEC promises
+/// read-your-writes across replicas only while Redis is healthy).
 type FlightKey = (String, Option<String>);
 type FlightResult = Result<Option<UserRecord>, Arc<StoreError>>;
 
@@ -125,6 +128,11 @@ impl Users {
             .run(
                 key,
                 move || async move { this.load(email, generation).await },
+                || {
+                    Err(Arc::new(StoreError::Unavailable(
+                        "the database read failed unexpectedly".into(),
+                    )))
+                },
             )
             .await
             .map_err(|e| UserError::Store(Arc::clone(&e)))?;
