@@ -33,12 +33,26 @@ pub enum StoreError {
 }
 
 impl From<tokio_postgres::Error> for StoreError {
+    /// Errors without a SQLSTATE (I/O, closed connections) and those whose
+    /// SQLSTATE says the server cannot serve right now are `Unavailable`:
+    /// class 08 (connection exception), class 57 (operator intervention:
+    /// shutting down, starting up, our own `statement_timeout` firing) and
+    /// 53300 (too many connections). The rest are real query errors.
     fn from(e: tokio_postgres::Error) -> Self {
-        if e.as_db_error().is_some() {
-            StoreError::Query(e)
-        } else {
-            StoreError::Unavailable(Box::new(e))
+        match e.code().map(|c| c.code()) {
+            Some(c) if !(c.starts_with("08") || c.starts_with("57") || c == "53300") => {
+                StoreError::Query(e)
+            }
+            _ => StoreError::Unavailable(Box::new(e)),
         }
+    }
+}
+
+impl StoreError {
+    /// Whether the database cannot serve right now (a service answers 503),
+    /// as opposed to refusing a query (500: a bug or a broken schema).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
     }
 }
 
@@ -66,6 +80,12 @@ pub enum PoolConfigError {
 pub fn pool(cfg: &DbConfig) -> Result<Pool, PoolConfigError> {
     let mut pg: tokio_postgres::Config = cfg.url.parse()?;
     pg.connect_timeout(cfg.timeout);
+    // `statement_timeout` is enforced by the server; a connection whose peer
+    // vanished without a reset would otherwise hang for the kernel's
+    // retransmission time (~15 min). Bound it on the client side too.
+    pg.keepalives(true);
+    pg.keepalives_idle(std::time::Duration::from_secs(10));
+    pg.tcp_user_timeout(cfg.timeout * 2);
     let mut options = format!("-c statement_timeout={}", cfg.timeout.as_millis());
     if let Some(schema) = &cfg.schema {
         options.push_str(&format!(" -c search_path={schema}"));
