@@ -43,6 +43,18 @@ req POST /users/users "@$big"
 rm -f "$big"
 expect_error 413 "body over the gateway's limit"
 
+# Large bodies and answers pass the gateway (held in memory, no temp files):
+# 1000 emails in, 1000 missing out.
+many=$(mktemp)
+{ printf '{"emails":['; for i in $(seq 1 1000); do [ "$i" = 1 ] || printf ','; printf '"nobody-%s-%s@example.com"' "$i" "$RUN_TAG"; done; printf ']}'; } >"$many"
+req POST /users/users/batch "@$many"
+expect_status 200 "batch read of 1000 users through the gateway"
+jq -e '(.missing | length) == 1000' <<<"$BODY" >/dev/null || fail "batch answer: $(head -c 300 <<<"$BODY")"
+{ printf '{"users":["%s",' "$a"; for i in $(seq 1 600); do [ "$i" = 1 ] || printf ','; printf '"nobody-%s-%s@example.com"' "$i" "$RUN_TAG"; done; printf ']}'; } >"$many"
+req POST /availability/availabilities "@$many"
+expect_error 404 "600 unknown users in a 30 kB body"
+rm -f "$many"
+
 # Case-ID: kept when valid, replaced when not, echoed either way.
 req GET "/users/users/$a" "" -H "Case-ID: e2e-$RUN_TAG"
 [ "$(header case-id)" = "e2e-$RUN_TAG" ] || fail "valid Case-ID not echoed: $(header case-id)"

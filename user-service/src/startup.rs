@@ -5,6 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
@@ -39,7 +40,11 @@ pub struct ApiDoc;
 pub fn router(users: Users, config: &Config) -> Router {
     let routes = Router::new()
         .route("/users", post(users::create_user).get(users::batch_get))
-        .route("/users/batch", post(users::batch_post))
+        // 1000 emails of up to 254 characters do not fit the general limit.
+        .route(
+            "/users/batch",
+            post(users::batch_post).layer(DefaultBodyLimit::max(users::MAX_BATCH_BODY_BYTES)),
+        )
         .route(
             "/users/{email}",
             get(users::get_user)

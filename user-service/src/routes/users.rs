@@ -16,6 +16,10 @@ use crate::service::{CacheStatus, Created, Users};
 /// Most users one batch read may ask for.
 pub const MAX_BATCH: usize = 1000;
 
+/// Body limit of `POST /users/batch`: `MAX_BATCH` emails of the longest
+/// length, quoted and separated, plus room for the envelope.
+pub const MAX_BATCH_BODY_BYTES: usize = MAX_BATCH * (254 + 3) + 1024;
+
 pub static X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
 /// A user with its `ETag` (the version) and, for reads, `X-Cache`.
