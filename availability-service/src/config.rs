@@ -15,7 +15,8 @@ pub struct Config {
     pub log_dir: PathBuf,
     /// `USER_SERVICE_URL`, default `http://127.0.0.1:8001`.
     pub user_service_url: String,
-    /// `UPSTREAM_CONNECT_TIMEOUT_MS` (500), `UPSTREAM_TIMEOUT_MS` (5000).
+    /// `UPSTREAM_CONNECT_TIMEOUT_MS` (500), `UPSTREAM_TIMEOUT_MS` (4000: nested inside the caller's, so the
+    /// innermost timeout fires first and its 504 travels out).
     pub upstream: UpstreamTimeouts,
     pub http: HttpLimits,
 }
@@ -28,7 +29,7 @@ impl Config {
             user_service_url: string_or("USER_SERVICE_URL", "http://127.0.0.1:8001"),
             upstream: UpstreamTimeouts {
                 connect: millis_or("UPSTREAM_CONNECT_TIMEOUT_MS", 500)?,
-                request: millis_or("UPSTREAM_TIMEOUT_MS", 5000)?,
+                request: millis_or("UPSTREAM_TIMEOUT_MS", 4000)?,
             },
             http: HttpLimits {
                 // 1000 emails in a JSON body fit comfortably.

@@ -326,7 +326,7 @@ async fn availability_failures_map_to_502_503_and_504_without_hanging() {
     let q = "/suggestions?users=a@x.io,b@x.io";
     let failing = spawn_stub(Router::new().route(
         "/availabilities",
-        post(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+        post(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
     ))
     .await;
     let res = Client::new()
@@ -335,6 +335,19 @@ async fn availability_failures_map_to_502_503_and_504_without_hanging() {
         .await
         .unwrap();
     assert_error(res, StatusCode::BAD_GATEWAY).await;
+
+    // 503/504 from availability (its user-service down or slow) pass through.
+    for status in [StatusCode::SERVICE_UNAVAILABLE, StatusCode::GATEWAY_TIMEOUT] {
+        let degraded =
+            spawn_stub(Router::new().route("/availabilities", post(move || async move { status })))
+                .await;
+        let res = Client::new()
+            .get(format!("{}{q}", spawn_suggestion(degraded).await))
+            .send()
+            .await
+            .unwrap();
+        assert_error(res, status).await;
+    }
 
     let res = Client::new()
         .get(format!(

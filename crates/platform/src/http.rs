@@ -177,8 +177,14 @@ mod tests {
 
     fn app() -> Router {
         let routes = Router::new()
-            .route("/echo", axum::routing::post(|body: String| async move { body }))
-            .route("/fail", get(|| async { crate::ApiError::bad_request(["query", "x"], "x is wrong") }));
+            .route(
+                "/echo",
+                axum::routing::post(|body: String| async move { body }),
+            )
+            .route(
+                "/fail",
+                get(|| async { crate::ApiError::bad_request(["query", "x"], "x is wrong") }),
+            );
         let limits = HttpLimits {
             body_limit_bytes: 16,
             request_timeout: Duration::from_secs(5),
@@ -191,7 +197,11 @@ mod tests {
         let status = res.status();
         let case_id = res.headers()[CASE_ID_HEADER].to_str().unwrap().to_owned();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (status, case_id, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            case_id,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     #[tokio::test]
@@ -199,21 +209,36 @@ mod tests {
         let lines = Lines::default();
         let _guard = capture_logs(&lines);
         let huge = "x".repeat(10_000);
-        let req = Request::get("/nope").header("case-id", huge.as_str()).body(Body::empty()).unwrap();
+        let req = Request::get("/nope")
+            .header("case-id", huge.as_str())
+            .body(Body::empty())
+            .unwrap();
         let (status, case_id, body) = call(req).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        assert!(uuid::Uuid::parse_str(&case_id).is_ok(), "replaced by a UUID");
+        assert!(
+            uuid::Uuid::parse_str(&case_id).is_ok(),
+            "replaced by a UUID"
+        );
         assert_eq!(body["case_id"], case_id.as_str());
         let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        let logged: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let logged: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         let warning = logged
             .iter()
             .find(|l| l["message"] == "invalid Case-ID replaced with a new one")
             .expect("the replacement is logged");
         assert_eq!(warning["case_id"], case_id.as_str());
         assert_eq!(warning["original_len"], 10_000);
-        assert!(!text.contains(&huge[..200]), "the invalid id itself is not logged");
-        let done = logged.iter().find(|l| l["message"] == "request completed").unwrap();
+        assert!(
+            !text.contains(&huge[..200]),
+            "the invalid id itself is not logged"
+        );
+        let done = logged
+            .iter()
+            .find(|l| l["message"] == "request completed")
+            .unwrap();
         assert_eq!(done["status"], 404);
         assert_eq!(done["path"], "/nope");
     }
@@ -221,7 +246,12 @@ mod tests {
     #[tokio::test]
     async fn every_error_gets_the_json_body_with_the_case_id() {
         let _guard = capture_logs(&Lines::default());
-        let get = |uri: &str| Request::get(uri).header("case-id", "c-1").body(Body::empty()).unwrap();
+        let get = |uri: &str| {
+            Request::get(uri)
+                .header("case-id", "c-1")
+                .body(Body::empty())
+                .unwrap()
+        };
         let (status, id, body) = call(get("/fail")).await;
         assert_eq!((status, id.as_str()), (StatusCode::BAD_REQUEST, "c-1"));
         assert_eq!(body["detail"][0]["loc"], serde_json::json!(["query", "x"]));
@@ -229,11 +259,17 @@ mod tests {
         let (status, _, body) = call(get("/missing")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["detail"][0]["type"], "not_found");
-        let delete = Request::builder().method(Method::DELETE).uri("/fail").body(Body::empty()).unwrap();
+        let delete = Request::builder()
+            .method(Method::DELETE)
+            .uri("/fail")
+            .body(Body::empty())
+            .unwrap();
         let (status, _, body) = call(delete).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(body["detail"][0]["type"], "method_not_allowed");
-        let big = Request::post("/echo").body(Body::from("y".repeat(64))).unwrap();
+        let big = Request::post("/echo")
+            .body(Body::from("y".repeat(64)))
+            .unwrap();
         let (status, _, body) = call(big).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
         assert!(body["case_id"].is_string(), "{body}");

@@ -34,6 +34,14 @@ pub enum UpstreamError {
         service: &'static str,
         reason: String,
     },
+    /// The upstream answered 503 or 504 itself: something behind it is down
+    /// or slow. Passed on with the same status, so a client sees the same
+    /// code for the same failure however many hops away it happened.
+    #[error("{service} answered {status}")]
+    Degraded {
+        service: &'static str,
+        status: StatusCode,
+    },
     /// No connection could be made: a 503.
     #[error("{service} is unreachable")]
     Unreachable {
@@ -74,6 +82,18 @@ impl UpstreamError {
             UpstreamError::BadAnswer { service, .. } => ApiError::server(
                 StatusCode::BAD_GATEWAY,
                 format!("{service} answered with an error"),
+            ),
+            UpstreamError::Degraded { service, status }
+                if *status == StatusCode::GATEWAY_TIMEOUT =>
+            {
+                ApiError::server(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!("{service} (or a service behind it) did not answer in time"),
+                )
+            }
+            UpstreamError::Degraded { service, .. } => ApiError::server(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{service} (or a service behind it) is unavailable"),
             ),
             UpstreamError::Unreachable { service, .. } => ApiError::server(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -267,6 +287,12 @@ impl Upstream {
                 status,
                 detail,
             });
+        }
+        if matches!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+        ) {
+            return Err(UpstreamError::Degraded { service, status });
         }
         Err(UpstreamError::BadAnswer {
             service,

@@ -85,6 +85,9 @@ impl SuggestionClient {
                     }
                 }
                 UpstreamError::BadAnswer { reason, .. } => SuggestionError::Upstream(reason),
+                UpstreamError::Degraded { status, .. } => {
+                    SuggestionError::Upstream(format!("status {status}"))
+                }
                 UpstreamError::Unreachable { .. } => SuggestionError::Unreachable,
                 UpstreamError::Timeout { .. } => SuggestionError::Timeout,
             })
