@@ -201,7 +201,9 @@ async fn a_batch_of_1000_users_is_served_and_1001_is_refused() {
         1000
     );
     // The longest legal emails still fit the batch route's own body limit.
-    let long: Vec<String> = (0..1000).map(|i| format!("{i:04}{}@example.com", "x".repeat(60))).collect();
+    let long: Vec<String> = (0..1000)
+        .map(|i| format!("{i:04}{}@example.com", "x".repeat(60)))
+        .collect();
     let res = app.post("/users/batch", &json!({"emails": long})).await;
     assert_eq!(res.status(), StatusCode::OK, "a 78 kB batch body");
     let mut too_many = emails.clone();
