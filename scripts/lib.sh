@@ -65,10 +65,13 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
     done
 }
 
+PG_INSTALLED_HERE=0
 ensure_postgres() {
-    if ! command -v psql >/dev/null || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-        port_open "$PG_HOST" "$PG_PORT" || apt_install postgresql postgresql-client
+    if ! port_open "$PG_HOST" "$PG_PORT" && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+        apt_install postgresql postgresql-client
+        PG_INSTALLED_HERE=1
     fi
+    need_cmd psql postgresql-client
     if ! port_open "$PG_HOST" "$PG_PORT"; then
         log "starting PostgreSQL"
         local version
@@ -79,11 +82,12 @@ ensure_postgres() {
         wait_for 30 postgres port_open "$PG_HOST" "$PG_PORT" || die "PostgreSQL did not start"
     fi
     if ! psql "$PG_ADMIN_URL" -Atqc 'SELECT 1' >/dev/null 2>&1; then
-        # A fresh Debian install authenticates TCP clients by password: give
-        # the superuser the configured one (a no-op where trust auth is used).
-        if [ "$(id -u)" = 0 ] && command -v su >/dev/null; then
-            log "setting the PostgreSQL password of $PG_USER"
-            su postgres -c "psql -qc \"ALTER USER $PG_USER PASSWORD '$PG_PASSWORD'\"" >/dev/null
+        # A cluster this script just installed authenticates TCP clients by
+        # password: give its superuser the configured one. An existing
+        # server's passwords are never touched.
+        if [ "$PG_INSTALLED_HERE" = 1 ] && [ "$(id -u)" = 0 ] && [[ $PG_PASSWORD =~ ^[A-Za-z0-9._-]+$ ]]; then
+            log "setting the PostgreSQL password of $PG_USER on the new cluster"
+            su postgres -c "psql -qc \"ALTER USER $PG_USER PASSWORD '$PG_PASSWORD'\"" >/dev/null || true
         fi
         psql "$PG_ADMIN_URL" -Atqc 'SELECT 1' >/dev/null \
             || die "cannot log in to PostgreSQL as $PG_USER at $PG_HOST:$PG_PORT (set PG_USER/PG_PASSWORD)"
@@ -103,10 +107,14 @@ drop_database() { # drop_database NAME
     psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null 2>&1 || true
 }
 
+# host and port of a URL like scheme://[user[:pw]@]host[:port][/...]
+url_host() { local u=${1#*://}; u=${u%%/*}; u=${u##*@}; echo "${u%%:*}"; }
+url_port() { local u=${1#*://}; u=${u%%/*}; u=${u##*@}; [[ $u == *:* ]] && echo "${u##*:}" || echo "$2"; }
+
 ensure_redis() {
-    local hostport=${REDIS_URL#redis://}
-    hostport=${hostport%%/*}
-    local host=${hostport%%:*} port=${hostport##*:}
+    local host port
+    host=$(url_host "$REDIS_URL")
+    port=$(url_port "$REDIS_URL" 6379)
     port_open "$host" "$port" && return 0
     need_cmd redis-server redis-server
     log "starting Redis on $host:$port"
@@ -117,11 +125,14 @@ ensure_redis() {
 }
 
 ensure_rabbitmq() {
-    port_open 127.0.0.1 5672 && return 0
+    local host port
+    host=$(url_host "$AMQP_URL")
+    port=$(url_port "$AMQP_URL" 5672)
+    port_open "$host" "$port" && return 0
     command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
     log "starting RabbitMQ"
     rabbitmq-server -detached >/dev/null 2>&1 || true
-    wait_for 90 rabbitmq port_open 127.0.0.1 5672 || die "RabbitMQ did not start on 5672"
+    wait_for 90 rabbitmq port_open "$host" "$port" || die "RabbitMQ did not start on $host:$port"
 }
 
 ensure_nginx() {
@@ -131,29 +142,37 @@ ensure_nginx() {
 NGINX_BIN() { command -v nginx || echo /usr/sbin/nginx; }
 
 # --- processes ---------------------------------------------------------------
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# pid_alive PIDFILE [NAME]: the process in PIDFILE runs (and, given NAME,
+# its command line mentions NAME — a pid reused after a reboot is not ours).
+pid_alive() {
+    [ -f "$1" ] || return 1
+    local pid
+    pid=$(cat "$1")
+    kill -0 "$pid" 2>/dev/null || return 1
+    [ -z "${2:-}" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+}
 
 # start_process NAME ENV... -- COMMAND...
 start_process() {
     local name=$1
     shift
     local pidfile="$W2M_RUN_DIR/pids/$name.pid"
-    if pid_alive "$pidfile"; then
-        log "$name already running (pid $(cat "$pidfile"))"
-        return 0
-    fi
     local envs=()
     while [ "$1" != "--" ]; do envs+=("$1"); shift; done
     shift
+    if pid_alive "$pidfile" "$1"; then
+        log "$name already running (pid $(cat "$pidfile"))"
+        return 0
+    fi
     env "${envs[@]}" nohup "$@" >"$W2M_RUN_DIR/logs/$name.out" 2>&1 &
     echo $! >"$pidfile"
 }
 
-stop_pidfile() { # stop_pidfile FILE — TERM, wait up to 20 s, then KILL
+stop_pidfile() { # stop_pidfile FILE [NAME] — TERM, wait up to 20 s, then KILL
     local pidfile=$1 pid
     [ -f "$pidfile" ] || return 0
     pid=$(cat "$pidfile")
-    if kill -0 "$pid" 2>/dev/null; then
+    if pid_alive "$pidfile" "${2:-}"; then
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
         kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
