@@ -10,14 +10,20 @@ use w2meet_platform::{ApiError, ErrorDetail};
 use crate::domain::{Email, user::InvalidField};
 use crate::store::StoreError;
 
+/// Where most requests name their user.
+pub const PATH_EMAIL: [&str; 2] = ["path", "email"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
     /// 400: the request is malformed or invalid; every problem listed.
     #[error("invalid request")]
     Invalid(Vec<InvalidField>),
-    /// 404: no such user(s).
+    /// 404: no such user(s); `loc` is where the request named them.
     #[error("user not found")]
-    NotFound(Vec<String>),
+    NotFound {
+        loc: [&'static str; 2],
+        emails: Vec<String>,
+    },
     /// 409: the email is taken by a user with different data.
     #[error("user already exists with different data")]
     Conflict(Email),
@@ -51,10 +57,10 @@ impl IntoResponse for UserError {
                     .map(|f| ErrorDetail::new(f.loc, f.msg, "value_error"))
                     .collect(),
             },
-            UserError::NotFound(emails) => ApiError::new(
+            UserError::NotFound { loc, emails } => ApiError::new(
                 StatusCode::NOT_FOUND,
                 ErrorDetail::new(
-                    ["path", "email"],
+                    loc,
                     format!("User not found: {}", emails.join(", ")),
                     "not_found",
                 ),

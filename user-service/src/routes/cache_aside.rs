@@ -9,7 +9,7 @@ use w2meet_platform::error::{ErrorBody, Path, Query};
 
 use super::users::{X_CACHE, parse_email};
 use crate::domain::{AvailabilityRecord, Email};
-use crate::error::UserError;
+use crate::error::{PATH_EMAIL, UserError};
 use crate::service::Users;
 
 /// A user's availability record, cache-aside.
@@ -21,7 +21,7 @@ pub async fn by_path(
     State(users): State<Users>,
     Path(email): Path<String>,
 ) -> Result<Response, UserError> {
-    read(users, parse_email(&email, &["path", "email"])?).await
+    read(users, parse_email(&email, &PATH_EMAIL)?, PATH_EMAIL).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -42,14 +42,23 @@ pub async fn by_query(
     let raw = q
         .user1email
         .ok_or_else(|| UserError::invalid(&["query", "user1email"], "field required"))?;
-    read(users, parse_email(&raw, &["query", "user1email"])?).await
+    read(
+        users,
+        parse_email(&raw, &["query", "user1email"])?,
+        ["query", "user1email"],
+    )
+    .await
 }
 
-async fn read(users: Users, email: Email) -> Result<Response, UserError> {
+async fn read(users: Users, email: Email, loc: [&'static str; 2]) -> Result<Response, UserError> {
     let (user, cache) = users.get(&email).await?;
     let mut res = match user {
         Some(u) => (StatusCode::OK, axum::Json(u.availability_view())).into_response(),
-        None => UserError::NotFound(vec![email.to_string()]).into_response(),
+        None => UserError::NotFound {
+            loc,
+            emails: vec![email.to_string()],
+        }
+        .into_response(),
     };
     res.headers_mut()
         .insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));

@@ -8,7 +8,7 @@ use w2meet_platform::error::{ErrorBody, Path, Query};
 
 use super::users::parse_email;
 use crate::domain::TimeZone;
-use crate::error::UserError;
+use crate::error::{PATH_EMAIL, UserError};
 use crate::service::Users;
 
 /// Longest window, in days.
@@ -75,7 +75,10 @@ pub async fn freebusy(
         .transpose()?;
 
     let (user, _) = users.get(&email).await?;
-    let user = user.ok_or_else(|| UserError::NotFound(vec![email.to_string()]))?;
+    let user = user.ok_or_else(|| UserError::NotFound {
+        loc: PATH_EMAIL,
+        emails: vec![email.to_string()],
+    })?;
     let user_tz = user.tz().map_err(UserError::Internal)?;
     let pattern = user
         .pattern()

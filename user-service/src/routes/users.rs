@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use w2meet_platform::error::{ErrorBody, Json, Path, Query};
 
 use crate::domain::{Email, UserDraft, UserInput, UserRecord};
-use crate::error::UserError;
+use crate::error::{PATH_EMAIL, UserError};
 use crate::service::{CacheStatus, Created, Users};
 
 /// Most users one batch read may ask for.
@@ -77,7 +77,11 @@ pub async fn get_user(
     match users.get(&email).await? {
         (Some(u), cache) => Ok(user_response(StatusCode::OK, &u, Some(cache))),
         (None, cache) => {
-            let mut res = UserError::NotFound(vec![email.to_string()]).into_response();
+            let mut res = UserError::NotFound {
+                loc: PATH_EMAIL,
+                emails: vec![email.to_string()],
+            }
+            .into_response();
             res.headers_mut()
                 .insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
             Ok(res)

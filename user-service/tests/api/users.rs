@@ -251,12 +251,13 @@ async fn the_original_cache_aside_endpoints_return_the_availability_record() {
         .await;
     assert_eq!(x_cache(&by_query), "HIT");
     assert_eq!(by_query.json::<Value>().await.unwrap(), record);
-    assert_error(
+    let missing = assert_error(
         app.get("/user-avail/cache-aside?user1email=nope@example.com")
             .await,
         StatusCode::NOT_FOUND,
     )
     .await;
+    assert_eq!(missing["detail"][0]["loc"], json!(["query", "user1email"]));
     assert_error(
         app.get("/user-avail/cache-aside").await,
         StatusCode::BAD_REQUEST,
