@@ -60,7 +60,9 @@ impl Tasks {
                         "this Idempotency-Key was used for a different submission".to_owned(),
                     ));
                 }
-                if job.published_at.is_some() {
+                // Confirmed, or already taken by a consumer (the confirm
+                // was not recorded, but the broker had the message).
+                if job.published_at.is_some() || job.attempts > 0 {
                     return Ok(Accepted {
                         job,
                         replayed: true,
@@ -88,7 +90,7 @@ impl Tasks {
             job_id: job.id,
             request: job.request.clone(),
         };
-        let body = serde_json::to_vec(&message).unwrap_or_default();
+        let body = serde_json::to_vec(&message).expect("a job message is plain JSON values");
         let hdrs = headers::job_headers(&job.case_id, job.id, 1);
         if let Err(e) = self.broker.publish(&body, hdrs).await {
             metrics::counter!(telemetry::ENQUEUE_FAILED).increment(1);
@@ -112,6 +114,31 @@ impl Tasks {
             );
         }
         Ok(())
+    }
+
+    /// Publishes jobs whose submitter stored them but died before the
+    /// broker confirmed (the outbox sweep). A job published twice this way
+    /// is harmless: consumers claim attempts conditionally. A job the
+    /// broker still refuses is marked failed, as at submit.
+    pub async fn republish_abandoned(&self, older_than: std::time::Duration) {
+        let jobs = match self.store.abandoned_unpublished(older_than, 100).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::debug!(
+                    error = &e as &dyn std::error::Error,
+                    "abandoned-job sweep skipped"
+                );
+                return;
+            }
+        };
+        for job in jobs {
+            let span = tracing::info_span!("republish", case_id = %job.case_id, job_id = %job.id);
+            let _enter = span.enter();
+            tracing::warn!("republishing a job whose submit never got the broker's confirm");
+            if self.enqueue(&job).await.is_err() {
+                break;
+            }
+        }
     }
 
     pub async fn get(&self, id: Uuid) -> Result<JobRecord, TaskError> {

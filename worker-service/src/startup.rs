@@ -102,13 +102,27 @@ impl Application {
                 tokio::time::sleep(interval).await;
             }
         });
+        let sweeper_tasks = self.tasks.clone();
+        let sweeper = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ABANDONED_SWEEP_EVERY).await;
+                sweeper_tasks.republish_abandoned(ABANDONED_AFTER).await;
+            }
+        });
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         depth.abort();
+        sweeper.abort();
         result
     }
 }
+
+/// A stored job with no broker confirm after this long was abandoned by its
+/// submitter (a submit waits at most the AMQP timeout for its confirm).
+pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often the API looks for such jobs.
+const ABANDONED_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A consumer process.
 pub struct ConsumerApp {

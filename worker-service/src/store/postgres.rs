@@ -189,6 +189,29 @@ impl JobStore {
         Ok(())
     }
 
+    /// Jobs stored but never confirmed by the broker, older than
+    /// `older_than`: their submitter died (or its request was cut off)
+    /// between the insert and the confirm. Oldest first, at most `limit`.
+    pub async fn abandoned_unpublished(
+        &self,
+        older_than: Duration,
+        limit: i64,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM jobs
+                     WHERE status = 'queued' AND published_at IS NULL AND attempts = 0
+                       AND created_at < now() - make_interval(secs => $1)
+                     ORDER BY created_at LIMIT $2"
+                ),
+                &[&older_than.as_secs_f64(), &limit],
+            )
+            .await?;
+        Ok(rows.iter().map(record).collect())
+    }
+
     /// The broker never confirmed: the job must not look queued. Only a job
     /// nobody has started is changed.
     pub async fn mark_enqueue_failed(&self, id: Uuid, reason: &str) -> Result<(), StoreError> {

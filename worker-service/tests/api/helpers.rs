@@ -222,6 +222,8 @@ impl Drop for TestEnv {
 pub struct TestApi {
     pub base: String,
     pub http: Client,
+    /// The API's state, for tests that stage what no request can.
+    pub tasks: worker_service::service::Tasks,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -236,12 +238,14 @@ impl Drop for TestApi {
 pub async fn spawn_api(config: Config) -> TestApi {
     let app = Application::build(config).await.expect("build api");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let tasks = app.tasks().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
     TestApi {
         base,
+        tasks,
         http: Client::builder()
             .timeout(Duration::from_secs(10))
             .build()

@@ -2,6 +2,7 @@
 //! Case-ID in the consumer's logs, callbacks.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::post;
@@ -358,4 +359,43 @@ async fn one_delivery_is_decided_without_a_consumer_loop() {
         Outcome::Skipped(_)
     ));
     assert_eq!(stub.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_job_whose_submitter_died_before_the_confirm_is_republished_and_completes() {
+    let stub = Stub::start(vec![]).await;
+    let env = TestEnv::new(&stub.url).await;
+    let api = spawn_api(env.config.clone()).await;
+    let consumer = spawn_consumer(env.config.clone()).await;
+    // What a submitter that died between its insert and the broker's
+    // confirm leaves behind: a queued row and no message.
+    let id = uuid::Uuid::now_v7();
+    let request = json!({"users": ["ann@example.com", "bob@example.com"], "preference": "first"});
+    let job = worker_service::store::NewJob {
+        id,
+        kind: "suggestion",
+        request: &request,
+        case_id: "abandoned-1",
+        callback_url: None,
+        idempotency_key: None,
+    };
+    api.tasks.store.insert(&job).await.unwrap();
+    assert_eq!(api.job(&id.to_string()).await["status"], "queued");
+    assert_eq!(stub.calls(), 0);
+
+    api.tasks.republish_abandoned(Duration::ZERO).await;
+    let done = api.wait_for(&id.to_string(), JobStatus::Succeeded).await;
+    assert_eq!(done["attempts"], 1);
+    assert_eq!(done["case_id"], "abandoned-1");
+    assert_eq!(stub.calls(), 1);
+    // Swept once: nothing is left to republish.
+    assert!(
+        api.tasks
+            .store
+            .abandoned_unpublished(Duration::ZERO, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    consumer.stop().await;
 }
