@@ -66,6 +66,8 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
 }
 
 PG_INSTALLED_HERE=0
+# "name stop-command" of every server these scripts started (not found running).
+STARTED_INFRA=()
 ensure_postgres() {
     if ! port_open "$PG_HOST" "$PG_PORT" && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
         apt_install postgresql postgresql-client
@@ -79,6 +81,7 @@ ensure_postgres() {
         [ -n "$version" ] || die "PostgreSQL is installed but has no cluster in /etc/postgresql"
         pg_ctlcluster --skip-systemctl-redirect "$version" main start \
             || die "could not start PostgreSQL $version"
+        STARTED_INFRA+=("postgresql pg_ctlcluster --skip-systemctl-redirect $version main stop")
         wait_for 30 postgres port_open "$PG_HOST" "$PG_PORT" || die "PostgreSQL did not start"
     fi
     if ! psql "$PG_ADMIN_URL" -Atqc 'SELECT 1' >/dev/null 2>&1; then
@@ -122,6 +125,7 @@ ensure_redis() {
     redis-server --daemonize yes --bind "$host" --port "$port" --save "" --appendonly no \
         --dir "${TMPDIR:-/tmp}" --logfile "$W2M_RUN_DIR/logs/redis.log" >/dev/null
     wait_for 15 redis port_open "$host" "$port" || die "Redis did not start"
+    STARTED_INFRA+=("redis redis-cli -h $host -p $port shutdown nosave")
 }
 
 ensure_rabbitmq() {
@@ -133,6 +137,7 @@ ensure_rabbitmq() {
     log "starting RabbitMQ"
     rabbitmq-server -detached >/dev/null 2>&1 || true
     wait_for 90 rabbitmq port_open "$host" "$port" || die "RabbitMQ did not start on $host:$port"
+    STARTED_INFRA+=("rabbitmq rabbitmqctl stop")
 }
 
 ensure_nginx() {
