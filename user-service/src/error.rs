@@ -29,7 +29,7 @@ pub enum UserError {
     Conflict(Email),
     /// 412: `If-Match` named another version.
     #[error("version mismatch")]
-    PreconditionFailed { current: i64 },
+    PreconditionFailed { current: Option<i64> },
     /// 503 when PostgreSQL is unreachable, 500 when it answered with an error.
     #[error(transparent)]
     Store(Arc<StoreError>),
@@ -77,7 +77,10 @@ impl IntoResponse for UserError {
                 StatusCode::PRECONDITION_FAILED,
                 ErrorDetail::new(
                     ["header", "If-Match"],
-                    format!("the user has changed; current version is \"{current}\""),
+                    match current {
+                        Some(v) => format!("the user has changed; current version is \"{v}\""),
+                        None => "no such user, so no version can match".to_owned(),
+                    },
                     "precondition_failed",
                 ),
             ),

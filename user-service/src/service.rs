@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 
-use crate::domain::{Email, UserDraft, UserRecord};
+use crate::domain::{Email, IfMatch, UserDraft, UserRecord};
 use crate::error::{PATH_EMAIL, UserError};
 use crate::store::{Cache, Inserted, Lookup, Replaced, SingleFlight, StoreError, UserStore};
 
@@ -296,7 +296,7 @@ impl Users {
     pub async fn replace(
         &self,
         draft: &UserDraft,
-        if_match: Option<i64>,
+        if_match: Option<&IfMatch>,
     ) -> Result<UserRecord, UserError> {
         let (outcome, epoch) = self
             .store
@@ -308,11 +308,17 @@ impl Users {
                 self.invalidate(&draft.email, epoch).await?;
                 Ok(user)
             }
+            // With a precondition, an absent user fails it (RFC 9110).
+            Replaced::NotFound if if_match.is_some() => {
+                Err(UserError::PreconditionFailed { current: None })
+            }
             Replaced::NotFound => Err(UserError::NotFound {
                 loc: PATH_EMAIL,
                 emails: vec![draft.email.to_string()],
             }),
-            Replaced::VersionMismatch { current } => Err(UserError::PreconditionFailed { current }),
+            Replaced::VersionMismatch { current } => Err(UserError::PreconditionFailed {
+                current: Some(current),
+            }),
         }
     }
 

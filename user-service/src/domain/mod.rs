@@ -6,11 +6,14 @@
 //! - [`TimeZone`]: an IANA zone name known to the compiled-in tz database.
 //! - [`UserDraft`]: a validated create/replace body.
 //! - [`UserRecord`]: a stored user as the API (and the cache) represents it.
+//! - [`IfMatch`]: the precondition of a replace.
 
 mod email;
+mod if_match;
 pub mod user;
 
 pub use email::Email;
+pub use if_match::IfMatch;
 pub use user::{
     AvailabilityRecord, InvalidField, Preference, TimeZone, UserDraft, UserInput, UserRecord,
 };

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use w2meet_platform::error::{ErrorBody, Json, Path, Query};
 
-use crate::domain::{Email, UserDraft, UserInput, UserRecord};
+use crate::domain::{Email, IfMatch, UserDraft, UserInput, UserRecord};
 use crate::error::{PATH_EMAIL, UserError};
 use crate::service::{CacheStatus, Created, Users};
 
@@ -89,8 +89,8 @@ pub async fn get_user(
     }
 }
 
-/// Replace a user. Send `If-Match: "<version>"` to refuse to overwrite a
-/// change you have not seen.
+/// Replace a user. Send `If-Match: "<version>"` (or a list, or `*`) to
+/// refuse to overwrite a change you have not seen.
 #[utoipa::path(put, path = "/users/{email}", request_body = UserInput, tag = "users",
     params(("email" = String, Path, description = "The user's email"),
            ("If-Match" = Option<String>, Header, description = "Expected version, as returned in `ETag`")),
@@ -98,7 +98,7 @@ pub async fn get_user(
         (status = 200, description = "Replaced", body = UserRecord),
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 412, description = "`If-Match` does not match the current version", body = ErrorBody)))]
+        (status = 412, description = "`If-Match` names no current version (or the user is absent)", body = ErrorBody)))]
 pub async fn replace_user(
     State(users): State<Users>,
     Path(email): Path<String>,
@@ -106,29 +106,17 @@ pub async fn replace_user(
     Json(input): Json<UserInput>,
 ) -> Result<Response, UserError> {
     let email = parse_email(&email, &["path", "email"])?;
-    let if_match = parse_if_match(&headers)?;
+    let if_match = parse_if_match(&headers);
     let draft = UserDraft::parse(input, Some(&email)).map_err(UserError::Invalid)?;
-    let user = users.replace(&draft, if_match).await?;
+    let user = users.replace(&draft, if_match.as_ref()).await?;
     Ok(user_response(StatusCode::OK, &user, None))
 }
 
-/// `If-Match: "3"`, `W/"3"`, `3` or `*` (any version).
-fn parse_if_match(headers: &HeaderMap) -> Result<Option<i64>, UserError> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let bad = || {
-        UserError::invalid(
-            &["header", "If-Match"],
-            "If-Match must be a version as returned in ETag, e.g. \"3\"",
-        )
-    };
-    let s = value.to_str().map_err(|_| bad())?.trim();
-    if s == "*" {
-        return Ok(None);
-    }
-    let s = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
-    s.parse::<i64>().map(Some).map_err(|_| bad())
+/// `If-Match`, if sent. A value that is not even text matches nothing.
+fn parse_if_match(headers: &HeaderMap) -> Option<IfMatch> {
+    headers
+        .get(header::IF_MATCH)
+        .map(|v| IfMatch::parse(v.to_str().unwrap_or_default()))
 }
 
 /// Delete a user.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use tokio_postgres::Row;
 
-use crate::domain::{Email, UserDraft, UserRecord};
+use crate::domain::{Email, IfMatch, UserDraft, UserRecord};
 
 /// Migrations, applied in order, each once, under an advisory lock so that
 /// replicas starting together do not race.
@@ -157,7 +157,7 @@ impl UserStore {
     pub async fn replace(
         &self,
         d: &UserDraft,
-        if_match: Option<i64>,
+        if_match: Option<&IfMatch>,
         bump_epoch: bool,
     ) -> Result<(Replaced, i64), StoreError> {
         let mut client = self.pool.get().await?;
@@ -170,7 +170,7 @@ impl UserStore {
             .await?;
         let outcome = match current.map(|r| r.get::<_, i64>(0)) {
             None => Replaced::NotFound,
-            Some(current) if if_match.is_some_and(|v| v != current) => {
+            Some(current) if if_match.is_some_and(|m| !m.matches(Some(current))) => {
                 Replaced::VersionMismatch { current }
             }
             Some(_) => {

@@ -108,7 +108,33 @@ async fn replace_honours_if_match_and_bumps_the_version() {
         .send()
         .await
         .unwrap();
-    assert_error(malformed, StatusCode::BAD_REQUEST).await;
+    assert_error(malformed, StatusCode::PRECONDITION_FAILED).await;
+    // A list matches when any tag does; `*` when the user exists.
+    let listed = app
+        .http
+        .put(app.url("/users/cy@example.com"))
+        .header("If-Match", "\"1\", W/\"3\"")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    let star = |email: &str| {
+        app.http
+            .put(app.url(&format!("/users/{email}")))
+            .header("If-Match", "*")
+            .json(&json!({}))
+            .send()
+    };
+    assert_eq!(
+        star("cy@example.com").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_error(
+        star("nobody@example.com").await.unwrap(),
+        StatusCode::PRECONDITION_FAILED,
+    )
+    .await;
 }
 
 #[tokio::test]

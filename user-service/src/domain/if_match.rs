@@ -1,0 +1,69 @@
+/// A parsed `If-Match` header (RFC 9110 §13.1.1): the replace goes ahead only
+/// if the stored user's version is one of these (or, for `*`, if the user
+/// exists at all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `*`: any current version.
+    Any,
+    /// `"3"`, `W/"3", "4"`, …: one of these versions. Tags that are not
+    /// versions this service issued match nothing.
+    Versions(Vec<i64>),
+}
+
+impl IfMatch {
+    /// Parses the header value; never fails — a tag that is not one of our
+    /// versions simply cannot match (the precondition then fails, 412).
+    pub fn parse(value: &str) -> IfMatch {
+        if value.trim() == "*" {
+            return IfMatch::Any;
+        }
+        IfMatch::Versions(
+            value
+                .split(',')
+                .filter_map(|tag| {
+                    let tag = tag.trim();
+                    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+                    tag.trim_matches('"').parse::<i64>().ok()
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether a user at `current` (`None`: no such user) satisfies it.
+    pub fn matches(&self, current: Option<i64>) -> bool {
+        match (self, current) {
+            (_, None) => false,
+            (IfMatch::Any, Some(_)) => true,
+            (IfMatch::Versions(v), Some(c)) => v.contains(&c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strong_weak_bare_and_listed_tags_match_their_version() {
+        for h in ["\"3\"", "W/\"3\"", "3", "\"1\", \"3\"", " W/\"9\" ,\"3\""] {
+            assert!(IfMatch::parse(h).matches(Some(3)), "{h}");
+            assert!(!IfMatch::parse(h).matches(Some(2)), "{h}");
+        }
+    }
+
+    #[test]
+    fn a_star_matches_any_existing_user_and_nothing_matches_an_absent_one() {
+        assert!(IfMatch::parse("*").matches(Some(7)));
+        assert!(!IfMatch::parse("*").matches(None));
+        assert!(!IfMatch::parse("\"1\"").matches(None));
+    }
+
+    #[test]
+    fn tags_that_are_not_our_versions_match_nothing() {
+        assert_eq!(
+            IfMatch::parse("\"v3\", yesterday"),
+            IfMatch::Versions(vec![])
+        );
+        assert!(!IfMatch::parse("\"v3\"").matches(Some(3)));
+    }
+}
