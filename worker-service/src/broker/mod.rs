@@ -117,7 +117,13 @@ pub struct Broker {
     /// Held only while (re)connecting, so that a burst of requests after an
     /// outage opens one connection, not one each.
     link: Mutex<Option<(Connection, Channel)>>,
+    /// After a failed connect, requests fail at once until then instead of
+    /// each waiting out a connect timeout in turn (a small circuit breaker).
+    retry_at: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
+
+/// How long the API stops trying to connect after a failed attempt.
+const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 
 impl Broker {
     pub fn new(url: &str, topology: Topology, timeout: Duration) -> Broker {
@@ -126,6 +132,7 @@ impl Broker {
             topology,
             timeout,
             link: Mutex::new(None),
+            retry_at: std::sync::Mutex::new(None),
         }
     }
 
@@ -142,9 +149,28 @@ impl Broker {
             }
         }
         *link = None;
-        let (conn, channel) = open(&self.url, &self.topology, self.timeout).await?;
-        *link = Some((conn, channel.clone()));
-        Ok(channel)
+        let paused = self
+            .retry_at
+            .lock()
+            .expect("broker retry lock")
+            .is_some_and(|at| tokio::time::Instant::now() < at);
+        if paused {
+            return Err(BrokerError::Unavailable(
+                "unreachable a moment ago; not retried yet".to_owned(),
+            ));
+        }
+        match open(&self.url, &self.topology, self.timeout).await {
+            Ok((conn, channel)) => {
+                *link = Some((conn, channel.clone()));
+                *self.retry_at.lock().expect("broker retry lock") = None;
+                Ok(channel)
+            }
+            Err(e) => {
+                *self.retry_at.lock().expect("broker retry lock") =
+                    Some(tokio::time::Instant::now() + RECONNECT_PAUSE);
+                Err(e)
+            }
+        }
     }
 
     /// Forgets the link after an error so the next call reconnects.
