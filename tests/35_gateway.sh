@@ -61,6 +61,8 @@ for _ in $(seq 1 30); do
     fi
 done
 [ "$limited" = 1 ] || fail "30 quick requests at 5 r/s (burst 5) were never rate limited"
+# The access log is buffered (flushed every second).
+for _ in $(seq 1 30); do grep -q '"status":429' "$dir/gateway-access.log" 2>/dev/null && break; sleep 0.1; done
 grep -q '"status":429' "$dir/gateway-access.log" || fail "access log lacks the 429"
 jq -e -s 'map(select(.status == 502)) | .[0] | .case_id != null and (.upstream | length > 0)' \
     "$dir/gateway-access.log" >/dev/null || fail "access log line for the 502 lacks case_id/upstream"

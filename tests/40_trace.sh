@@ -12,7 +12,7 @@ expect_status 200 "suggestion"
 [ "$(header case-id)" = "$cid" ] || fail "Case-ID not echoed"
 
 out=""
-for _ in $(seq 1 50); do   # log writers flush in the background
+for _ in $(seq 1 50); do   # log writers flush in the background (the gateway's every second)
     out=$("$ROOT/scripts/trace" "$cid" 2>&1) || true
     grep -q "cache=" <<<"$out" && grep -q "GET /suggestion/suggestions" <<<"$out" && break
     sleep 0.1
@@ -38,7 +38,8 @@ done
 [ "$(jq -r .status <<<"$BODY")" = succeeded ] || fail "job did not succeed: $BODY"
 for _ in $(seq 1 50); do
     out=$("$ROOT/scripts/trace" "$jcid" 2>&1) || true
-    grep -q "user-service" <<<"$out" && break
+    # (the gateway's access log is flushed every second)
+    grep -q "user-service" <<<"$out" && grep -q "POST /worker/tasks -> 202" <<<"$out" && break
     sleep 0.1
 done
 echo "$out"

@@ -172,7 +172,9 @@ impl Users {
         status: CacheStatus,
     ) -> (Option<UserRecord>, CacheStatus) {
         metrics::counter!("cache_requests_total", "result" => status.label()).increment(1);
-        tracing::info!(cache = status.label(), found = user.is_some(), "user read");
+        // On the request's own log line (one line per request, not two).
+        tracing::Span::current().record("cache", status.label());
+        tracing::debug!(found = user.is_some(), "user read");
         (user, status)
     }
 
@@ -262,13 +264,8 @@ impl Users {
         metrics::counter!("cache_requests_total", "result" => "hit").increment(hits_n as u64);
         metrics::counter!("cache_requests_total", "result" => miss_label)
             .increment(misses.len() as u64);
-        tracing::info!(
-            cache = status.label(),
-            asked = keys.len(),
-            hits = hits_n,
-            missing = missing.len(),
-            "batch read"
-        );
+        tracing::Span::current().record("cache", status.label());
+        tracing::debug!(asked = keys.len(), hits = hits_n, missing = missing.len(), "batch read");
         Ok((users, missing, status))
     }
 

@@ -102,6 +102,9 @@ fn request_span(req: &Request) -> Span {
         case_id,
         method = %req.method(),
         path = %req.uri().path(),
+        // Filled by handlers that read through a cache (`hit`, `miss`,
+        // `bypass`), so the request's own log line says how it was served.
+        cache = tracing::field::Empty,
     )
 }
 

@@ -21,7 +21,8 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
 
 /// Formats events as flat JSON lines.
 #[derive(Clone)]
@@ -117,8 +118,11 @@ impl Visit for FieldVisitor<'_> {
 #[must_use = "logs stop being written when the guard is dropped"]
 pub struct LogGuards(#[allow(dead_code)] Vec<WorkerGuard>);
 
-/// Installs the global subscriber: JSON lines to stdout and to
-/// `{log_dir}/{service}-{instance}.log` (appended). The filter comes from
+/// Installs the global subscriber: JSON lines to
+/// `{log_dir}/{service}-{instance}.log` (appended) and to stdout. Each line is
+/// formatted once and written to both by background threads. `LOG_STDOUT=false`
+/// drops the stdout copy — for launchers such as `scripts/up` that would only
+/// redirect it into a second file with the same lines. The filter comes from
 /// `RUST_LOG`, default `info`.
 pub fn init(service: &str, instance: &str, log_dir: &Path) -> io::Result<LogGuards> {
     std::fs::create_dir_all(log_dir)?;
@@ -126,21 +130,27 @@ pub fn init(service: &str, instance: &str, log_dir: &Path) -> io::Result<LogGuar
         .create(true)
         .append(true)
         .open(log_dir.join(format!("{service}-{instance}.log")))?;
+    let to_stdout = crate::env::parse_or("LOG_STDOUT", true).map_err(io::Error::other)?;
     let (file_writer, file_guard) = tracing_appender::non_blocking(file);
-    let (stdout_writer, stdout_guard) = tracing_appender::non_blocking(io::stdout());
-    let format = JsonLines::new(service, instance);
-    let layer = |w| {
-        tracing_subscriber::fmt::layer()
-            .fmt_fields(JsonFields::new())
-            .event_format(format.clone())
-            .with_writer(w)
+    let mut guards = vec![file_guard];
+    let writer = if to_stdout {
+        let (stdout_writer, stdout_guard) = tracing_appender::non_blocking(io::stdout());
+        guards.push(stdout_guard);
+        BoxMakeWriter::new(file_writer.and(stdout_writer))
+    } else {
+        BoxMakeWriter::new(file_writer)
     };
     tracing_subscriber::registry()
         .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with(layer(file_writer).and_then(layer(stdout_writer)))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .fmt_fields(JsonFields::new())
+                .event_format(JsonLines::new(service, instance))
+                .with_writer(writer),
+        )
         .try_init()
         .map_err(io::Error::other)?;
-    Ok(LogGuards(vec![file_guard, stdout_guard]))
+    Ok(LogGuards(guards))
 }
 
 /// A subscriber for tests: the same JSON lines, written through the test
