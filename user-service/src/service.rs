@@ -265,7 +265,12 @@ impl Users {
         metrics::counter!("cache_requests_total", "result" => miss_label)
             .increment(misses.len() as u64);
         tracing::Span::current().record("cache", status.label());
-        tracing::debug!(asked = keys.len(), hits = hits_n, missing = missing.len(), "batch read");
+        tracing::debug!(
+            asked = keys.len(),
+            hits = hits_n,
+            missing = missing.len(),
+            "batch read"
+        );
         Ok((users, missing, status))
     }
 
