@@ -124,3 +124,43 @@ async fn consumers_reconnect_after_the_broker_restarts_and_the_queue_drains() {
     }
     consumer.stop().await;
 }
+
+/// Jobs still waiting in the queue when the broker goes down survive its
+/// restart (durable queue, persistent messages), and the running consumer —
+/// never restarted by hand — reconnects and drains them, each exactly once.
+#[tokio::test]
+async fn jobs_waiting_in_the_queue_across_a_broker_restart_are_drained_by_the_running_consumer() {
+    let mut rabbit = PrivateRabbit::start().await;
+    let stub = Stub::start_with_delay(vec![], Duration::from_millis(300)).await;
+    let mut env = TestEnv::on_broker(&stub.url, &rabbit.url()).await;
+    env.config.amqp.prefetch = 1;
+    let api = spawn_api(env.config.clone()).await;
+    let consumer = spawn_consumer(env.config.clone()).await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(api.submit(&pair()).await);
+    }
+    // One job in flight, the rest waiting in the broker.
+    assert!(
+        wait_until(Duration::from_secs(10), || async { stub.calls() >= 1 }).await,
+        "the consumer started on the first job"
+    );
+    assert!(
+        stub.calls() < 6,
+        "jobs are still queued when the broker stops"
+    );
+
+    rabbit.stop().await;
+    rabbit.resume().await;
+
+    for id in &ids {
+        api.wait_for(id, JobStatus::Succeeded).await;
+    }
+    let statuses = env.statuses().await;
+    assert_eq!(statuses.len(), 6);
+    assert!(
+        statuses.iter().all(|(_, status, _)| status == "succeeded"),
+        "{statuses:?}"
+    );
+    consumer.stop().await;
+}
