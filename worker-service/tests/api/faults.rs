@@ -112,8 +112,14 @@ async fn consumers_reconnect_after_the_broker_restarts_and_the_queue_drains() {
     assert_eq!(api.post("/tasks", &pair()).await.status(), 503);
     rabbit.resume().await;
 
-    // The API reconnects on the next submit; the same consumer, never
+    // The API reconnects on a submit once its short reconnect pause (1 s
+    // after a failed connect) has passed; the same consumer, never
     // restarted by hand, drains what arrives.
+    let back = wait_until(Duration::from_secs(15), || async {
+        api.post("/tasks", &pair()).await.status() == 202
+    })
+    .await;
+    assert!(back, "submits are accepted again once the broker is back");
     let mut after = Vec::new();
     for _ in 0..5 {
         after.push(api.submit(&pair()).await);
