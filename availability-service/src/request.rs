@@ -90,20 +90,18 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// A number given as JSON number or string (query strings are strings).
-fn number(v: Option<&Value>, loc: &[&str], errors: &mut Vec<ErrorDetail>) -> Option<u64> {
-    match v {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
-        Some(Value::String(s)) if s.trim().parse::<u64>().is_ok() => s.trim().parse().ok(),
-        Some(_) => {
-            errors.push(bad(
-                loc,
-                format!("{} must be a whole number", loc[loc.len() - 1]),
-            ));
-            None
-        }
-    }
+/// A whole number (JSON number or string); a malformed one is reported
+/// under `at` and read as absent.
+fn number(
+    at: &str,
+    field: &'static str,
+    v: Option<&Value>,
+    errors: &mut Vec<ErrorDetail>,
+) -> Option<u64> {
+    scheduling::whole_number(field, v)
+        .map_err(|e| errors.push(bad(&[at, e.field()], e.to_string())))
+        .ok()
+        .flatten()
 }
 
 /// A plausible email (the user-service validates fully): one `@`, no
@@ -228,7 +226,7 @@ impl GroupRequest {
                     })
                     .ok()
             });
-        let days = match number(days.as_ref(), &[at, "days"], &mut errors) {
+        let days = match number(at, "days", days.as_ref(), &mut errors) {
             None => 7,
             Some(d) if (1..=366).contains(&d) => d as u32,
             Some(d) => {
@@ -240,7 +238,7 @@ impl GroupRequest {
             }
         };
         let min_attendees =
-            number(min_attendees.as_ref(), &[at, "min_attendees"], &mut errors).map(|k| k as usize);
+            number(at, "min_attendees", min_attendees.as_ref(), &mut errors).map(|k| k as usize);
         if let Some(k) = min_attendees {
             if errors.is_empty() && !(1..=emails.len()).contains(&k) {
                 errors.push(bad(

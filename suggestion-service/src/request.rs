@@ -129,20 +129,17 @@ impl SuggestParams {
 
     fn parse(at: &'static str, b: SuggestBody) -> Result<SuggestParams, Vec<ErrorDetail>> {
         let mut errors = Vec::new();
-        let mut num = |v: &Option<Value>, name: &str| -> Option<u64> {
-            match v {
-                None | Some(Value::Null) => None,
-                Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
-                Some(Value::String(s)) if s.trim().parse::<u64>().is_ok() => s.trim().parse().ok(),
-                Some(_) => {
+        let mut num = |v: &Option<Value>, name: &'static str| -> Option<u64> {
+            scheduling::whole_number(name, v.as_ref())
+                .map_err(|e| {
                     errors.push(ErrorDetail::new(
-                        [at, name],
-                        format!("{name} must be a whole number"),
+                        [at, e.field()],
+                        e.to_string(),
                         "value_error",
-                    ));
-                    None
-                }
-            }
+                    ))
+                })
+                .ok()
+                .flatten()
         };
         let duration = num(&b.duration, "duration");
         let step = num(&b.step, "step");

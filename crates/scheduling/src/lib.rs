@@ -42,7 +42,7 @@ pub use freebusy::{availability_view, freebusy};
 pub use intersect::{CommonHours, Interval, common_hours, intersect};
 pub use params::{
     Attendance, Count, DurationMinutes, IntervalMinutes, ParamError, Preference, StepMinutes,
-    WindowDays,
+    WindowDays, whole_number,
 };
 pub use pattern::{DayFormat, DaySlots, PatternError, WeeklyPattern};
 pub use suggest::{

@@ -52,6 +52,9 @@ pub enum ParamError {
     /// A required user that is not a member of the group.
     #[error("required user #{index} is not in the group of {n} users")]
     RequiredNotInGroup { index: usize, n: usize },
+    /// A number that is neither a whole JSON number nor a string of one.
+    #[error("{0} must be a whole number")]
+    NotWholeNumber(&'static str),
     /// An unknown ranking preference.
     #[error("unknown preference {0:?}; expected first, last, random or best")]
     Preference(String),
@@ -71,7 +74,30 @@ impl ParamError {
             ParamError::MinAttendees { .. } => "min_attendees",
             ParamError::RequiredNotInGroup { .. } => "required",
             ParamError::Preference(_) => "preference",
+            ParamError::NotWholeNumber(field) => field,
         }
+    }
+}
+
+/// A whole number as clients send it: a JSON number, or a string of digits
+/// (query strings are all strings). `Ok(None)` when absent or `null`.
+pub fn whole_number(
+    field: &'static str,
+    v: Option<&serde_json::Value>,
+) -> Result<Option<u64>, ParamError> {
+    use serde_json::Value;
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or(ParamError::NotWholeNumber(field)),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ParamError::NotWholeNumber(field)),
+        Some(_) => Err(ParamError::NotWholeNumber(field)),
     }
 }
 
@@ -296,6 +322,27 @@ impl Attendance {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_come_as_json_numbers_or_digit_strings() {
+        use serde_json::json;
+        assert_eq!(whole_number("days", None), Ok(None));
+        assert_eq!(whole_number("days", Some(&json!(null))), Ok(None));
+        assert_eq!(whole_number("days", Some(&json!(7))), Ok(Some(7)));
+        assert_eq!(whole_number("days", Some(&json!(" 7 "))), Ok(Some(7)));
+        for bad in [
+            json!(-1),
+            json!(1.5),
+            json!("seven"),
+            json!(""),
+            json!([7]),
+            json!(true),
+        ] {
+            let err = whole_number("days", Some(&bad)).unwrap_err();
+            assert_eq!(err.field(), "days", "{bad}");
+            assert_eq!(err.to_string(), "days must be a whole number");
+        }
+    }
 
     #[test]
     fn durations_must_be_whole_slots_within_a_day() {
