@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use reqwest::Client;
 use serde_json::{Value, json};
-use test_support::{RedisPrefix, TestSchema, free_port, spawn_stub};
+use test_support::{RedisPrefix, TestSchema, assert_error, free_port, spawn_stub};
 use w2meet_platform::http::HttpLimits;
 use w2meet_platform::upstream::UpstreamTimeouts;
 
@@ -89,15 +89,6 @@ impl Stack {
             .await
             .unwrap()
     }
-}
-
-async fn assert_error(res: reqwest::Response, status: StatusCode) -> Value {
-    assert_eq!(res.status(), status);
-    let header = res.headers()["case-id"].to_str().unwrap().to_owned();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["case_id"], header.as_str());
-    assert!(!body["detail"].as_array().unwrap().is_empty());
-    body
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use reqwest::Client;
 use serde_json::{Value, json};
 use suggestion_service::config::Config;
 use suggestion_service::startup::Application;
-use test_support::{RedisPrefix, TestSchema, free_port, spawn_stub};
+use test_support::{RedisPrefix, TestSchema, assert_error, free_port, spawn_stub};
 use w2meet_platform::http::HttpLimits;
 use w2meet_platform::upstream::UpstreamTimeouts;
 
@@ -128,15 +128,6 @@ impl Stack {
         self.user(json!({"email": "bob@x.io", "preferences": "last", "availabilities": {"monday": [10, 11], "wednesday": [15, 16, 17]}}))
             .await;
     }
-}
-
-async fn assert_error(res: reqwest::Response, status: StatusCode) -> Value {
-    assert_eq!(res.status(), status);
-    let header = res.headers()["case-id"].to_str().unwrap().to_owned();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["case_id"], header.as_str());
-    assert!(!body["detail"].as_array().unwrap().is_empty());
-    body
 }
 
 fn starts(body: &Value) -> Vec<String> {

@@ -7,13 +7,16 @@
 //! # Layout
 //! - [`postgres`]: [`TestSchema`], a fresh schema per test.
 //! - [`redis`]: [`RedisPrefix`] and [`PrivateRedis`].
+//! - [`http`]: [`assert_error`], the shared error-body contract.
 //! - [`net`]: [`TcpProxy`], free ports, stub upstream servers.
 
+pub mod http;
 pub mod net;
 pub mod postgres;
 pub mod rabbitmq;
 pub mod redis;
 
+pub use http::assert_error;
 pub use net::{TcpProxy, free_port, spawn_stub};
 pub use postgres::TestSchema;
 pub use redis::{PrivateRedis, RedisPrefix};

@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
+pub use test_support::assert_error;
 use test_support::{RedisPrefix, TestSchema};
 use user_service::config::Config;
 use user_service::service::Users;
@@ -158,28 +159,4 @@ pub fn x_cache(res: &Response) -> String {
         .get("x-cache")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default()
-}
-
-/// Asserts the common error body: status, a `case_id` equal to the
-/// `Case-ID` header, and at least one detail.
-pub async fn assert_error(res: Response, status: StatusCode) -> Value {
-    assert_eq!(res.status(), status);
-    let header = res
-        .headers()
-        .get("case-id")
-        .expect("Case-ID header")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let body: Value = res.json().await.expect("JSON error body");
-    assert_eq!(body["case_id"], header.as_str(), "{body}");
-    let detail = body["detail"].as_array().expect("detail list");
-    assert!(!detail.is_empty());
-    for d in detail {
-        assert!(
-            d["loc"].is_array() && d["msg"].is_string() && d["type"].is_string(),
-            "{d}"
-        );
-    }
-    body
 }
