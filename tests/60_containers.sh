@@ -6,11 +6,17 @@
 #      running as root; at least one of them must run.
 #   2. its shape: every part present, replicas declared, healthchecks
 #      everywhere, a private network, only the gateway published;
-#   3. every Dockerfile it builds exists, ends as a non-root USER, EXPOSEs,
-#      has a HEALTHCHECK, builds and runs its own crate, COPYs what exists;
-#   4. environment: every variable compose or a Dockerfile sets is read by
-#      that service (its src/ or the platform crate); every variable the
-#      service's config.rs reads is listed in compose; every URL names a
+#   3. images: the gateway builds nginx/Dockerfile, every other service the
+#      one deploy/service.Dockerfile with a build arg SERVICE naming a
+#      workspace member with a binary (no per-service Dockerfile is left);
+#      each Dockerfile exists, ends as a non-root USER, EXPOSEs, has a
+#      HEALTHCHECK, COPYs what exists; the service one declares ARG SERVICE,
+#      runs `cargo build --release --locked -p "$SERVICE"`, its exec-form
+#      ENTRYPOINT is that binary, copied to a fixed path;
+#   4. environment: every variable compose sets is read by that service (its
+#      src/ or the platform crate), every variable a Dockerfile sets by at
+#      least one service built from it; every variable the service's
+#      config.rs reads is listed in compose; every URL names a
 #      compose service on the port that service listens on; the databases
 #      and roles of DATABASE_URL are those deploy/postgres-init.sql creates;
 #      every variable scripts/up gives a service is set here too;
@@ -123,7 +129,11 @@ gw_ports = (services.get("gateway") or {}).get("ports") or []
 if not gw_ports or not all(str(p).endswith(":8080") or str(p) == "8080" for p in gw_ports):
     problem(f"compose: the gateway must publish its port 8080 (ports: {gw_ports})")
 
-# -- Dockerfiles
+# -- Dockerfiles: the gateway builds nginx/Dockerfile; every Rust service the
+# one deploy/service.Dockerfile, its build arg SERVICE naming the workspace
+# member (a package with a binary) it builds and runs
+SERVICE_DOCKERFILE = "deploy/service.Dockerfile"
+
 def dockerfile_of(svc):
     b = svc.get("build")
     if not b:
@@ -133,6 +143,13 @@ def dockerfile_of(svc):
     ctx = os.path.normpath(os.path.join(root, b.get("context", ".")))
     return ctx, os.path.normpath(os.path.join(ctx, b.get("dockerfile", "Dockerfile")))
 
+def build_args(svc):  # args: {K: V} or ["K=V", ...]
+    b = svc.get("build")
+    a = (b.get("args") if isinstance(b, dict) else None) or {}
+    if isinstance(a, list):
+        a = dict((x.split("=", 1) + [None])[:2] for x in a)
+    return a
+
 def parse_dockerfile(path):
     text = open(path).read()
     text = re.sub(r"\\\n", " ", text)  # line continuations
@@ -140,31 +157,116 @@ def parse_dockerfile(path):
     last_from = max(i for i, l in enumerate(lines) if l.upper().startswith("FROM "))
     return lines, lines[last_from:]
 
+def stages(lines):  # [[FROM ..., ...], ...]
+    out = []
+    for l in lines:
+        if l.upper().startswith("FROM "):
+            out.append([])
+        if out:
+            out[-1].append(l)
+    return out
+
 def env_keys(instr):  # ENV A=1 B=2 / ENV A 1
     body = instr.split(None, 1)[1]
     if "=" not in body.split()[0]:
         return {body.split()[0]: body.split(None, 1)[1] if len(body.split()) > 1 else ""}
     return dict(re.findall(r'([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)', body))
 
+# The workspace's binaries: package name -> member directory.
+def workspace_members():
+    text = open(os.path.join(root, "Cargo.toml")).read()
+    try:
+        import tomllib
+        return list((tomllib.loads(text).get("workspace") or {}).get("members") or [])
+    except ImportError:
+        m = re.search(r"(?ms)^\[workspace\].*?^members\s*=\s*\[(.*?)\]", text)
+        return re.findall(r'"([^"]+)"', m.group(1)) if m else []
+binaries = {}
+for member in workspace_members():
+    manifest = os.path.join(root, member, "Cargo.toml")
+    if not os.path.isfile(manifest) or not os.path.isfile(os.path.join(root, member, "src", "main.rs")):
+        continue
+    m = re.search(r'(?ms)^\[package\].*?^name\s*=\s*"([^"]+)"', open(manifest).read())
+    if m:
+        binaries[m.group(1)] = member
+if not binaries:
+    problem("Cargo.toml: found no workspace member with a binary (src/main.rs): this test needs updating")
+for pkg, member in binaries.items():
+    stale = os.path.join(member, "Dockerfile")
+    if os.path.exists(os.path.join(root, stale)):
+        problem(f"{stale}: a per-service Dockerfile; every service image builds from {SERVICE_DOCKERFILE} (build arg SERVICE={pkg})")
+
+SV = r'"?\$(?:SERVICE\b|\{SERVICE\})"?'   # $SERVICE, ${SERVICE}, quoted or not
+def check_service_dockerfile(rel, lines):
+    # builds the package SERVICE names and runs that binary from a fixed path
+    # (an exec-form ENTRYPOINT expands neither ARG nor ENV)
+    st = stages(lines)
+    final = st[-1]
+    build = [(i, l) for i, l in enumerate(lines) if "cargo build" in l]
+    if not build:
+        return problem(f"{rel}: no `cargo build`")
+    bi, bl = build[0]
+    if "--release" not in bl or "--locked" not in bl or not re.search(rf"(-p|--package)\s+{SV}(\s|$)", bl):
+        problem(f'{rel}: does not `cargo build --release --locked -p "$SERVICE"`')
+    bstage = next(s for s in st if bl in s)
+    if bstage is final:
+        problem(f"{rel}: builds in its final stage (the runtime image must not hold the toolchain)")
+    if not any(re.match(r"ARG\s+SERVICE(=|\s|$)", l, re.I) for l in bstage[:bstage.index(bl)]):
+        problem(f"{rel}: the build stage uses SERVICE without declaring `ARG SERVICE` before `cargo build`")
+    ep = [l for l in final if l.upper().startswith("ENTRYPOINT ")]
+    argv = None
+    if ep:
+        try:
+            import json
+            argv = json.loads(ep[-1].split(None, 1)[1])
+        except ValueError:
+            argv = None
+    if not argv or not isinstance(argv, list):
+        return problem(f"{rel}: no exec-form ENTRYPOINT [\"/path/to/binary\"] (the subcommands, e.g. worker-consumer's `consume`, come from compose `command:`)")
+    exe = argv[0]
+    if "$" in exe:
+        problem(f"{rel}: ENTRYPOINT {exe}: the exec form does not expand variables; copy the binary to a fixed path")
+    copies = [l.split() for l in final if l.upper().startswith("COPY ") and "--from" in l]
+    srcs = [p[-2] for p in copies if len(p) >= 3 and (p[-1] == exe or (p[-1].endswith("/") and p[-1] + os.path.basename(p[-2]) == exe))]
+    if not srcs:
+        return problem(f"{rel}: the ENTRYPOINT {exe} is not COPY --from the build stage")
+    if not any(re.search(rf"target/release/{SV}", l) and srcs[0] in l for l in bstage):
+        problem(f"{rel}: {srcs[0]} (the ENTRYPOINT {exe}) is not installed from target/release/$SERVICE")
+
 image_env = {}
 has_image_healthcheck = {}
+crate_of = {}      # compose service -> (package, member directory)
+image_builds = {}  # image -> (Dockerfile, SERVICE) of the first service naming it
+checked = set()
 for name, svc in services.items():
     df = dockerfile_of(svc)
     if not df:
         continue
     ctx, path = df
     rel = os.path.relpath(path, root)
+    args = build_args(svc)
+    if name != "gateway":
+        if rel != SERVICE_DOCKERFILE:
+            problem(f"compose: {name} builds {rel}; every service image builds from {SERVICE_DOCKERFILE} (build arg SERVICE)")
+        pkg = args.get("SERVICE")
+        if not pkg:
+            problem(f"compose: {name} builds {rel} without the build arg SERVICE (build: args: SERVICE: <workspace member>)")
+        elif pkg not in binaries:
+            problem(f"compose: {name}: build arg SERVICE={pkg} is not a workspace member with a binary ({', '.join(sorted(binaries))})")
+        else:
+            crate_of[name] = (pkg, binaries[pkg])
+            image = str(svc.get("image") or "")
+            if image and not re.search(rf"(^|/){re.escape(pkg)}(:|$)", image):
+                problem(f"compose: {name} builds SERVICE={pkg} but tags it {image}")
+    image = svc.get("image")
+    if image:
+        built = (rel, args.get("SERVICE"))
+        if image_builds.setdefault(image, built) != built:
+            problem(f"compose: {name} builds {image} from {built}, another service from {image_builds[image]}")
     if not os.path.isfile(path):
         problem(f"{rel}: missing (build of {name})")
         continue
     lines, final = parse_dockerfile(path)
-    users = [l.split(None, 1)[1].strip() for l in final if l.upper().startswith("USER ")]
-    if not users:
-        problem(f"{rel}: the final stage has no USER (runs as root)")
-    elif re.match(r"^(root|0)(:|$)", users[-1]):
-        problem(f"{rel}: the final stage runs as root (USER {users[-1]})")
-    if not any(l.upper().startswith("EXPOSE ") for l in final):
-        problem(f"{rel}: no EXPOSE")
     hc = [l for l in final if l.upper().startswith("HEALTHCHECK ")]
     has_image_healthcheck[name] = bool(hc) and "NONE" not in hc[-1].upper().split()[1:2]
     env = {}
@@ -172,6 +274,16 @@ for name, svc in services.items():
         if l.upper().startswith("ENV "):
             env.update(env_keys(l))
     image_env[name] = env
+    if rel in checked:
+        continue
+    checked.add(rel)
+    users = [l.split(None, 1)[1].strip() for l in final if l.upper().startswith("USER ")]
+    if not users:
+        problem(f"{rel}: the final stage has no USER (runs as root)")
+    elif re.match(r"^(root|0)(:|$)", users[-1]):
+        problem(f"{rel}: the final stage runs as root (USER {users[-1]})")
+    if not any(l.upper().startswith("EXPOSE ") for l in final):
+        problem(f"{rel}: no EXPOSE")
     for l in lines:
         if l.upper().startswith("COPY ") and "--from" not in l:
             parts = [p for p in l.split()[1:] if not p.startswith("--")]
@@ -180,15 +292,8 @@ for name, svc in services.items():
             for src in parts[:-1]:
                 if src != "." and not os.path.exists(os.path.join(ctx, src)):
                     problem(f"{rel}: COPY source {src} does not exist")
-    crate_dir = os.path.dirname(path)
-    if os.path.isfile(os.path.join(crate_dir, "Cargo.toml")):
-        crate = os.path.basename(crate_dir)
-        build = [l for l in lines if "cargo build" in l]
-        if not build or not re.search(rf"(-p|--package)\s+{re.escape(crate)}(\s|$)", build[0]) or "--release" not in build[0]:
-            problem(f"{rel}: does not `cargo build --release -p {crate}`")
-        ep = [l for l in final if l.upper().startswith("ENTRYPOINT ") or l.upper().startswith("CMD ")]
-        if not ep or crate not in ep[0]:
-            problem(f"{rel}: the image does not run {crate}")
+    if rel == SERVICE_DOCKERFILE:
+        check_service_dockerfile(rel, lines)
 
 # -- healthchecks everywhere
 for name, svc in services.items():
@@ -225,11 +330,11 @@ platform_src = sources(os.path.join(root, "crates", "platform", "src"))
 reads_rust_log = "try_from_default_env" in platform_src  # EnvFilter reads RUST_LOG
 ports_of = {}      # compose service -> port it listens on
 by_crate = {}      # crate -> set of names compose/images give it
+image_readers = {} # Dockerfile -> (its ENV, {crate: its sources}) of the services built from it
 for name, svc in services.items():
     df = dockerfile_of(svc)
     if not df or not os.path.isfile(df[1]):
         continue
-    crate_dir = os.path.dirname(df[1])
     env = dict(image_env.get(name, {}))
     env.update(compose_env(svc))
     if name == "gateway":
@@ -249,11 +354,16 @@ for name, svc in services.items():
             if not env.get(k):
                 problem(f"compose: gateway does not set {k}, which nginx/render requires")
         continue
-    if not os.path.isfile(os.path.join(crate_dir, "Cargo.toml")):
+    if name not in crate_of:
         continue
-    crate = os.path.basename(crate_dir)
-    src = sources(os.path.join(crate_dir, "src"))
-    for k in env:
+    crate = crate_of[name][1]
+    src = sources(os.path.join(root, crate, "src"))
+    # What compose sets, this service must read; what the image sets (one
+    # Dockerfile for every service), at least one service built from it must
+    # (checked below: worker-service's CONSUMER_BIND_ADDR is in every image).
+    readers = image_readers.setdefault(os.path.relpath(df[1], root), (image_env.get(name, {}), {}))
+    readers[1][crate] = src
+    for k in compose_env(svc):
         if k == "RUST_LOG" and reads_rust_log:
             continue
         if f'"{k}"' not in src and f'"{k}"' not in platform_src:
@@ -263,6 +373,12 @@ for name, svc in services.items():
     ports_of[name] = m.group(1) if m else None
     if ports_of[name] is None:
         problem(f"compose: {name} has no BIND_ADDR with a port (image ENV or compose)")
+for rel, (ienv, srcs) in image_readers.items():
+    for k in ienv:
+        if k == "RUST_LOG" and reads_rust_log:
+            continue
+        if f'"{k}"' not in platform_src and not any(f'"{k}"' in src for src in srcs.values()):
+            problem(f"{rel}: ENV {k}, which none of the services built from it ({', '.join(sorted(srcs))}) reads")
 for crate, given in by_crate.items():
     cfg = os.path.join(root, crate, "src", "config.rs")
     if not os.path.isfile(cfg):
@@ -326,7 +442,7 @@ for k in ("USER_SERVERS", "AVAILABILITY_SERVERS", "SUGGESTION_SERVERS", "WORKER_
 
 with open(os.path.join(work, "hosts"), "w") as f:
     f.write("127.0.0.1 localhost " + " ".join(services) + "\n::1 localhost\n")
-print("\n".join(problems))
+print("\n".join(dict.fromkeys(problems)))  # once each, in order
 PY
 ) || fail "reading docker-compose.yml failed"
 if [ -n "$problems" ]; then
@@ -334,7 +450,7 @@ if [ -n "$problems" ]; then
     fail "$(grep -c . <<<"$problems") problem(s) in the container deployment"
 fi
 echo "ok: services, replicas, healthchecks, networks, published ports"
-echo "ok: Dockerfiles (non-root USER, EXPOSE, HEALTHCHECK, crate, COPY sources)"
+echo "ok: Dockerfiles (one for the services, SERVICE a workspace binary; non-root USER, EXPOSE, HEALTHCHECK, COPY sources)"
 echo "ok: environment of compose and images matches what the services read"
 
 # --- 5. nginx: the container's rendering passes nginx -t ----------------------------

@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use w2meet_group::{Email, Source};
 use w2meet_platform::upstream::UpstreamError;
 use w2meet_platform::{ApiError, ErrorDetail};
 
@@ -12,10 +13,7 @@ pub enum AvailabilityError {
     Invalid(Vec<ErrorDetail>),
     /// 404: users the user-service does not know (listed).
     #[error("unknown users")]
-    UnknownUsers {
-        at: &'static str,
-        emails: Vec<String>,
-    },
+    UnknownUsers { at: Source, emails: Vec<Email> },
     /// 4xx passed on from the user-service; 502/503/504 when it failed,
     /// was unreachable or too slow.
     #[error(transparent)]
@@ -29,7 +27,10 @@ impl IntoResponse for AvailabilityError {
                 status: StatusCode::BAD_REQUEST,
                 detail,
             },
-            AvailabilityError::UnknownUsers { at, emails } => not_found(at, &emails),
+            AvailabilityError::UnknownUsers { at, emails } => ApiError {
+                status: StatusCode::NOT_FOUND,
+                detail: w2meet_group::unknown_members(at, &emails),
+            },
             AvailabilityError::Upstream(e) => {
                 if !matches!(e, UpstreamError::Rejected { .. }) {
                     tracing::error!(
@@ -41,25 +42,5 @@ impl IntoResponse for AvailabilityError {
             }
         };
         api.into_response()
-    }
-}
-
-/// The original message, then one detail per unknown email.
-pub fn not_found(at: &str, emails: &[String]) -> ApiError {
-    let mut detail = vec![ErrorDetail::new(
-        [at, "users"],
-        "One or both users not found",
-        "not_found",
-    )];
-    detail.extend(emails.iter().map(|e| {
-        ErrorDetail::new(
-            [at, "users", e.as_str()],
-            format!("unknown user {e}"),
-            "not_found",
-        )
-    }));
-    ApiError {
-        status: StatusCode::NOT_FOUND,
-        detail,
     }
 }

@@ -2,17 +2,21 @@
 //!
 //! # Layout
 //! - [`config`]: settings from the environment.
-//! - [`startup`]: state, router, application (`main` and tests).
-//! - [`routes`]: thin handlers (`/availabilities`, `/health`).
-//! - [`request`]: query/body → validated [`request::GroupRequest`].
-//! - [`service`]: the answer, computed with the pure `scheduling` core.
-//! - [`clients`]: the typed user-service client (one batch read per request).
+//! - [`startup`]: the router and [`startup::build`] (`main` and tests).
+//! - [`state`]: the handlers' state.
+//! - [`routes`]: thin handlers (`/availabilities`, `/timelines`, `/health`).
+//! - [`service`]: the use cases: one batch read from user-service, then the
+//!   pure computations.
+//! - [`domain`]: the requests (the group parsed by `w2meet-group`) and the
+//!   answers, computed with the pure `scheduling` core.
+//! - [`clients`]: the typed user-service client.
 //! - [`error`]: errors and their status codes.
 
 pub mod clients;
 pub mod config;
+pub mod domain;
 pub mod error;
-pub mod request;
 pub mod routes;
 pub mod service;
 pub mod startup;
+pub mod state;

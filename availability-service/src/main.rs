@@ -1,5 +1,4 @@
 use availability_service::config::Config;
-use availability_service::startup::Application;
 use w2meet_platform::{env, shutdown, telemetry};
 
 #[tokio::main]
@@ -10,7 +9,7 @@ async fn main() -> anyhow::Result<()> {
         &env::instance_name(),
         &config.log_dir,
     )?;
-    let app = Application::build(config).await?;
+    let app = availability_service::startup::build(config).await?;
     tracing::info!(port = app.port(), "availability-service listening");
     app.run_until(shutdown::signal()).await?;
     Ok(())

@@ -1,145 +1,104 @@
-//! The answer to an availability request, computed from the users'
-//! schedules: pure, no I/O (the handler fetches, this computes).
+//! The use cases the handlers call: fetch the members' schedules (one batch
+//! read from user-service), check that everyone exists, and hand the data
+//! to the pure computations in [`crate::domain::answer`].
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use scheduling::{Attendance, Group, ParamError, Window};
-use serde::Serialize;
-use serde_json::{Map, Value};
-use utoipa::ToSchema;
+use w2meet_group::wire::{TimelinesAnswer, TimelinesRequest, WIRE_VERSION};
+use w2meet_group::{Email, Source};
+use w2meet_platform::{CaseId, ErrorDetail};
 
-use crate::clients::UserSchedule;
-use crate::request::GroupRequest;
+use crate::clients::{UserClient, UserSchedule};
+use crate::domain::answer::{self, AvailabilityAnswer};
+use crate::domain::request::AvailabilityRequest;
+use crate::error::AvailabilityError;
 
-/// The window actually used.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct WindowOut {
-    /// First local date.
-    pub from: NaiveDate,
-    /// The day after the last local date (exclusive).
-    pub to: NaiveDate,
-    pub days: u32,
-    pub tz: String,
-    /// RFC 3339 UTC bounds of the window.
-    pub start: String,
-    pub end: String,
+/// The service: a user-service client (pooled, with timeouts).
+#[derive(Clone, Debug)]
+pub struct Availability {
+    pub users: UserClient,
 }
 
-/// A maximal stretch of time with a constant set of free users.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct IntervalOut {
-    pub start: String,
-    pub end: String,
-    pub available: Vec<String>,
-    pub count: usize,
-}
+impl Availability {
+    /// `GET/POST /availabilities`.
+    pub async fn common(
+        &self,
+        req: &AvailabilityRequest,
+        case_id: &CaseId,
+    ) -> Result<AvailabilityAnswer, AvailabilityError> {
+        let group = &req.group;
+        let window = group
+            .window(chrono::Utc::now())
+            .map_err(|e| AvailabilityError::Invalid(vec![e]))?;
+        let schedules = self.fetch(group.members(), group.source(), case_id).await?;
+        let ordered = answer::in_member_order(group.members(), &schedules);
+        let answer = answer::common(
+            group,
+            req.detail_users,
+            req.is_original_form(),
+            window,
+            &ordered,
+            case_id.as_str(),
+        );
+        tracing::info!(users = ordered.len(), "availability computed");
+        Ok(answer)
+    }
 
-/// `GET/POST /availabilities` answer. The first three fields are the
-/// original W2Meet response, unchanged.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AvailabilityResponse {
-    /// Day name → whole hours (in `tz`) when every user is free.
-    #[schema(value_type = Object)]
-    pub common_availabilities: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user1preference: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user2preference: Option<String>,
-    pub case_id: String,
-    /// The group, in the order asked, duplicates removed.
-    pub users: Vec<String>,
-    /// Email → stored preference.
-    #[schema(value_type = Object)]
-    pub preferences: Map<String, Value>,
-    pub window: WindowOut,
-    /// Every maximal interval where the required users and at least
-    /// `min_attendees` users are free.
-    pub intervals: Vec<IntervalOut>,
-    /// With `detail=users`: each user's own free intervals `[start, end]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub free: Option<Map<String, Value>>,
-}
+    /// `POST /timelines`: the members' timelines in the wire format, or the
+    /// unknown members.
+    pub async fn timelines(
+        &self,
+        req: TimelinesRequest,
+        case_id: &CaseId,
+    ) -> Result<TimelinesAnswer, AvailabilityError> {
+        let invalid =
+            |field: &str, msg: String| ErrorDetail::new(["body", field], msg, "value_error");
+        if req.version != WIRE_VERSION {
+            return Err(AvailabilityError::Invalid(vec![invalid(
+                "version",
+                format!("this service speaks version {WIRE_VERSION}"),
+            )]));
+        }
+        let window = req
+            .window
+            .window()
+            .map_err(|e| AvailabilityError::Invalid(vec![invalid("window", e.to_string())]))?;
+        let n = req.users.len();
+        if !(scheduling::params::MIN_GROUP..=scheduling::params::MAX_GROUP).contains(&n) {
+            return Err(AvailabilityError::Invalid(vec![invalid(
+                "users",
+                format!("a group needs from 2 to 1000 users, got {n}"),
+            )]));
+        }
+        let batch = self.users.schedules(&req.users, case_id).await?;
+        if !batch.missing.is_empty() {
+            return Ok(TimelinesAnswer::missing(&window, batch.missing));
+        }
+        let ordered = answer::in_member_order(&req.users, &batch.found);
+        if ordered.len() != n {
+            return Err(AvailabilityError::Invalid(vec![invalid(
+                "users",
+                "the users must be distinct".to_owned(),
+            )]));
+        }
+        let answer = answer::timelines(window, &ordered);
+        tracing::info!(users = n, weeks = answer.weeks.len(), "timelines laid out");
+        Ok(answer)
+    }
 
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Intersects the group's schedules. `schedules` must hold exactly the
-/// request's users (in any order); `today` gives the default start.
-pub fn compute(
-    req: &GroupRequest,
-    schedules: &[UserSchedule],
-    case_id: &str,
-    today: NaiveDate,
-) -> Result<AvailabilityResponse, ParamError> {
-    let ordered: Vec<&UserSchedule> = req
-        .users
-        .iter()
-        .filter_map(|e| schedules.iter().find(|s| s.email == *e))
-        .collect();
-    let from = req
-        .from
-        .unwrap_or_else(|| scheduling::first_monday_on_or_after(today));
-    let window = Window::new(from, req.days, req.tz)?;
-    let attendance =
-        Attendance::from_request(ordered.len(), req.required.as_deref(), req.min_attendees)?;
-    let group = Group::lay_out(window, ordered.iter().map(|s| (&s.pattern, s.tz)));
-    let email = |i: usize| ordered[i].email.clone();
-    let intervals = scheduling::intersect(&group, &attendance)
-        .into_iter()
-        .map(|iv| IntervalOut {
-            start: rfc3339(iv.start),
-            end: rfc3339(iv.end),
-            count: iv.available.len(),
-            available: iv.available.into_iter().map(email).collect(),
-        })
-        .collect();
-    let free = req.detail_users.then(|| {
-        ordered
-            .iter()
-            .zip(group.timelines())
-            .map(|(s, t)| {
-                let runs: Vec<Value> = t
-                    .free_runs()
-                    .into_iter()
-                    .map(|(a, b)| {
-                        Value::from(vec![
-                            rfc3339(window.slot_start(a)),
-                            rfc3339(window.slot_start(b)),
-                        ])
-                    })
-                    .collect();
-                (s.email.clone(), Value::Array(runs))
+    /// Every member's schedule, or 404 naming the unknown ones.
+    async fn fetch(
+        &self,
+        members: &[Email],
+        source: Source,
+        case_id: &CaseId,
+    ) -> Result<Vec<UserSchedule>, AvailabilityError> {
+        let batch = self.users.schedules(members, case_id).await?;
+        if batch.missing.is_empty() {
+            Ok(batch.found)
+        } else {
+            Err(AvailabilityError::UnknownUsers {
+                at: source,
+                emails: batch.missing,
             })
-            .collect()
-    });
-    let (user1preference, user2preference) = if req.original_form {
-        (
-            ordered.first().map(|s| s.preference.clone()),
-            ordered.get(1).map(|s| s.preference.clone()),
-        )
-    } else {
-        (None, None)
-    };
-    Ok(AvailabilityResponse {
-        common_availabilities: scheduling::common_hours(&group, req.tz).to_json(),
-        user1preference,
-        user2preference,
-        case_id: case_id.to_owned(),
-        users: ordered.iter().map(|s| s.email.clone()).collect(),
-        preferences: ordered
-            .iter()
-            .map(|s| (s.email.clone(), Value::from(s.preference.clone())))
-            .collect(),
-        window: WindowOut {
-            from,
-            to: from + chrono::Days::new(u64::from(req.days)),
-            days: req.days,
-            tz: req.tz.name().to_owned(),
-            start: rfc3339(window.start()),
-            end: rfc3339(window.end()),
-        },
-        intervals,
-        free,
-    })
+        }
+    }
 }

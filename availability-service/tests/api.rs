@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use availability_service::config::Config;
-use availability_service::startup::Application;
+
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -24,7 +24,7 @@ struct Stack {
 }
 
 async fn spawn_availability(user_service_url: String) -> String {
-    let app = Application::build(Config {
+    let app = availability_service::startup::build(Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         log_dir: std::env::temp_dir(),
         user_service_url,
@@ -56,9 +56,7 @@ async fn spawn_stack() -> Stack {
     config.db.schema = Some(schema.name.clone());
     config.cache.url = redis.url.clone();
     config.cache.prefix = redis.prefix.clone();
-    let users = user_service::startup::Application::build(config)
-        .await
-        .unwrap();
+    let users = user_service::startup::build(config).await.unwrap();
     let user_base = format!("http://127.0.0.1:{}", users.port());
     tokio::spawn(users.run_until(std::future::pending()));
     Stack {
@@ -98,7 +96,24 @@ async fn the_original_two_user_answer_is_unchanged() {
         .await;
     s.user(json!({"email": "bob@x.io", "preferences": "last", "availabilities": {"monday": [10, 11, 12], "friday": [14, 15]}}))
         .await;
-    // 2026-11-23 is a Monday.
+    // The original request: the original body exactly, nothing more.
+    let res = s.get("userId1=ann@x.io&userId2=bob@x.io").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let case_id = res.headers()["case-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "case_id": case_id,
+            "common_availabilities": {"monday": [10, 11], "tuesday": [], "wednesday": [], "thursday": [],
+                                      "friday": [14], "saturday": [], "sunday": []},
+            "user1preference": "first",
+            "user2preference": "last"
+        })
+    );
+
+    // Any newer parameter (here `from`; 2026-11-23 is a Monday) gets the
+    // full answer, the original fields first.
     let res = s
         .get("userId1=ann@x.io&userId2=bob@x.io&from=2026-11-23")
         .await;
@@ -110,29 +125,34 @@ async fn the_original_two_user_answer_is_unchanged() {
         ),
         "{text}"
     );
-    let body: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(body["window"]["from"], "2026-11-23");
-    assert_eq!(body["window"]["to"], "2026-11-30");
+    let full: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(full["window"]["from"], "2026-11-23");
+    assert_eq!(full["window"]["to"], "2026-11-30");
     assert_eq!(
-        body["intervals"],
+        full["intervals"],
         json!([
             {"start": "2026-11-23T10:00:00Z", "end": "2026-11-23T12:00:00Z", "available": ["ann@x.io", "bob@x.io"], "count": 2},
             {"start": "2026-11-27T14:00:00Z", "end": "2026-11-27T15:00:00Z", "available": ["ann@x.io", "bob@x.io"], "count": 2}
         ])
     );
-    // Without `from`, the window is the coming Monday-to-Sunday week.
-    let default: Value = s
-        .get("userId1=ann@x.io&userId2=bob@x.io")
+    // The body form is new too: full answer, and without `from` the window
+    // is the coming Monday-to-Sunday week.
+    let posted: Value = s
+        .http
+        .post(format!("{}/availabilities", s.base))
+        .json(&json!({"userId1": "ann@x.io", "userId2": "bob@x.io"}))
+        .send()
         .await
+        .unwrap()
         .json()
         .await
         .unwrap();
     let from =
-        chrono::NaiveDate::parse_from_str(default["window"]["from"].as_str().unwrap(), "%Y-%m-%d")
+        chrono::NaiveDate::parse_from_str(posted["window"]["from"].as_str().unwrap(), "%Y-%m-%d")
             .unwrap();
     assert_eq!(chrono::Datelike::weekday(&from), chrono::Weekday::Mon);
     assert_eq!(
-        default["common_availabilities"],
+        posted["common_availabilities"],
         body["common_availabilities"]
     );
 }

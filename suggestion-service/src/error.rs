@@ -2,25 +2,26 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use w2meet_group::{Email, Source};
 use w2meet_platform::upstream::UpstreamError;
 use w2meet_platform::{ApiError, ErrorDetail};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SuggestionError {
-    /// 400: bad parameters, each listed with its location.
+    /// 400: bad parameters, each listed where the client put it.
     #[error("invalid request")]
     Invalid(Vec<ErrorDetail>),
-    /// The availability-service's 400/404, passed on with its details
-    /// (locations rewritten to where this request carried them); 502/503/504
-    /// when it failed, was unreachable or too slow.
+    /// 404: members user-service does not know, listed where the client
+    /// named the group.
+    #[error("unknown users")]
+    UnknownUsers { at: Source, emails: Vec<Email> },
+    /// 502/503/504: availability-service failed, was unreachable or too
+    /// slow (a 4xx from it means this service sent a bad request: 502).
     #[error("availability-service call failed")]
-    Upstream {
-        at: &'static str,
-        source: UpstreamError,
-    },
-    /// 502: the availability answer could not be used.
-    #[error("unusable availability answer")]
-    BadAnswer(Vec<ErrorDetail>),
+    Upstream(#[from] UpstreamError),
+    /// 502: the timelines could not be used.
+    #[error("unusable timelines: {0}")]
+    BadAnswer(String),
 }
 
 impl IntoResponse for SuggestionError {
@@ -30,25 +31,28 @@ impl IntoResponse for SuggestionError {
                 status: StatusCode::BAD_REQUEST,
                 detail,
             },
-            SuggestionError::Upstream { at, source } => {
-                if !matches!(source, UpstreamError::Rejected { .. }) {
-                    tracing::error!(
-                        error = &source as &dyn std::error::Error,
-                        "availability-service call failed"
-                    );
-                }
-                let mut api = source.to_api_error();
-                // We always call upstream with a body; the client may have
-                // used the query string.
-                for d in &mut api.detail {
-                    if d.loc.first().is_some_and(|l| l == "body") {
-                        d.loc[0] = at.to_owned();
-                    }
-                }
-                api
+            SuggestionError::UnknownUsers { at, emails } => ApiError {
+                status: StatusCode::NOT_FOUND,
+                detail: w2meet_group::unknown_members(at, &emails),
+            },
+            SuggestionError::Upstream(UpstreamError::Rejected { status, detail, .. }) => {
+                // This service validated the request itself: a refusal of
+                // the typed request is a bug on one side or the other.
+                tracing::error!(%status, ?detail, "availability-service refused the timelines request");
+                ApiError::server(
+                    StatusCode::BAD_GATEWAY,
+                    "availability-service answered with an error",
+                )
             }
-            SuggestionError::BadAnswer(detail) => {
-                tracing::error!(?detail, "unusable availability answer");
+            SuggestionError::Upstream(source) => {
+                tracing::error!(
+                    error = &source as &dyn std::error::Error,
+                    "availability-service call failed"
+                );
+                source.to_api_error()
+            }
+            SuggestionError::BadAnswer(reason) => {
+                tracing::error!(%reason, "unusable availability answer");
                 ApiError::server(
                     StatusCode::BAD_GATEWAY,
                     "availability-service answered wrongly",

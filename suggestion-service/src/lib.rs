@@ -2,19 +2,22 @@
 //!
 //! # Layout
 //! - [`config`]: settings from the environment.
-//! - [`startup`]: state, router, application (`main` and tests).
-//! - [`routes`]: thin handlers (`/suggestions`, `/health`).
-//! - [`request`]: query/body → [`request::SuggestParams`]; group and window
-//!   parameters are forwarded to the availability-service, which owns them.
-//! - [`service`]: ranking with the pure `scheduling` core, from the
-//!   availability answer (each user's free intervals).
+//! - [`startup`]: the router and [`startup::build`] (`main` and tests).
+//! - [`state`]: the handlers' state.
+//! - [`routes`]: thin handlers (`/suggestions`, `/health`); requests are
+//!   parsed by `w2meet-group` (the group, its window, the ranking options).
+//! - [`service`]: the use case: one `POST /timelines` to
+//!   availability-service, then the ranking.
+//! - [`domain`]: ranking the decoded timelines with the pure `scheduling`
+//!   core into the original or the full answer.
 //! - [`clients`]: the typed availability-service client.
 //! - [`error`]: errors and their status codes.
 
 pub mod clients;
 pub mod config;
+pub mod domain;
 pub mod error;
-pub mod request;
 pub mod routes;
 pub mod service;
 pub mod startup;
+pub mod state;

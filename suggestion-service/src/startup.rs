@@ -1,80 +1,59 @@
-//! Builds the application: the availability-service client, the router, the
-//! listener.
-
-use std::future::Future;
+//! Builds the application: the availability-service client, the router,
+//! the listener.
 
 use axum::Router;
 use axum::routing::get;
-use tokio::net::TcpListener;
 use utoipa::OpenApi;
+use w2meet_platform::Server;
 use w2meet_platform::upstream::Upstream;
 
 use crate::clients::AvailabilityClient;
 use crate::config::Config;
 use crate::routes::{health, suggestions};
+use crate::service::Suggestions;
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "W2Meet suggestion-service",
-        description = "Ranks candidate meeting times for a group from the availability-service's answer."
+        description = "Ranks candidate meeting times for a group from the timelines availability-service lays out."
     ),
-    paths(suggestions::get, suggestions::post, health::health)
+    paths(
+        suggestions::get_suggestions,
+        suggestions::post_suggestions,
+        health::health
+    )
 )]
 pub struct ApiDoc;
-
-/// Cheap handles shared by every request.
-#[derive(Clone)]
-pub struct AppState {
-    /// One pooled HTTP client for the availability-service, with its timeouts.
-    pub availability: AvailabilityClient,
-}
 
 pub fn router(state: AppState, config: &Config) -> Router {
     let routes = Router::new()
         .route(
             "/suggestions",
-            get(suggestions::get).post(suggestions::post),
+            get(suggestions::get_suggestions).post(suggestions::post_suggestions),
         )
         .route("/health", get(health::health))
         .with_state(state);
     w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http)
 }
 
-pub struct Application {
-    listener: TcpListener,
-    router: Router,
-}
+/// The running service (see [`w2meet_platform::Server`]).
+pub type Application = Server<AppState>;
 
-impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let upstream = Upstream::new(
-            "availability-service",
-            &config.availability_service_url,
-            config.upstream,
-        )?
-        // Batch reads and intersections have no side effects.
-        .idempotent();
-        let state = AppState {
+/// Builds the client and the router and binds.
+pub async fn build(config: Config) -> anyhow::Result<Application> {
+    let upstream = Upstream::new(
+        "availability-service",
+        &config.availability_service_url,
+        config.upstream,
+    )?
+    // Laying out timelines has no side effects: safe to send to another replica.
+    .idempotent();
+    let state = AppState {
+        suggestions: Suggestions {
             availability: AvailabilityClient::new(upstream),
-        };
-        let listener = TcpListener::bind(config.bind).await?;
-        Ok(Application {
-            router: router(state, &config),
-            listener,
-        })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
-    }
-
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-    }
+        },
+    };
+    Ok(Server::bind(config.bind, router(state.clone(), &config), state).await?)
 }

@@ -11,7 +11,7 @@ use axum::routing::post;
 use reqwest::Client;
 use serde_json::{Value, json};
 use suggestion_service::config::Config;
-use suggestion_service::startup::Application;
+
 use test_support::{RedisPrefix, TestSchema, assert_error, free_port, spawn_stub};
 use w2meet_platform::http::HttpLimits;
 use w2meet_platform::upstream::UpstreamTimeouts;
@@ -31,7 +31,7 @@ fn limits() -> HttpLimits {
 }
 
 async fn spawn_suggestion(availability_url: String) -> String {
-    let app = Application::build(Config {
+    let app = suggestion_service::startup::build(Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         log_dir: std::env::temp_dir(),
         availability_service_url: availability_url,
@@ -46,16 +46,15 @@ async fn spawn_suggestion(availability_url: String) -> String {
 }
 
 async fn spawn_availability(user_url: String) -> String {
-    let app =
-        availability_service::startup::Application::build(availability_service::config::Config {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            log_dir: std::env::temp_dir(),
-            user_service_url: user_url,
-            upstream: timeouts(),
-            http: limits(),
-        })
-        .await
-        .unwrap();
+    let app = availability_service::startup::build(availability_service::config::Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        log_dir: std::env::temp_dir(),
+        user_service_url: user_url,
+        upstream: timeouts(),
+        http: limits(),
+    })
+    .await
+    .unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
     base
@@ -81,9 +80,7 @@ async fn spawn_stack() -> Stack {
     config.db.schema = Some(schema.name.clone());
     config.cache.url = redis.url.clone();
     config.cache.prefix = redis.prefix.clone();
-    let users = user_service::startup::Application::build(config)
-        .await
-        .unwrap();
+    let users = user_service::startup::build(config).await.unwrap();
     let user_base = format!("http://127.0.0.1:{}", users.port());
     tokio::spawn(users.run_until(std::future::pending()));
     let availability = spawn_availability(user_base.clone()).await;
@@ -145,32 +142,51 @@ async fn the_original_answer_is_one_suggestion_per_distinct_stored_preference() 
     s.two_users().await;
     let res = s.get("userId1=ann@x.io&userId2=bob@x.io").await;
     assert_eq!(res.status(), StatusCode::OK);
-    let text = res.text().await.unwrap();
-    // ann prefers first (Monday 10–11), bob last (Wednesday 16–17).
+    let case_id = res.headers()["case-id"].to_str().unwrap().to_owned();
+    // ann prefers first (Monday 10–11), bob last (Wednesday 16–17): the
+    // original body exactly, nothing more.
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"case_id": case_id, "suggestions": [
+            {"day": "monday", "slot": [10, 11]},
+            {"day": "wednesday", "slot": [16, 17]}
+        ]})
+    );
+    // The same preference twice gives one suggestion.
+    s.user(json!({"email": "cy@x.io", "availabilities": {"monday": [10]}}))
+        .await;
+    let one = s.json("userId1=ann@x.io&userId2=cy@x.io").await;
+    assert_eq!(
+        one["suggestions"],
+        json!([{"day": "monday", "slot": [10, 11]}])
+    );
+
+    // The group form of the same question gets the rich objects.
+    let text = s.get("users=ann@x.io,bob@x.io").await.text().await.unwrap();
     assert!(
         text.contains(r#""suggestions":[{"day":"monday","slot":[10,11],"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"},{"day":"wednesday","slot":[16,17],"#),
         "{text}"
     );
     assert!(
         text.ends_with(r#""empty_reason":null,"alternatives":[]}"#),
         "{text}"
     );
-    let body: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(body["suggestions"].as_array().unwrap().len(), 2);
-    let first = &body["suggestions"][0];
+    let rich: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(rich["suggestions"].as_array().unwrap().len(), 2);
+    let first = &rich["suggestions"][0];
     assert_eq!(first["attendees"], json!(["ann@x.io", "bob@x.io"]));
     assert_eq!(first["missing"], json!([]));
     assert_eq!(first["score"], 1.0);
     assert!(first["reason"].as_str().unwrap().contains("earliest"));
-    // The same preference twice gives one suggestion.
-    s.user(json!({"email": "cy@x.io", "availabilities": {"monday": [10]}}))
+    // So does any newer parameter beside the original pair.
+    let with_duration = s
+        .json("userId1=ann@x.io&userId2=bob@x.io&duration=60")
         .await;
-    let one = s.json("userId1=ann@x.io&userId2=cy@x.io").await;
-    assert_eq!(one["suggestions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        with_duration["suggestions"][0]["attendees"],
+        json!(["ann@x.io", "bob@x.io"])
+    );
 }
 
 #[tokio::test]
@@ -261,6 +277,10 @@ async fn when_nothing_fits_the_reason_and_nearest_relaxations_are_given() {
         .json("users=ann@x.io,bob@x.io,never@x.io&count=1&preference=first")
         .await;
     assert_eq!(never["empty_reason"], "required_attendee_unavailable");
+    assert_eq!(
+        never["empty_reason_detail"],
+        "required attendee(s) never@x.io are never free in the window"
+    );
     let fewer = never["alternatives"]
         .as_array()
         .unwrap()
@@ -294,6 +314,27 @@ async fn bad_input_is_400_and_unknown_users_404_through_the_chain() {
         let body = assert_error(s.get(&q).await, StatusCode::BAD_REQUEST).await;
         assert_eq!(body["detail"][0]["loc"][0], "query", "{q}: {body}");
     }
+    // Each error names the client's own field, as sent.
+    for (q, loc) in [
+        ("users=a@b,c@d.io", json!(["query", "users", "0"])),
+        ("userId1=ann@x.io", json!(["query", "userId2"])),
+        ("userId1=ann@x.io&userId2=a@b", json!(["query", "userId2"])),
+        (
+            "users=ann@x.io,bob@x.io&required=bob@x.io,a@b",
+            json!(["query", "required", "1"]),
+        ),
+        (
+            "users=ann@x.io,bob@x.io&from=9999-12-31&days=366",
+            json!(["query", "from"]),
+        ),
+        (
+            "users=ann@x.io,bob@x.io&from=-0001-01-01",
+            json!(["query", "from"]),
+        ),
+    ] {
+        let body = assert_error(s.get(q).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(body["detail"][0]["loc"], loc, "{q}: {body}");
+    }
     let many: Vec<String> = (0..1001).map(|i| format!("u{i}@x.io")).collect();
     let res = s
         .http
@@ -316,7 +357,7 @@ async fn bad_input_is_400_and_unknown_users_404_through_the_chain() {
 async fn availability_failures_map_to_502_503_and_504_without_hanging() {
     let q = "/suggestions?users=a@x.io,b@x.io";
     let failing = spawn_stub(Router::new().route(
-        "/availabilities",
+        "/timelines",
         post(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
     ))
     .await;
@@ -330,7 +371,7 @@ async fn availability_failures_map_to_502_503_and_504_without_hanging() {
     // 503/504 from availability (its user-service down or slow) pass through.
     for status in [StatusCode::SERVICE_UNAVAILABLE, StatusCode::GATEWAY_TIMEOUT] {
         let degraded =
-            spawn_stub(Router::new().route("/availabilities", post(move || async move { status })))
+            spawn_stub(Router::new().route("/timelines", post(move || async move { status })))
                 .await;
         let res = Client::new()
             .get(format!("{}{q}", spawn_suggestion(degraded).await))
@@ -369,7 +410,7 @@ async fn availability_failures_map_to_502_503_and_504_without_hanging() {
     assert!(started.elapsed() < Duration::from_secs(3));
 
     let garbage = spawn_stub(Router::new().route(
-        "/availabilities",
+        "/timelines",
         post(|| async { axum::Json(json!({"nope": 1})) }),
     ))
     .await;

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`config`]: settings from the environment.
 //! - [`startup`]: builds the router and the application (`main` and tests).
+//! - [`state`]: the handlers' state (the [`service::Users`] handle).
 //! - [`routes`]: thin HTTP handlers, one file per resource.
 //! - [`service`]: the logic — cache-aside reads, writes that invalidate.
 //! - [`store`]: PostgreSQL, the Redis cache (and why it is never stale),
@@ -16,4 +17,5 @@ pub mod error;
 pub mod routes;
 pub mod service;
 pub mod startup;
+pub mod state;
 pub mod store;

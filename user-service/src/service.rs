@@ -369,17 +369,14 @@ impl Users {
     }
 
     /// Re-reads the epoch every `epoch_refresh` until the process ends.
-    pub fn spawn_epoch_refresher(&self) -> tokio::task::JoinHandle<()> {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(this.cache.config().epoch_refresh);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = this.refresh_epoch().await {
-                    tracing::debug!(error = %e, "cache epoch refresh failed");
-                }
+    pub async fn refresh_epoch_forever(&self) {
+        let mut tick = tokio::time::interval(self.cache.config().epoch_refresh);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.refresh_epoch().await {
+                tracing::debug!(error = %e, "cache epoch refresh failed");
             }
-        })
+        }
     }
 }

@@ -1,14 +1,13 @@
 //! Builds the application from a [`Config`]: pool, cache, migrations, router,
-//! listener. `main` and the tests both go through [`Application::build`].
+//! listener. `main` and the tests both go through [`build`].
 
-use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use tokio::net::TcpListener;
 use utoipa::OpenApi;
+use w2meet_platform::Server;
 
 use crate::config::Config;
 use crate::routes::{cache_aside, freebusy, health, users};
@@ -59,49 +58,22 @@ pub fn router(users: Users, config: &Config) -> Router {
     w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http)
 }
 
-pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    users: Users,
-}
+/// The running service (see [`w2meet_platform::Server`]); its state is the
+/// user service, which tests use directly (hooks, counters).
+pub type Application = Server<Users>;
 
-impl Application {
-    /// Connects, migrates (waiting up to `startup_wait` for PostgreSQL), and
-    /// binds. Redis may be down: the service then serves from PostgreSQL.
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let store = UserStore::new(&config.db)?;
-        let cache = Cache::new(config.cache.clone())?;
-        store.migrate_waiting(Duration::from_secs(30)).await?;
-        let users = Users::new(store, cache);
-        users.refresh_epoch().await?;
-        let listener = TcpListener::bind(config.bind).await?;
-        let router = router(users.clone(), &config);
-        Ok(Application {
-            listener,
-            router,
-            users,
-        })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
-    }
-
-    /// The service's state, for tests (hooks, counters).
-    pub fn users(&self) -> &Users {
-        &self.users
-    }
-
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let refresher = self.users.spawn_epoch_refresher();
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
-        refresher.abort();
-        result
-    }
+/// Connects, migrates (waiting up to 30 s for PostgreSQL), and binds.
+/// Redis may be down: the service then serves from PostgreSQL. Beside the
+/// router runs the cache-epoch refresher.
+pub async fn build(config: Config) -> anyhow::Result<Application> {
+    let store = UserStore::new(&config.db)?;
+    let cache = Cache::new(config.cache.clone())?;
+    store.migrate_waiting(Duration::from_secs(30)).await?;
+    let users = Users::new(store, cache);
+    users.refresh_epoch().await?;
+    let router = router(users.clone(), &config);
+    let refresher = users.clone();
+    Ok(Server::bind(config.bind, router, users)
+        .await?
+        .with_background(async move { refresher.refresh_epoch_forever().await }))
 }

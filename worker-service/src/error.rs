@@ -6,14 +6,13 @@ use axum::response::{IntoResponse, Response};
 use w2meet_platform::{ApiError, ErrorDetail};
 
 use crate::broker::BrokerError;
-use crate::domain::InvalidField;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
     /// 400: the submission or the job id is malformed; every problem listed.
     #[error("invalid request")]
-    Invalid(Vec<InvalidField>),
+    Invalid(Vec<ErrorDetail>),
     /// 404: no such job.
     #[error("job not found")]
     NotFound(String),
@@ -31,22 +30,20 @@ pub enum TaskError {
 
 impl TaskError {
     pub fn invalid(loc: &[&str], msg: impl Into<String>) -> TaskError {
-        TaskError::Invalid(vec![InvalidField {
-            loc: loc.iter().map(|s| (*s).to_owned()).collect(),
-            msg: msg.into(),
-        }])
+        TaskError::Invalid(vec![ErrorDetail::new(
+            loc.iter().copied(),
+            msg,
+            "value_error",
+        )])
     }
 }
 
 impl IntoResponse for TaskError {
     fn into_response(self) -> Response {
         let api = match self {
-            TaskError::Invalid(fields) => ApiError {
+            TaskError::Invalid(detail) => ApiError {
                 status: StatusCode::BAD_REQUEST,
-                detail: fields
-                    .into_iter()
-                    .map(|f| ErrorDetail::new(f.loc, f.msg, "value_error"))
-                    .collect(),
+                detail,
             },
             TaskError::NotFound(id) => ApiError::new(
                 StatusCode::NOT_FOUND,

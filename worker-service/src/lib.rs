@@ -9,8 +9,9 @@
 //!
 //! # Layout
 //! - [`config`]: settings from the environment.
-//! - [`startup`]: the HTTP application ([`startup::Application`]) and the
+//! - [`startup`]: the HTTP application ([`startup::build`]) and the
 //!   consumer process ([`startup::ConsumerApp`]); `main` and tests use both.
+//! - [`state`]: the HTTP handlers' state (the [`service::Tasks`] handle).
 //! - [`routes`]: thin HTTP handlers (`/tasks`, `/health`).
 //! - [`service`]: submitting a job (store → publish → confirm) and reading it.
 //! - [`consumer`]: the consume loop (prefetch, reconnect, drain on SIGTERM)
@@ -21,7 +22,7 @@
 //! - [`clients`]: suggestion-service and completion callbacks over HTTP.
 //! - [`domain`]: the parsed submission, job status, the AMQP message.
 //! - [`error`]: the service's errors and their status codes.
-//! - [`telemetry`]: the job metric names, in one place.
+//! - [`job_metrics`]: the job metric names, in one place.
 
 pub mod broker;
 pub mod clients;
@@ -29,8 +30,9 @@ pub mod config;
 pub mod consumer;
 pub mod domain;
 pub mod error;
+pub mod job_metrics;
 pub mod routes;
 pub mod service;
 pub mod startup;
+pub mod state;
 pub mod store;
-pub mod telemetry;

@@ -3,7 +3,7 @@
 
 use w2meet_platform::{env, shutdown, telemetry};
 use worker_service::config::Config;
-use worker_service::startup::{Application, ConsumerApp};
+use worker_service::startup::ConsumerApp;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -40,7 +40,7 @@ async fn run(mode: &str, config: Config) -> anyhow::Result<()> {
     };
     let api = match serve_http {
         Some(cfg) => {
-            let app = Application::build(cfg).await?;
+            let app = worker_service::startup::build(cfg).await?;
             tracing::info!(port = app.port(), "worker-service listening");
             Some(tokio::spawn(app.run_until(stopped(stop_rx.clone()))))
         }

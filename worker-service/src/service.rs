@@ -14,8 +14,8 @@ use uuid::Uuid;
 use crate::broker::{Broker, headers};
 use crate::domain::{JobMessage, JobStatus, Submission};
 use crate::error::TaskError;
+use crate::job_metrics;
 use crate::store::{Inserted, JobRecord, JobStore, NewJob};
-use crate::telemetry;
 
 /// Why an enqueue failed, as stored on the job.
 pub const ENQUEUE_FAILED: &str = "could not be enqueued: the message broker is unavailable";
@@ -44,7 +44,7 @@ impl Tasks {
     ) -> Result<Accepted, TaskError> {
         let new = NewJob {
             id: Uuid::now_v7(),
-            kind: "suggestion",
+            kind: submission.kind().as_str(),
             request: submission.request(),
             case_id,
             callback_url: submission.callback_url(),
@@ -54,6 +54,7 @@ impl Tasks {
             Inserted::Created(job) => job,
             Inserted::Existing(job) => {
                 if &job.request != submission.request()
+                    || job.kind != submission.kind().as_str()
                     || job.callback_url.as_deref() != submission.callback_url()
                 {
                     return Err(TaskError::Conflict(
@@ -93,7 +94,7 @@ impl Tasks {
         let body = serde_json::to_vec(&message).expect("a job message is plain JSON values");
         let hdrs = headers::job_headers(&job.case_id, job.id, 1);
         if let Err(e) = self.broker.publish(&body, hdrs).await {
-            metrics::counter!(telemetry::ENQUEUE_FAILED).increment(1);
+            metrics::counter!(job_metrics::ENQUEUE_FAILED).increment(1);
             if let Err(db) = self.store.mark_enqueue_failed(job.id, ENQUEUE_FAILED).await {
                 tracing::error!(
                     error = &db as &dyn std::error::Error,
@@ -103,7 +104,7 @@ impl Tasks {
             }
             return Err(e.into());
         }
-        metrics::counter!(telemetry::ENQUEUED).increment(1);
+        metrics::counter!(job_metrics::ENQUEUED).increment(1);
         tracing::info!(job_id = %job.id, queue = self.broker.topology().main(), "job enqueued");
         // The broker has the job; failing to note that is harmless (the
         // column only matters for a failed enqueue).
@@ -153,9 +154,9 @@ impl Tasks {
         match self.broker.depths().await {
             Ok((main, dead)) => {
                 let t = self.broker.topology();
-                metrics::gauge!(telemetry::QUEUE_DEPTH, "queue" => t.main().to_owned())
+                metrics::gauge!(job_metrics::QUEUE_DEPTH, "queue" => t.main().to_owned())
                     .set(f64::from(main));
-                metrics::gauge!(telemetry::QUEUE_DEPTH, "queue" => t.dead().to_owned())
+                metrics::gauge!(job_metrics::QUEUE_DEPTH, "queue" => t.dead().to_owned())
                     .set(f64::from(dead));
             }
             Err(e) => tracing::debug!(error = %e, "queue depth unavailable"),

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use tokio::net::TcpListener;
 use utoipa::OpenApi;
+use w2meet_platform::Server;
 
 use crate::broker::{Broker, Topology};
 use crate::clients::{Callbacks, SuggestionClient};
@@ -53,69 +53,39 @@ fn topology(config: &Config) -> Topology {
     Topology::new(&config.amqp.queue, config.jobs)
 }
 
-pub struct Application {
-    listener: TcpListener,
-    router: Router,
-    tasks: Tasks,
-    depth_interval: Duration,
-}
+/// The running HTTP API (see [`w2meet_platform::Server`]); its state is
+/// the job service, which tests use directly.
+pub type Application = Server<Tasks>;
 
-impl Application {
-    /// Migrates (waiting for PostgreSQL) and binds. RabbitMQ may be down: it
-    /// is connected on first use, and submissions get 503 until it is back.
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
-        crate::telemetry::describe();
-        let store = job_store(&config).await?;
-        let broker = Broker::new(&config.amqp.url, topology(&config), config.amqp.timeout);
-        let tasks = Tasks {
-            store,
-            broker: Arc::new(broker),
-        };
-        let listener = TcpListener::bind(config.bind).await?;
-        let router = router(tasks.clone(), &config);
-        Ok(Application {
-            listener,
-            router,
-            tasks,
-            depth_interval: config.amqp.depth_interval,
-        })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
-    }
-
-    pub fn tasks(&self) -> &Tasks {
-        &self.tasks
-    }
-
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let tasks = self.tasks.clone();
-        let interval = self.depth_interval;
-        let depth = tokio::spawn(async move {
+/// Migrates (waiting for PostgreSQL) and binds. RabbitMQ may be down: it
+/// is connected on first use, and submissions get 503 until it is back.
+/// Beside the router run the queue-depth gauge and the sweep that
+/// republishes jobs whose submitter died before the broker's confirm.
+pub async fn build(config: Config) -> anyhow::Result<Application> {
+    crate::job_metrics::describe();
+    let store = job_store(&config).await?;
+    let broker = Broker::new(&config.amqp.url, topology(&config), config.amqp.timeout);
+    let tasks = Tasks {
+        store,
+        broker: Arc::new(broker),
+    };
+    let (depth, sweeper) = (tasks.clone(), tasks.clone());
+    let interval = config.amqp.depth_interval;
+    let server = Server::bind(config.bind, router(tasks.clone(), &config), tasks)
+        .await?
+        .with_background(async move {
             loop {
-                tasks.refresh_depth().await;
+                depth.refresh_depth().await;
                 tokio::time::sleep(interval).await;
             }
-        });
-        let sweeper_tasks = self.tasks.clone();
-        let sweeper = tokio::spawn(async move {
+        })
+        .with_background(async move {
             loop {
                 tokio::time::sleep(ABANDONED_SWEEP_EVERY).await;
-                sweeper_tasks.republish_abandoned(ABANDONED_AFTER).await;
+                sweeper.republish_abandoned(ABANDONED_AFTER).await;
             }
         });
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
-        depth.abort();
-        sweeper.abort();
-        result
-    }
+    Ok(server)
 }
 
 /// A stored job with no broker confirm after this long was abandoned by its
@@ -133,7 +103,7 @@ impl ConsumerApp {
     /// Migrates (waiting for PostgreSQL) and prepares the clients. RabbitMQ
     /// may be down: the consumer connects when it can.
     pub async fn build(config: Config) -> anyhow::Result<ConsumerApp> {
-        crate::telemetry::describe();
+        crate::job_metrics::describe();
         let ctx = JobContext {
             store: job_store(&config).await?,
             suggestions: SuggestionClient::new(&config.suggestion)?,

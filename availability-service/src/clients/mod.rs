@@ -2,4 +2,4 @@
 
 pub mod user;
 
-pub use user::{UserClient, UserSchedule};
+pub use user::{BatchSchedules, UserClient, UserSchedule};

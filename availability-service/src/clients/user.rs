@@ -5,18 +5,21 @@ use chrono_tz::Tz;
 use scheduling::WeeklyPattern;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use w2meet_group::Email;
 use w2meet_platform::CaseId;
 use w2meet_platform::upstream::{Upstream, UpstreamError};
 
 /// One user's schedule as the intersection needs it.
 #[derive(Debug, Clone)]
 pub struct UserSchedule {
-    pub email: String,
+    pub email: Email,
+    /// The stored ranking preference, as user-service spells it.
     pub preference: String,
     pub tz: Tz,
     pub pattern: WeeklyPattern,
 }
 
+/// `POST /users/batch`'s answer, as far as this service reads it.
 #[derive(Deserialize)]
 struct BatchAnswer {
     users: Vec<BatchUser>,
@@ -31,10 +34,11 @@ struct BatchUser {
     availabilities: Value,
 }
 
-/// The found users (in no particular order) and the unknown emails.
-pub struct Fetched {
-    pub users: Vec<UserSchedule>,
-    pub missing: Vec<String>,
+/// The users user-service knows (in no particular order) and those it does
+/// not.
+pub struct BatchSchedules {
+    pub found: Vec<UserSchedule>,
+    pub missing: Vec<Email>,
 }
 
 #[derive(Clone, Debug)]
@@ -54,38 +58,41 @@ impl UserClient {
     /// All users in one call (`POST /users/batch`).
     pub async fn schedules(
         &self,
-        emails: &[String],
+        emails: &[Email],
         case_id: &CaseId,
-    ) -> Result<Fetched, UpstreamError> {
+    ) -> Result<BatchSchedules, UpstreamError> {
         let answer: BatchAnswer = self
             .upstream
             .post_json("/users/batch", &json!({ "emails": emails }), case_id)
             .await?;
-        let bad = |reason: String| UpstreamError::BadAnswer {
+        let wrong = |reason: String| UpstreamError::BadAnswer {
             service: self.upstream.service,
             reason,
         };
-        let users = answer
+        let email = |raw: &str| Email::parse(raw).map_err(|e| wrong(format!("email {raw:?}: {e}")));
+        let found = answer
             .users
             .into_iter()
             .map(|u| {
                 let pattern = WeeklyPattern::from_json(&u.availabilities)
-                    .map_err(|e| bad(format!("availability of {}: {e}", u.email)))?;
+                    .map_err(|e| wrong(format!("availability of {}: {e}", u.email)))?;
                 let tz = u
                     .timezone
                     .parse::<Tz>()
-                    .map_err(|_| bad(format!("time zone of {}: {:?}", u.email, u.timezone)))?;
+                    .map_err(|_| wrong(format!("time zone of {}: {:?}", u.email, u.timezone)))?;
                 Ok(UserSchedule {
-                    email: u.email,
+                    email: email(&u.email)?,
                     preference: u.preferences,
                     tz,
                     pattern,
                 })
             })
             .collect::<Result<Vec<_>, UpstreamError>>()?;
-        Ok(Fetched {
-            users,
-            missing: answer.missing,
-        })
+        let missing = answer
+            .missing
+            .iter()
+            .map(|m| email(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(BatchSchedules { found, missing })
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use w2meet_platform::CaseId;
 use w2meet_platform::health::{self, Health};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// 200 when the user-service answers its own `/health` with 200.
 #[utoipa::path(get, path = "/health", tag = "operations",
@@ -16,7 +16,7 @@ use crate::startup::AppState;
 pub async fn health(State(state): State<AppState>, case_id: CaseId) -> Health {
     let user_service = health::check(
         Duration::from_secs(2),
-        state.users.upstream().health(&case_id),
+        state.availability.users.upstream().health(&case_id),
         |e| e.to_string(),
     )
     .await;

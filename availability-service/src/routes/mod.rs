@@ -1,4 +1,5 @@
-//! HTTP handlers: `/availabilities` and `/health`.
+//! HTTP handlers: `/availabilities`, `/timelines` and `/health`.
 
 pub mod availabilities;
 pub mod health;
+pub mod timelines;

@@ -11,6 +11,7 @@
 //! - [`metrics`]: the Prometheus recorder, request metrics, `/metrics`.
 //! - [`telemetry`]: JSON log lines to stdout and a per-process file.
 //! - [`docs`]: the `/docs` page rendered from the OpenAPI document.
+//! - [`server`]: bind, serve until shutdown, background loops beside it.
 //! - [`env`]: configuration from environment variables.
 //! - [`shutdown`]: Ctrl-C / SIGTERM.
 //! - `upstream` (feature `client`): calling another service with the Case-ID
@@ -23,6 +24,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "client")]
@@ -30,3 +32,4 @@ pub mod upstream;
 
 pub use case_id::CaseId;
 pub use error::{ApiError, ErrorDetail};
+pub use server::Server;

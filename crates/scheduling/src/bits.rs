@@ -68,6 +68,28 @@ pub(crate) fn or_at(dst: &mut [u64], pos: usize, src: &[u64], len: usize) {
     }
 }
 
+/// Bits `start..start + len` of `words` as a bitset of their own (bit 0 =
+/// bit `start`), in `N` words; bits past `len` are clear. Bits past the end
+/// of `words` read as clear. `len` must fit in `N` words.
+pub(crate) fn extract<const N: usize>(words: &[u64], start: usize, len: usize) -> [u64; N] {
+    debug_assert!(len <= N * 64);
+    let mut out = [0u64; N];
+    let (q, off) = (start / 64, start % 64);
+    let word = |i: usize| words.get(i).copied().unwrap_or(0);
+    for (k, o) in out.iter_mut().enumerate().take(words_for(len)) {
+        let high = if off == 0 {
+            0
+        } else {
+            word(q + k + 1) << (64 - off)
+        };
+        *o = word(q + k) >> off | high;
+    }
+    if len % 64 != 0 {
+        out[len / 64] &= word_mask(0, len % 64);
+    }
+    out
+}
+
 /// The index of the first set bit at or after `from`, if any.
 pub(crate) fn next_set(words: &[u64], from: usize) -> Option<usize> {
     let mut w = from / 64;

@@ -48,5 +48,5 @@ pub use pattern::{DayFormat, DaySlots, PatternError, WeeklyPattern};
 pub use suggest::{
     Alternative, EmptyReason, Relaxation, SuggestRequest, Suggestion, Suggestions, suggest,
 };
-pub use timeline::{Group, Timeline};
+pub use timeline::{Group, Timeline, WEEK_CHUNK_WORDS, WeekChunk};
 pub use window::{Window, first_monday_on_or_after, local_midnight, today_in};

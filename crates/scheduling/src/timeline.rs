@@ -36,6 +36,15 @@ use crate::window::Window;
 
 /// Slots in a week.
 const WEEK_SLOTS: usize = 7 * SLOTS_PER_DAY;
+/// Words in one [`WeekChunk`] (2016 bits, the last 32 bits of the last word
+/// unused).
+pub const WEEK_CHUNK_WORDS: usize = WEEK_SLOTS.div_ceil(64);
+
+/// One week (2016 slots) of a timeline, counted from the window start: the
+/// unit of the compact encoding ([`Timeline::week_chunks`]). A weekly
+/// pattern laid out at one UTC offset repeats exactly from one chunk to the
+/// next, so a year of it is a handful of distinct chunks.
+pub type WeekChunk = [u64; WEEK_CHUNK_WORDS];
 /// The tape position of the Unix epoch's local midnight: 1970-01-01 was a
 /// Thursday, and the tape starts on Monday.
 const EPOCH_TAPE_POS: i64 = 3 * SLOTS_PER_DAY as i64;
@@ -136,6 +145,35 @@ impl Timeline {
     /// Maximal free runs `(start, end)` in slots, end exclusive.
     pub fn free_runs(&self) -> Vec<(usize, usize)> {
         bits::runs(&self.words).collect()
+    }
+
+    /// The timeline cut into consecutive weeks from the window start; the
+    /// last chunk holds the remaining slots (bits past them clear).
+    pub fn week_chunks(&self) -> Vec<WeekChunk> {
+        (0..self.slots.div_ceil(WEEK_SLOTS))
+            .map(|c| {
+                let start = c * WEEK_SLOTS;
+                bits::extract(&self.words, start, WEEK_SLOTS.min(self.slots - start))
+            })
+            .collect()
+    }
+
+    /// The inverse of [`Timeline::week_chunks`]: `None` unless there is
+    /// exactly one chunk per started week of `slots`. Bits of the last
+    /// chunk past `slots` are ignored.
+    pub fn from_week_chunks<'a>(
+        slots: usize,
+        chunks: impl ExactSizeIterator<Item = &'a WeekChunk>,
+    ) -> Option<Self> {
+        if chunks.len() != slots.div_ceil(WEEK_SLOTS) {
+            return None;
+        }
+        let mut words = vec![0u64; bits::words_for(slots)];
+        for (c, chunk) in chunks.enumerate() {
+            let start = c * WEEK_SLOTS;
+            bits::or_at(&mut words, start, chunk, WEEK_SLOTS.min(slots - start));
+        }
+        Some(Self { words, slots })
     }
 
     /// The raw bits, for word-wise algorithms in this crate.
@@ -252,6 +290,38 @@ mod tests {
             .into_iter()
             .map(|(a, b)| (w.slot_start(a), w.slot_start(b)))
             .collect()
+    }
+
+    #[test]
+    fn a_year_of_one_zone_is_a_few_distinct_weeks_and_round_trips() {
+        let p = pattern(json!({"monday": [9, 10], "friday": ["13:05-17:55"], "sunday": [23]}));
+        let w = window(2027, 1, 1, 366, America::New_York);
+        let t = Timeline::lay_out(&p, America::New_York, &w);
+        let chunks = t.week_chunks();
+        assert_eq!(chunks.len(), 53);
+        let mut distinct = chunks.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        // Before DST, the week of the March change, after, the week of the
+        // November change, before again, and the short last week.
+        assert!(distinct.len() <= 6, "{} distinct weeks", distinct.len());
+        assert_eq!(
+            Timeline::from_week_chunks(t.slots(), chunks.iter()),
+            Some(t.clone())
+        );
+        assert_eq!(
+            Timeline::from_week_chunks(t.slots(), chunks[1..].iter()),
+            None
+        );
+    }
+
+    #[test]
+    fn stray_bits_past_the_window_in_the_last_chunk_are_dropped() {
+        let slots = 2016 + 10;
+        let full = [u64::MAX; WEEK_CHUNK_WORDS];
+        let t = Timeline::from_week_chunks(slots, [full, full].iter()).expect("two chunks");
+        assert_eq!(t.free_slots(), slots);
+        assert_eq!(t, Timeline::from_fn(slots, |_| true));
     }
 
     fn free_at(t: &Timeline, w: &Window, s: &str) -> bool {

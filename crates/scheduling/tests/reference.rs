@@ -309,23 +309,78 @@ proptest! {
             return Ok(());
         }
 
-        // Nothing fits: check the reason and the relaxations.
+        // Nothing fits: check what the reason claims against brute-force facts
+        // about the reference matrix, computed here in code of its own rather
+        // than by replaying the fast path's decision ladder.
         prop_assert!(got.suggestions.is_empty());
-        let never: Vec<usize> = required.iter().copied()
-            .filter(|u| free[*u].iter().all(|f| !f))
+        let slots = window.slots();
+        // (a) The required users free in no slot at all.
+        let never_free: Vec<usize> = required
+            .iter()
+            .copied()
+            .filter(|u| !free[*u].contains(&true))
             .collect();
-        let common = never.is_empty() && !reference_candidates(&free, 1, 1, &required, k).is_empty();
-        let off_grid = common && st > 1 && !reference_candidates(&free, d, 1, &required, k).is_empty();
-        let reason = if !never.is_empty() {
-            EmptyReason::RequiredAttendeeUnavailable { users: never }
-        } else if !common {
-            EmptyReason::NoCommonAvailability
-        } else if off_grid {
-            EmptyReason::StepMissesCommonWindows
-        } else {
-            EmptyReason::DurationExceedsCommonWindows
-        };
-        prop_assert_eq!(got.empty_reason.as_ref(), Some(&reason));
+        // (b) Some single slot has every required user and at least k users free.
+        let common_slot = (0..slots).any(|i| {
+            let here: Vec<usize> = (0..n).filter(|u| free[*u][i]).collect();
+            here.len() >= k && required.iter().all(|r| here.contains(r))
+        });
+        // (c) The longest meeting, in slots, that some start (any slot, step 1)
+        // has every required user and at least k users free for throughout:
+        // extend from each start while the users free so far still qualify.
+        let mut longest = 0;
+        for s in 0..slots {
+            let mut throughout: Vec<usize> = (0..n).collect();
+            let mut len = 0;
+            while s + len < slots {
+                throughout.retain(|u| free[*u][s + len]);
+                if throughout.len() < k || !required.iter().all(|r| throughout.contains(r)) {
+                    break;
+                }
+                len += 1;
+            }
+            longest = longest.max(len);
+        }
+        // (d) Some start on the step grid fits the requested meeting.
+        let on_grid = !candidates.is_empty();
+        prop_assert!(!on_grid);
+        // The facts agree with each other: a one-slot meeting is a common
+        // slot; a required user never free rules every slot out; with step 1
+        // every start is on the grid, so nothing fitting means L < d.
+        prop_assert_eq!(common_slot, longest >= 1);
+        prop_assert!(never_free.is_empty() || !common_slot);
+        prop_assert!(st > 1 || longest < d);
+
+        // Each arm asserts what its reason claims and what the reasons ranked
+        // before it deny. The claims are exhaustive and mutually exclusive
+        // over the empty case: (a) non-empty is claimed only by the first; the
+        // other three need (a) empty and split on (b) false, (b) with L < d,
+        // and (b) with L >= d (which forces step > 1 by the check above). So
+        // exactly one reason fits any facts, and any wrong reason fails here.
+        match got.empty_reason.as_ref() {
+            Some(EmptyReason::RequiredAttendeeUnavailable { users }) => {
+                prop_assert!(!users.is_empty(), "names no user");
+                prop_assert_eq!(users, &never_free);
+            }
+            Some(EmptyReason::NoCommonAvailability) => {
+                prop_assert!(never_free.is_empty(), "{:?} are never free", never_free);
+                prop_assert!(!common_slot, "some slot has everyone needed");
+            }
+            Some(EmptyReason::DurationExceedsCommonWindows) => {
+                prop_assert!(never_free.is_empty(), "{:?} are never free", never_free);
+                prop_assert!(common_slot, "no slot has everyone needed");
+                prop_assert!(longest < d, "{} slots fit off the grid, {} asked", longest, d);
+            }
+            Some(EmptyReason::StepMissesCommonWindows) => {
+                prop_assert!(never_free.is_empty(), "{:?} are never free", never_free);
+                prop_assert!(common_slot, "no slot has everyone needed");
+                prop_assert!(longest >= d, "only {} slots fit, {} asked", longest, d);
+                prop_assert!(st > 1, "step 1 cannot miss");
+            }
+            None => prop_assert!(false, "no suggestions and no reason"),
+        }
+        let common = never_free.is_empty() && common_slot;
+        let off_grid = common && st > 1 && longest >= d;
 
         let mut alternatives = got.alternatives.iter();
         if common {
@@ -498,5 +553,92 @@ fn the_reference_midnight_knows_the_awkward_dates() {
             .single()
             .expect("exists")
             .with_timezone(&Utc)
+    );
+}
+
+/// The empty reason for `minutes`-long meetings every `step` minutes, earliest
+/// first, over Monday 3 March 2025 in UTC, for users with these weekly
+/// patterns (API JSON).
+fn empty_reason(
+    patterns: &[serde_json::Value],
+    required: &[usize],
+    k: usize,
+    minutes: u32,
+    step: u32,
+) -> Option<EmptyReason> {
+    let from = NaiveDate::from_ymd_opt(2025, 3, 3).expect("valid date");
+    let window = Window::new(from, 1, Tz::UTC).expect("valid window");
+    let members: Vec<(WeeklyPattern, Tz)> = patterns
+        .iter()
+        .map(|p| (WeeklyPattern::from_json(p).expect("valid pattern"), Tz::UTC))
+        .collect();
+    let request = SuggestRequest {
+        duration: DurationMinutes::new(minutes).expect("valid"),
+        step: StepMinutes::new(step).expect("valid"),
+        count: Count::new(3).expect("valid"),
+        preference: Preference::First,
+        seed: 0,
+        attendance: Attendance::new(patterns.len(), required, k).expect("valid"),
+    };
+    let got = suggest(&lay_out(&members, window), &request);
+    assert!(got.suggestions.is_empty(), "{:?}", got.suggestions);
+    got.empty_reason
+}
+
+#[test]
+fn required_users_never_free_are_named_and_only_they() {
+    use serde_json::json;
+    let users = [
+        json!({"monday": ["09:00-11:00"]}),
+        json!({}),
+        json!({"monday": ["09:00-11:00"]}),
+        json!({}),
+    ];
+    // User 2 is free but not required; users 1 and 3 are required and never free.
+    assert_eq!(
+        empty_reason(&users, &[0, 1, 3], 1, 60, 30),
+        Some(EmptyReason::RequiredAttendeeUnavailable { users: vec![1, 3] })
+    );
+}
+
+#[test]
+fn a_quorum_never_free_together_has_no_common_availability() {
+    use serde_json::json;
+    let users = [
+        json!({"monday": ["09:00-10:00"]}),
+        json!({"monday": ["10:00-11:00"]}),
+        json!({"monday": ["11:00-12:00"]}),
+    ];
+    assert_eq!(
+        empty_reason(&users, &[], 2, 30, 5),
+        Some(EmptyReason::NoCommonAvailability)
+    );
+}
+
+#[test]
+fn a_meeting_longer_than_the_overlap_exceeds_the_common_windows() {
+    use serde_json::json;
+    let users = [
+        json!({"monday": ["09:00-10:00"]}),
+        json!({"monday": ["09:30-11:00"]}),
+    ];
+    // 30 common minutes at any start, a 60-minute meeting asked.
+    assert_eq!(
+        empty_reason(&users, &[0, 1], 2, 60, 5),
+        Some(EmptyReason::DurationExceedsCommonWindows)
+    );
+}
+
+#[test]
+fn an_hour_of_common_time_between_grid_starts_is_missed_by_the_step() {
+    use serde_json::json;
+    let users = [
+        json!({"monday": ["09:10-10:10"]}),
+        json!({"monday": ["09:00-11:00"]}),
+    ];
+    // An hour from 09:10 fits, but starts fall every 15 minutes from 00:00.
+    assert_eq!(
+        empty_reason(&users, &[0, 1], 2, 60, 15),
+        Some(EmptyReason::StepMissesCommonWindows)
     );
 }

@@ -1,28 +1,9 @@
-//! The availability-service, as this service needs it: the group's window
-//! and every user's own free intervals (`detail=users`).
+//! The availability-service, as this service needs it: the group's
+//! timelines in the wire format (`POST /timelines`, see `w2meet_group::wire`).
 
-use chrono::NaiveDate;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use w2meet_group::wire::{TimelinesAnswer, TimelinesRequest};
 use w2meet_platform::CaseId;
 use w2meet_platform::upstream::{Upstream, UpstreamError};
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct WindowIn {
-    pub from: NaiveDate,
-    pub days: u32,
-    pub tz: String,
-}
-
-/// The parts of `POST /availabilities?detail=users` this service reads.
-#[derive(Debug, Clone, Deserialize)]
-pub struct AvailabilityAnswer {
-    pub users: Vec<String>,
-    pub preferences: Map<String, Value>,
-    pub window: WindowIn,
-    /// Email → `[[start, end], ...]` in RFC 3339.
-    pub free: Map<String, Value>,
-}
 
 #[derive(Clone, Debug)]
 pub struct AvailabilityClient {
@@ -39,13 +20,13 @@ impl AvailabilityClient {
     }
 
     /// One call for the whole group.
-    pub async fn group(
+    pub async fn timelines(
         &self,
-        body: &Value,
+        request: &TimelinesRequest,
         case_id: &CaseId,
-    ) -> Result<AvailabilityAnswer, UpstreamError> {
+    ) -> Result<TimelinesAnswer, UpstreamError> {
         self.upstream
-            .post_json("/availabilities", body, case_id)
+            .post_json("/timelines", request, case_id)
             .await
     }
 }

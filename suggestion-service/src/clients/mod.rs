@@ -2,4 +2,4 @@
 
 pub mod availability;
 
-pub use availability::{AvailabilityAnswer, AvailabilityClient};
+pub use availability::AvailabilityClient;

@@ -1,82 +1,50 @@
 //! `/suggestions`: ranked meeting times for a group.
 
 use axum::extract::State;
+use w2meet_group::{GroupQuery, RankQuery, SuggestBody, SuggestQuery, SuggestionRequest};
 use w2meet_platform::CaseId;
 use w2meet_platform::error::{ErrorBody, Json, Query};
 
+use crate::domain::ranking::SuggestionsAnswer;
 use crate::error::SuggestionError;
-use crate::request::{SuggestBody, SuggestParams, SuggestQuery};
-use crate::service::{self, SuggestionsResponse};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Meeting suggestions (query-string form). Without `count` and
 /// `preference`: one suggestion per distinct stored preference, as the
-/// original W2Meet did.
-#[utoipa::path(get, path = "/suggestions", tag = "suggestions", params(SuggestQuery),
+/// original W2Meet did; the original request (`userId1`/`userId2` and no
+/// newer parameter) gets the original body, `{"case_id","suggestions":[{"day","slot"}]}`.
+#[utoipa::path(get, path = "/suggestions", tag = "suggestions", params(GroupQuery, RankQuery),
     responses(
-        (status = 200, description = "Suggestions, or why none fit", body = SuggestionsResponse),
+        (status = 200, description = "Suggestions, or why none fit", body = SuggestionsAnswer),
         (status = 400, description = "Bad parameters", body = ErrorBody),
         (status = 404, description = "Unknown users, listed", body = ErrorBody),
         (status = 502, description = "availability-service answered wrongly", body = ErrorBody),
         (status = 503, description = "availability-service unreachable", body = ErrorBody),
         (status = 504, description = "availability-service too slow", body = ErrorBody)))]
-pub async fn get(
+pub async fn get_suggestions(
     State(state): State<AppState>,
     case_id: CaseId,
     Query(q): Query<SuggestQuery>,
-) -> Result<axum::Json<SuggestionsResponse>, SuggestionError> {
-    answer(
-        state,
-        case_id,
-        SuggestParams::from_query(q).map_err(SuggestionError::Invalid)?,
-    )
-    .await
+) -> Result<axum::Json<SuggestionsAnswer>, SuggestionError> {
+    let req = SuggestionRequest::from_query(q).map_err(SuggestionError::Invalid)?;
+    Ok(axum::Json(state.suggestions.suggest(&req, &case_id).await?))
 }
 
-/// The same with a JSON body, for large groups (and the worker's jobs).
+/// The same with a JSON body, for large groups and the worker's jobs
+/// (always the full answer).
 #[utoipa::path(post, path = "/suggestions", tag = "suggestions", request_body = SuggestBody,
     responses(
-        (status = 200, description = "Suggestions, or why none fit", body = SuggestionsResponse),
+        (status = 200, description = "Suggestions, or why none fit", body = SuggestionsAnswer),
         (status = 400, description = "Bad parameters", body = ErrorBody),
-        (status = 404, description = "Unknown users, listed", body = ErrorBody)))]
-pub async fn post(
+        (status = 404, description = "Unknown users, listed", body = ErrorBody),
+        (status = 502, description = "availability-service answered wrongly", body = ErrorBody),
+        (status = 503, description = "availability-service unreachable", body = ErrorBody),
+        (status = 504, description = "availability-service too slow", body = ErrorBody)))]
+pub async fn post_suggestions(
     State(state): State<AppState>,
     case_id: CaseId,
     Json(body): Json<SuggestBody>,
-) -> Result<axum::Json<SuggestionsResponse>, SuggestionError> {
-    answer(
-        state,
-        case_id,
-        SuggestParams::from_body(body).map_err(SuggestionError::Invalid)?,
-    )
-    .await
-}
-
-async fn answer(
-    state: AppState,
-    case_id: CaseId,
-    params: SuggestParams,
-) -> Result<axum::Json<SuggestionsResponse>, SuggestionError> {
-    let availability = state
-        .availability
-        .group(&params.group, &case_id)
-        .await
-        .map_err(|source| SuggestionError::Upstream {
-            at: params.at,
-            source,
-        })?;
-    let ranked = service::rank(&params, &availability, case_id.as_str()).map_err(|detail| {
-        if detail.first().is_some_and(|d| d.kind == "bad_gateway") {
-            SuggestionError::BadAnswer(detail)
-        } else {
-            SuggestionError::Invalid(detail)
-        }
-    })?;
-    tracing::info!(
-        users = availability.users.len(),
-        suggestions = ranked.suggestions.len(),
-        empty_reason = ranked.empty_reason.as_deref(),
-        "suggestions ranked"
-    );
-    Ok(axum::Json(ranked))
+) -> Result<axum::Json<SuggestionsAnswer>, SuggestionError> {
+    let req = SuggestionRequest::from_body(body).map_err(SuggestionError::Invalid)?;
+    Ok(axum::Json(state.suggestions.suggest(&req, &case_id).await?))
 }

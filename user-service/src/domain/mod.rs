@@ -1,19 +1,19 @@
 //! Domain types: everything that crosses into the service is parsed into one
 //! of these, and the rest of the code accepts only these.
 //!
-//! - [`Email`]: the user id, trimmed, lower-cased, a plausible address.
+//! - [`Email`]: the user id, trimmed, lower-cased, a plausible address
+//!   (the one rule every service uses: it lives in `w2meet-group`).
 //! - [`Preference`]: `first` | `last` | `random`.
 //! - [`TimeZone`]: an IANA zone name known to the compiled-in tz database.
 //! - [`UserDraft`]: a validated create/replace body.
 //! - [`UserRecord`]: a stored user as the API (and the cache) represents it.
 //! - [`IfMatch`]: the precondition of a replace.
 
-mod email;
 mod if_match;
 pub mod user;
 
-pub use email::Email;
 pub use if_match::IfMatch;
 pub use user::{
     AvailabilityRecord, InvalidField, Preference, TimeZone, UserDraft, UserInput, UserRecord,
 };
+pub use w2meet_group::Email;

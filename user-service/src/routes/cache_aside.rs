@@ -10,7 +10,7 @@ use w2meet_platform::error::{ErrorBody, Path, Query};
 use super::users::{X_CACHE, parse_email};
 use crate::domain::{AvailabilityRecord, Email};
 use crate::error::{PATH_EMAIL, UserError};
-use crate::service::Users;
+use crate::state::AppState;
 
 /// A user's availability record, cache-aside.
 #[utoipa::path(get, path = "/user-avail/cache-aside/{email}", tag = "cache-aside",
@@ -18,7 +18,7 @@ use crate::service::Users;
     responses((status = 200, description = "The availability record; `X-Cache` says how it was served", body = AvailabilityRecord),
               (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn by_path(
-    State(users): State<Users>,
+    State(users): State<AppState>,
     Path(email): Path<String>,
 ) -> Result<Response, UserError> {
     read(users, parse_email(&email, &PATH_EMAIL)?, PATH_EMAIL).await
@@ -36,7 +36,7 @@ pub struct ByQuery {
               (status = 400, description = "Missing or invalid email", body = ErrorBody),
               (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn by_query(
-    State(users): State<Users>,
+    State(users): State<AppState>,
     Query(q): Query<ByQuery>,
 ) -> Result<Response, UserError> {
     let raw = q
@@ -50,7 +50,11 @@ pub async fn by_query(
     .await
 }
 
-async fn read(users: Users, email: Email, loc: [&'static str; 2]) -> Result<Response, UserError> {
+async fn read(
+    users: AppState,
+    email: Email,
+    loc: [&'static str; 2],
+) -> Result<Response, UserError> {
     let (user, cache) = users.get(&email).await?;
     let mut res = match user {
         Some(u) => (StatusCode::OK, axum::Json(u.availability_view())).into_response(),

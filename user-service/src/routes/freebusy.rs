@@ -9,7 +9,7 @@ use w2meet_platform::error::{ErrorBody, Path, Query};
 use super::users::parse_email;
 use crate::domain::TimeZone;
 use crate::error::{PATH_EMAIL, UserError};
-use crate::service::Users;
+use crate::state::AppState;
 
 /// Longest window, in days.
 const MAX_DAYS: u32 = 62;
@@ -47,7 +47,7 @@ pub struct FreeBusy {
               (status = 400, description = "Bad parameters", body = ErrorBody),
               (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn freebusy(
-    State(users): State<Users>,
+    State(users): State<AppState>,
     Path(email): Path<String>,
     Query(q): Query<FreeBusyQuery>,
 ) -> Result<axum::Json<FreeBusy>, UserError> {

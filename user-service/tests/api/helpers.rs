@@ -6,7 +6,7 @@ pub use test_support::assert_error;
 use test_support::{RedisPrefix, TestSchema};
 use user_service::config::Config;
 use user_service::service::Users;
-use user_service::startup::Application;
+
 use user_service::store::{CacheConfig, DbConfig};
 use w2meet_platform::http::HttpLimits;
 
@@ -72,11 +72,11 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     w2meet_platform::telemetry::init_for_tests("user-service");
     let schema = TestSchema::create().await;
     let redis = RedisPrefix::new();
-    let app = Application::build(test_config(&schema, &redis, &opts))
+    let app = user_service::startup::build(test_config(&schema, &redis, &opts))
         .await
         .expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
-    let users = app.users().clone();
+    let users = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -97,9 +97,11 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
 /// Another replica on an existing schema and prefix (what a second process
 /// of the same deployment is). Runs until the test ends.
 pub async fn spawn_replica(config: Config) -> (String, Users) {
-    let app = Application::build(config).await.expect("build replica");
+    let app = user_service::startup::build(config)
+        .await
+        .expect("build replica");
     let base = format!("http://127.0.0.1:{}", app.port());
-    let users = app.users().clone();
+    let users = app.state().clone();
     tokio::spawn(app.run_until(std::future::pending()));
     (base, users)
 }

@@ -404,7 +404,7 @@ async fn replicas_starting_together_migrate_the_schema_once() {
     let redis = test_support::RedisPrefix::new();
     let builds = (0..4).map(|_| {
         let config = test_config(&schema, &redis, &Options::default());
-        tokio::spawn(user_service::startup::Application::build(config))
+        tokio::spawn(user_service::startup::build(config))
     });
     for b in futures::future::join_all(builds).await {
         b.unwrap().expect("every replica starts");

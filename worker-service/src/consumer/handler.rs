@@ -16,9 +16,9 @@ use crate::broker::Topology;
 use crate::broker::headers::JobHeaders;
 use crate::clients::{Callbacks, SuggestionClient};
 use crate::config::JobConfig;
-use crate::domain::JobMessage;
+use crate::domain::{JobKind, JobMessage};
+use crate::job_metrics;
 use crate::store::{Claim, JobRecord, JobStore, StoreError};
-use crate::telemetry;
 
 /// What a consumer needs to run jobs. Shared by its deliveries.
 pub struct JobContext {
@@ -86,9 +86,13 @@ pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
     tracing::info!(redelivered = msg.redelivered, "job started");
     let started = Instant::now();
     let answer = ctx.suggestions.suggest(&job.case_id, &job.request).await;
-    metrics::histogram!(telemetry::ATTEMPT_DURATION).record(telemetry::seconds(started.elapsed()));
+    metrics::histogram!(job_metrics::ATTEMPT_DURATION)
+        .record(job_metrics::seconds(started.elapsed()));
     let stored = match &answer {
-        Ok(result) => ctx.store.succeed(job.id, attempt_i32, result).await,
+        Ok(answer) => {
+            let result = JobKind::from_stored(&job.kind).result_of(answer.clone());
+            ctx.store.succeed(job.id, attempt_i32, &result).await
+        }
         Err(e) if e.is_transient() && attempt < ctx.policy.max_attempts => {
             tracing::warn!(error = %e, "attempt failed; will retry");
             let reason = format!("attempt {attempt} failed: {e}; retrying");
@@ -121,17 +125,17 @@ pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
 
 fn record_finish(job: &JobRecord, outcome: &'static str) {
     let latency = (Utc::now() - job.created_at).to_std().unwrap_or_default();
-    metrics::histogram!(telemetry::LATENCY, "outcome" => if outcome == "succeeded" { "succeeded" } else { "failed" })
-        .record(telemetry::seconds(latency));
+    metrics::histogram!(job_metrics::LATENCY, "outcome" => if outcome == "succeeded" { "succeeded" } else { "failed" })
+        .record(job_metrics::seconds(latency));
     if outcome == "succeeded" {
-        metrics::counter!(telemetry::SUCCEEDED).increment(1);
+        metrics::counter!(job_metrics::SUCCEEDED).increment(1);
         tracing::info!(
             status = "succeeded",
             latency_ms = latency.as_millis() as u64,
             "job succeeded"
         );
     } else {
-        metrics::counter!(telemetry::FAILED, "reason" => outcome).increment(1);
+        metrics::counter!(job_metrics::FAILED, "reason" => outcome).increment(1);
         tracing::warn!(
             status = "failed",
             reason = outcome,

@@ -32,7 +32,7 @@ use tracing::Instrument;
 
 use crate::broker::{self, BrokerError, headers};
 use crate::config::AmqpConfig;
-use crate::telemetry;
+use crate::job_metrics;
 pub use handler::{Incoming, JobContext, Outcome, process};
 
 /// How long to wait before giving a message back when PostgreSQL is down
@@ -202,7 +202,7 @@ pub async fn settle(
                 .await
             {
                 Ok(()) => {
-                    metrics::counter!(telemetry::RETRIED).increment(1);
+                    metrics::counter!(job_metrics::RETRIED).increment(1);
                     tracing::info!(retry_queue = %queue, next_attempt = attempt + 1, "retry scheduled");
                     ack().await;
                 }
@@ -219,12 +219,12 @@ pub async fn settle(
             }
         }
         Outcome::Skipped(why) => {
-            metrics::counter!(telemetry::DUPLICATES).increment(1);
+            metrics::counter!(job_metrics::DUPLICATES).increment(1);
             tracing::info!(reason = why, "delivery skipped");
             ack().await;
         }
         Outcome::DeadLetter(why) => {
-            metrics::counter!(telemetry::DEAD_LETTERED).increment(1);
+            metrics::counter!(job_metrics::DEAD_LETTERED).increment(1);
             tracing::error!(reason = %why, dead_letter_queue = ctx.topology.dead(), "message dead-lettered");
             if let Err(e) = delivery.reject(BasicRejectOptions { requeue: false }).await {
                 tracing::warn!(error = %e, "reject failed; the message will be redelivered");

@@ -55,6 +55,53 @@ impl fmt::Display for JobStatus {
     }
 }
 
+/// What a job computes, stored in its `kind` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Suggestions, stored as suggestion-service's full answer.
+    Suggestion,
+    /// Suggestions for an original body (`userId1`, `userId2`,
+    /// `preference`), stored in the original shape
+    /// `{"case_id","suggestions":[{"day","slot"}]}`.
+    OriginalSuggestion,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Suggestion => "suggestion",
+            JobKind::OriginalSuggestion => "suggestion.original",
+        }
+    }
+
+    /// Reads a stored kind; anything unknown is a full suggestion (the only
+    /// kind older versions wrote).
+    pub fn from_stored(s: &str) -> JobKind {
+        match s {
+            "suggestion.original" => JobKind::OriginalSuggestion,
+            _ => JobKind::Suggestion,
+        }
+    }
+
+    /// The result to store for suggestion-service's `answer`.
+    pub fn result_of(self, answer: serde_json::Value) -> serde_json::Value {
+        match self {
+            JobKind::Suggestion => answer,
+            JobKind::OriginalSuggestion => {
+                let suggestions: Vec<serde_json::Value> = answer["suggestions"]
+                    .as_array()
+                    .map(|list| {
+                        list.iter()
+                            .map(|s| serde_json::json!({"day": s["day"], "slot": s["slot"]}))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                serde_json::json!({"case_id": answer["case_id"], "suggestions": suggestions})
+            }
+        }
+    }
+}
+
 /// `GET /tasks/{job_id}`, and the body POSTed to a `callback_url`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct JobView {
@@ -113,6 +160,23 @@ mod tests {
         let back: JobMessage = serde_json::from_value(text).unwrap();
         assert_eq!(back, msg);
         assert!(serde_json::from_str::<JobMessage>(r#"{"type":"other","job_id":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn an_original_job_stores_the_original_shape_exactly() {
+        let answer = json!({
+            "case_id": "c-1",
+            "suggestions": [{"day": "monday", "slot": [10, 11], "start": "x", "score": 1.0}],
+            "empty_reason": null, "alternatives": []
+        });
+        assert_eq!(
+            JobKind::OriginalSuggestion.result_of(answer.clone()),
+            json!({"case_id": "c-1", "suggestions": [{"day": "monday", "slot": [10, 11]}]})
+        );
+        assert_eq!(JobKind::Suggestion.result_of(answer.clone()), answer);
+        for kind in [JobKind::Suggestion, JobKind::OriginalSuggestion] {
+            assert_eq!(JobKind::from_stored(kind.as_str()), kind);
+        }
     }
 
     #[test]

@@ -5,5 +5,5 @@
 pub mod job;
 pub mod submission;
 
-pub use job::{JobMessage, JobStatus, JobView};
-pub use submission::{InvalidField, Submission, TaskInput};
+pub use job::{JobKind, JobMessage, JobStatus, JobView};
+pub use submission::{Submission, TaskInput};

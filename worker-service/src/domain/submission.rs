@@ -1,90 +1,58 @@
 //! `POST /tasks` bodies: the original `{"userId1","userId2","preference"}`
 //! and the full `{"users":[...], ...suggestion parameters}`, parsed into one
-//! [`Submission`].
-//!
-//! This checks the shape — group size, email syntax, known preference,
-//! numbers in range, a real date and time zone — so that a client learns of
-//! a typo at once rather than from a failed job. suggestion-service still
-//! validates everything (it knows which users exist); its 400 fails the job
-//! without retries.
+//! [`Submission`] with the same parser suggestion-service uses
+//! (`w2meet_group::SuggestionRequest`): a body the synchronous endpoint
+//! refuses with 400 is refused here with the same 400, before any job
+//! exists. Only what needs user-service (do these people exist?) is left
+//! to the job.
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
 use reqwest::Url;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
+use w2meet_group::{SuggestBody, SuggestionRequest};
+use w2meet_platform::ErrorDetail;
 
-use scheduling::params::{MAX_GROUP, MIN_GROUP};
-use scheduling::{Count, DurationMinutes, Preference, StepMinutes, WindowDays};
+use crate::domain::job::JobKind;
 
-/// One problem with a submission, for a 400's `detail`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidField {
-    pub loc: Vec<String>,
-    pub msg: String,
-}
-
-impl InvalidField {
-    fn body(field: &str, msg: impl Into<String>) -> InvalidField {
-        InvalidField {
-            loc: vec!["body".to_owned(), field.to_owned()],
-            msg: msg.into(),
-        }
-    }
-}
-
-/// What a client may send. Unknown fields are refused so a misspelt
-/// parameter is a 400, not a silently ignored option.
+/// What a client may send: suggestion-service's body plus `callback_url`.
+/// Unknown fields are refused, so a misspelt parameter is a 400, not a
+/// silently ignored option.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct TaskInput {
-    /// Original form: the first user's email.
-    #[serde(rename = "userId1")]
-    pub user_id1: Option<String>,
-    /// Original form: the second user's email.
-    #[serde(rename = "userId2")]
-    pub user_id2: Option<String>,
-    /// Full form: 2–1000 emails (duplicates collapse).
-    pub users: Option<Vec<String>>,
-    /// `first`, `last`, `random` or `best`.
-    pub preference: Option<String>,
-    /// Meeting length in minutes (5–1440, multiple of 5).
-    pub duration: Option<u32>,
-    /// How many suggestions (1–50).
-    pub count: Option<u32>,
-    /// Minutes between candidate starts (5–1440, multiple of 5).
-    pub step: Option<u32>,
-    /// Makes `random` reproducible.
-    pub seed: Option<u64>,
-    /// Emails that must attend (members of `users`).
-    pub required: Option<Vec<String>>,
-    /// Quorum: at least this many attendees (1–group size).
-    pub min_attendees: Option<u32>,
-    /// First day of the window, `YYYY-MM-DD`.
-    pub from: Option<String>,
-    /// Window length in days (1–366).
-    pub days: Option<u32>,
-    /// IANA time zone of the window.
-    pub tz: Option<String>,
+    #[serde(flatten)]
+    pub suggestion: SuggestBody,
     /// Where to POST the finished job (http or https).
     pub callback_url: Option<String>,
+    /// Every field, again: serde cannot tell a flattened struct's fields
+    /// from the rest, so the unknown ones are those not in
+    /// [`SuggestBody::has_field`] (refused).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unknown: BTreeMap<String, Value>,
 }
 
-/// A valid submission: the body suggestion-service will receive, and where
-/// to report the outcome.
+/// A valid submission: what suggestion-service will receive, the shape of
+/// the stored result, and where to report the outcome.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submission {
+    kind: JobKind,
     request: Value,
     callback_url: Option<String>,
 }
 
 impl Submission {
-    /// suggestion-service's `POST /suggestions` body: `users` (normalised,
-    /// duplicates collapsed) plus every parameter the client gave.
+    /// suggestion-service's `POST /suggestions` body, canonical (normalised
+    /// emails, `users` as a list, defaults made explicit).
     pub fn request(&self) -> &Value {
         &self.request
+    }
+
+    /// Which result shape the job stores.
+    pub fn kind(&self) -> JobKind {
+        self.kind
     }
 
     pub fn callback_url(&self) -> Option<&str> {
@@ -92,168 +60,17 @@ impl Submission {
     }
 
     /// Checks every field and reports every problem at once.
-    pub fn parse(input: TaskInput) -> Result<Submission, Vec<InvalidField>> {
-        let mut errors = Vec::new();
-        let mut body = Map::new();
-
-        let raw_users: Vec<(String, String)> =
-            match (&input.users, &input.user_id1, &input.user_id2) {
-                (Some(users), None, None) => users
-                    .iter()
-                    .enumerate()
-                    .map(|(i, u)| (i.to_string(), u.clone()))
-                    .collect(),
-                (None, Some(a), Some(b)) => vec![
-                    ("userId1".to_owned(), a.clone()),
-                    ("userId2".to_owned(), b.clone()),
-                ],
-                (None, None, None) => {
-                    errors.push(InvalidField::body(
-                        "users",
-                        "give either users (a list of emails) or userId1 and userId2",
-                    ));
-                    vec![]
-                }
-                (Some(_), _, _) => {
-                    errors.push(InvalidField::body(
-                        "users",
-                        "give either users or userId1/userId2, not both",
-                    ));
-                    vec![]
-                }
-                (None, a, _) => {
-                    let missing = if a.is_none() { "userId1" } else { "userId2" };
-                    errors.push(InvalidField::body(missing, "field required"));
-                    vec![]
-                }
-            };
-
-        let mut seen = HashSet::new();
-        let mut users = Vec::new();
-        let mut users_ok = true;
-        for (pos, raw) in &raw_users {
-            match normalise_email(raw) {
-                Some(e) => {
-                    if seen.insert(e.clone()) {
-                        users.push(e);
-                    }
-                }
-                None => {
-                    users_ok = false;
-                    let loc = if pos.starts_with("userId") {
-                        vec!["body".to_owned(), pos.clone()]
-                    } else {
-                        vec!["body".to_owned(), "users".to_owned(), pos.clone()]
-                    };
-                    errors.push(InvalidField {
-                        loc,
-                        msg: format!("{raw:?} is not a valid email address"),
-                    });
-                }
-            }
-        }
-        if users_ok && !raw_users.is_empty() && !(MIN_GROUP..=MAX_GROUP).contains(&users.len()) {
-            errors.push(InvalidField::body(
-                if input.users.is_some() {
-                    "users"
-                } else {
-                    "userId2"
-                },
-                format!(
-                    "a group needs from {MIN_GROUP} to {MAX_GROUP} distinct users, got {}",
-                    users.len()
-                ),
-            ));
-        }
-        body.insert("users".into(), json!(users));
-
-        if let Some(p) = &input.preference {
-            match p.parse::<Preference>() {
-                Ok(p) => {
-                    body.insert("preference".into(), json!(p.as_str()));
-                }
-                Err(e) => errors.push(InvalidField::body("preference", e.to_string())),
-            }
-        }
-        let mut number =
-            |field: &str, v: Option<u32>, check: &dyn Fn(u32) -> Result<(), String>| {
-                if let Some(v) = v {
-                    match check(v) {
-                        Ok(()) => {
-                            body.insert(field.into(), json!(v));
-                        }
-                        Err(msg) => errors.push(InvalidField::body(field, msg)),
-                    }
-                }
-            };
-        number("duration", input.duration, &|v| {
-            DurationMinutes::new(v).map(drop).map_err(|e| e.to_string())
-        });
-        number("count", input.count, &|v| {
-            Count::new(v).map(drop).map_err(|e| e.to_string())
-        });
-        number("step", input.step, &|v| {
-            StepMinutes::new(v).map(drop).map_err(|e| e.to_string())
-        });
-        number("days", input.days, &|v| {
-            WindowDays::new(v).map(drop).map_err(|e| e.to_string())
-        });
-        let n = users.len();
-        number("min_attendees", input.min_attendees, &|v| {
-            if v >= 1 && (v as usize) <= n.max(1) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "min_attendees must be from 1 to the group size {n}, got {v}"
-                ))
-            }
-        });
-        if let Some(seed) = input.seed {
-            body.insert("seed".into(), json!(seed));
-        }
-        if let Some(required) = &input.required {
-            let mut req = Vec::new();
-            for (i, raw) in required.iter().enumerate() {
-                match normalise_email(raw) {
-                    Some(e) if seen.contains(&e) || !users_ok => {
-                        if !req.contains(&e) {
-                            req.push(e);
-                        }
-                    }
-                    Some(_) => errors.push(InvalidField {
-                        loc: vec!["body".into(), "required".into(), i.to_string()],
-                        msg: format!("required user {raw:?} is not in the group"),
-                    }),
-                    None => errors.push(InvalidField {
-                        loc: vec!["body".into(), "required".into(), i.to_string()],
-                        msg: format!("{raw:?} is not a valid email address"),
-                    }),
-                }
-            }
-            body.insert("required".into(), json!(req));
-        }
-        if let Some(from) = &input.from {
-            match NaiveDate::parse_from_str(from.trim(), "%Y-%m-%d") {
-                Ok(d) => {
-                    body.insert("from".into(), json!(d.format("%Y-%m-%d").to_string()));
-                }
-                Err(_) => errors.push(InvalidField::body(
-                    "from",
-                    format!("{from:?} is not a date in the form YYYY-MM-DD"),
-                )),
-            }
-        }
-        if let Some(tz) = &input.tz {
-            match tz.trim().parse::<chrono_tz::Tz>() {
-                Ok(zone) => {
-                    body.insert("tz".into(), json!(zone.name()));
-                }
-                Err(_) => errors.push(InvalidField::body(
-                    "tz",
-                    format!("{tz:?} is not an IANA time zone name"),
-                )),
-            }
-        }
+    pub fn parse(input: TaskInput) -> Result<Submission, Vec<ErrorDetail>> {
+        let original = is_original_body(&input.suggestion);
+        let mut errors: Vec<ErrorDetail> = input
+            .unknown
+            .keys()
+            .filter(|k| !SuggestBody::has_field(k) && k.as_str() != "callback_url")
+            .map(|k| ErrorDetail::new(["body", k.as_str()], "unknown field", "value_error"))
+            .collect();
+        let request = SuggestionRequest::from_body(input.suggestion)
+            .map_err(|e| errors.extend(e))
+            .ok();
         let callback_url = match &input.callback_url {
             None => None,
             Some(raw) => match Url::parse(raw.trim()) {
@@ -261,62 +78,71 @@ impl Submission {
                     Some(u.to_string())
                 }
                 _ => {
-                    errors.push(InvalidField::body(
-                        "callback_url",
+                    errors.push(ErrorDetail::new(
+                        ["body", "callback_url"],
                         "callback_url must be an absolute http or https URL",
+                        "value_error",
                     ));
                     None
                 }
             },
         };
-
-        if errors.is_empty() {
-            Ok(Submission {
-                request: Value::Object(body),
+        match request {
+            Some(request) if errors.is_empty() => Ok(Submission {
+                kind: if original {
+                    JobKind::OriginalSuggestion
+                } else {
+                    JobKind::Suggestion
+                },
+                request: serde_json::to_value(request.to_body())
+                    .expect("a suggestion body is plain JSON"),
                 callback_url,
-            })
-        } else {
-            Err(errors)
+            }),
+            _ => Err(errors),
         }
     }
 }
 
-/// Trimmed and lower-cased, as user-service stores emails, if it looks like
-/// an address: one `@`, a non-empty local part, a dotted domain, no spaces.
-fn normalise_email(raw: &str) -> Option<String> {
-    let e = raw.trim().to_lowercase();
-    let (local, domain) = e.split_once('@')?;
-    let ok = e.len() <= 254
-        && !local.is_empty()
-        && local.len() <= 64
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && !e
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == ',');
-    ok.then_some(e)
+/// The original job body: `userId1`, `userId2` and at most `preference`.
+fn is_original_body(b: &SuggestBody) -> bool {
+    let (g, r) = (&b.group, &b.rank);
+    g.user_id1.is_some()
+        && g.user_id2.is_some()
+        && g.users.is_none()
+        && g.from.is_none()
+        && g.days.is_none()
+        && g.tz.is_none()
+        && g.required.is_none()
+        && g.min_attendees.is_none()
+        && r.duration.is_none()
+        && r.count.is_none()
+        && r.step.is_none()
+        && r.seed.is_none()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn parse(v: Value) -> Result<Submission, Vec<InvalidField>> {
+    fn parse(v: Value) -> Result<Submission, Vec<ErrorDetail>> {
         Submission::parse(serde_json::from_value(v).expect("shape"))
     }
 
+    fn fields(errs: &[ErrorDetail]) -> Vec<String> {
+        errs.iter().map(|e| e.loc[1..].join(".")).collect()
+    }
+
     #[test]
-    fn the_original_form_becomes_a_two_user_group() {
+    fn the_original_form_becomes_a_two_user_group_with_the_original_result() {
         let s = parse(json!({"userId1": " A@x.io", "userId2": "b@x.io", "preference": "last"}))
             .expect("valid");
-        assert_eq!(
-            s.request(),
-            &json!({"users": ["a@x.io", "b@x.io"], "preference": "last"})
-        );
+        assert_eq!(s.request()["users"], json!(["a@x.io", "b@x.io"]));
+        assert_eq!(s.request()["preference"], "last");
+        assert_eq!(s.kind(), JobKind::OriginalSuggestion);
         assert_eq!(s.callback_url(), None);
+        let full = parse(json!({"users": ["a@x.io", "b@x.io"], "preference": "last"}));
+        assert_eq!(full.expect("valid").kind(), JobKind::Suggestion);
     }
 
     #[test]
@@ -341,20 +167,21 @@ mod tests {
         let errs = parse(json!({
             "users": ["a@x.io", "not-an-email"], "duration": 7, "count": 0,
             "preference": "soonest", "from": "tomorrow", "tz": "Mars/Base",
-            "callback_url": "ftp://x"
+            "callback_url": "ftp://x", "durations": 5
         }))
         .expect_err("invalid");
-        let fields: Vec<String> = errs.iter().map(|e| e.loc[1].clone()).collect();
+        let found = fields(&errs);
         for f in [
-            "users",
+            "users.1",
             "duration",
             "count",
             "preference",
             "from",
             "tz",
             "callback_url",
+            "durations",
         ] {
-            assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
+            assert!(found.iter().any(|x| x == f), "{f} missing from {found:?}");
         }
     }
 
@@ -364,26 +191,15 @@ mod tests {
         assert!(errs[0].msg.contains("got 1"), "{errs:?}");
         assert!(parse(json!({"userId1": "a@x.io"})).is_err());
         assert!(parse(json!({})).is_err());
+        assert!(parse(json!({"users": []})).is_err());
         assert!(parse(json!({"users": ["a@x.io", "b@x.io"], "userId1": "c@x.io"})).is_err());
         let many: Vec<String> = (0..1001).map(|i| format!("u{i}@x.io")).collect();
         assert!(parse(json!({ "users": many })).is_err());
     }
 
     #[test]
-    fn unknown_fields_are_refused() {
-        assert!(serde_json::from_value::<TaskInput>(json!({"users": [], "durations": 5})).is_err());
-    }
-
-    #[test]
-    fn email_syntax_is_checked_loosely_but_usefully() {
-        assert_eq!(
-            normalise_email(" Ann@Example.COM "),
-            Some("ann@example.com".into())
-        );
-        for bad in [
-            "", "a", "a@b", "@b.io", "a@@b.io", "a b@c.io", "a@.io", "a@b..io", "a,b@c.io",
-        ] {
-            assert_eq!(normalise_email(bad), None, "{bad}");
-        }
+    fn the_email_rule_is_user_services() {
+        let errs = parse(json!({"users": ["a@x.io", "a@b"]})).expect_err("no dot");
+        assert_eq!(fields(&errs), ["users.1"]);
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use w2meet_platform::CaseId;
 use w2meet_platform::health::{self, Health};
 
-use crate::service::Tasks;
+use crate::state::AppState;
 
 /// How long one dependency check may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -17,7 +17,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, description = "Healthy", body = Health),
               (status = 503, description = "A dependency is unhealthy", body = Health)))]
-pub async fn health(State(tasks): State<Tasks>, case_id: CaseId) -> Health {
+pub async fn health(State(tasks): State<AppState>, case_id: CaseId) -> Health {
     let (rabbitmq, postgres) = tokio::join!(
         health::check(CHECK_TIMEOUT, tasks.broker.ping(), |_| "unreachable"
             .to_owned()),

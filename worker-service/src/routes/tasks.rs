@@ -11,7 +11,7 @@ use w2meet_platform::error::{ErrorBody, Json, Path};
 
 use crate::domain::{JobView, Submission, TaskInput};
 use crate::error::TaskError;
-use crate::service::Tasks;
+use crate::state::AppState;
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -44,7 +44,7 @@ pub struct Enqueued {
         (status = 409, description = "The Idempotency-Key was used for another submission", body = ErrorBody),
         (status = 503, description = "RabbitMQ or PostgreSQL unavailable; the job was not accepted", body = ErrorBody)))]
 pub async fn submit(
-    State(tasks): State<Tasks>,
+    State(tasks): State<AppState>,
     case_id: CaseId,
     headers: HeaderMap,
     Json(input): Json<TaskInput>,
@@ -96,7 +96,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, TaskError> {
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
 pub async fn get_task(
-    State(tasks): State<Tasks>,
+    State(tasks): State<AppState>,
     Path(job_id): Path<String>,
 ) -> Result<axum::Json<JobView>, TaskError> {
     let id = Uuid::parse_str(job_id.trim())

@@ -15,7 +15,7 @@ use w2meet_platform::http::HttpLimits;
 use worker_service::broker::Topology;
 use worker_service::config::{AmqpConfig, CallbackConfig, Config, JobConfig, SuggestionConfig};
 use worker_service::domain::JobStatus;
-use worker_service::startup::{Application, ConsumerApp};
+use worker_service::startup::{self, ConsumerApp};
 use worker_service::store::DbConfig;
 
 /// How long a test waits for something that should happen quickly.
@@ -55,9 +55,13 @@ impl Stub {
                         tokio::time::sleep(Duration::from_secs(3600)).await;
                     }
                     tokio::time::sleep(delay).await;
+                    let case_id = ids.lock().unwrap().last().cloned();
                     let body = match status {
-                        200 => json!({"suggestions": [{"day": "monday", "slot": [9, 10]}],
-                                      "empty_reason": null, "request": body.0}),
+                        // The rich shape, echoing the request it answers.
+                        200 => json!({"case_id": case_id,
+                                      "suggestions": [{"day": "monday", "slot": [9, 10],
+                                                       "start": "2027-01-04T09:00:00Z", "score": 1.0}],
+                                      "empty_reason": null, "alternatives": [], "request": body.0}),
                         404 => json!({"case_id": "x", "detail": [{"loc": ["query", "users"],
                                       "msg": "One or both users not found: ghost@x.io", "type": "not_found"}]}),
                         _ => json!({"case_id": "x", "detail": [{"loc": [], "msg": "down", "type": "service_unavailable"}]}),
@@ -236,9 +240,9 @@ impl Drop for TestApi {
 }
 
 pub async fn spawn_api(config: Config) -> TestApi {
-    let app = Application::build(config).await.expect("build api");
+    let app = startup::build(config).await.expect("build api");
     let base = format!("http://127.0.0.1:{}", app.port());
-    let tasks = app.tasks().clone();
+    let tasks = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;

@@ -32,11 +32,12 @@ async fn a_job_submitted_while_no_consumer_runs_completes_once_one_starts() {
     let job = api.wait_for(&id, JobStatus::Succeeded).await;
     assert_eq!(job["attempts"], 1);
     assert_eq!(job["error"], Value::Null);
-    // The stored result is suggestion-service's answer to the job's body.
+    // The stored result is suggestion-service's answer to the job's body,
+    // sent in its canonical form (defaults explicit).
     assert_eq!(
         job["result"]["request"],
         json!({"users": ["ann@example.com", "bob@example.com", "cy@example.com"],
-               "preference": "best", "duration": 30, "count": 2})
+               "preference": "best", "duration": 30, "count": 2, "step": 30})
     );
     assert_eq!(stub.calls(), 1);
     consumer.stop().await;
@@ -50,10 +51,13 @@ async fn the_original_form_is_sent_as_a_two_user_group() {
     let consumer = spawn_consumer(env.config.clone()).await;
     let id = api.submit(&pair()).await;
     let job = api.wait_for(&id, JobStatus::Succeeded).await;
+    // The original body's result keeps the original shape exactly (the
+    // stub answered the rich shape, for a two-user group).
     assert_eq!(
-        job["result"]["request"],
-        json!({"users": ["ann@example.com", "bob@example.com"], "preference": "first"})
+        job["result"],
+        json!({"case_id": job["case_id"], "suggestions": [{"day": "monday", "slot": [9, 10]}]})
     );
+    assert_eq!(stub.calls(), 1);
     consumer.stop().await;
 }
 

@@ -1,4 +1,11 @@
+//! The one email rule every W2Meet service applies: user-service's, which
+//! stores users under it. A group member, a `required` attendee and a job's
+//! user are all parsed with [`Email::parse`], so an address one service
+//! refuses is refused by all of them.
+
 use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 /// Longest address accepted (RFC 5321's path limit).
 const MAX_LEN: usize = 254;
@@ -13,8 +20,22 @@ const MAX_LOCAL_LEN: usize = 64;
 /// spaces, control characters and non-ASCII are refused. Characters such as
 /// `'` or `/` are legal and stay plain data: every query is parameterised and
 /// every Redis key is binary-safe.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Email(String);
+
+impl TryFrom<String> for Email {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Email, String> {
+        Email::parse(&raw)
+    }
+}
+
+impl From<Email> for String {
+    fn from(email: Email) -> String {
+        email.0
+    }
+}
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, String> {
@@ -53,6 +74,10 @@ impl Email {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 

@@ -1,0 +1,203 @@
+//! The answers this service computes from the members' schedules: pure, no
+//! I/O (`service` fetches, this computes).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use scheduling::{Group, Window};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use w2meet_group::wire::TimelinesAnswer;
+use w2meet_group::{Email, GroupRequest};
+
+use crate::clients::UserSchedule;
+
+/// The window actually used.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WindowOut {
+    /// First local date.
+    pub from: NaiveDate,
+    /// The day after the last local date (exclusive).
+    pub to: NaiveDate,
+    pub days: u32,
+    pub tz: String,
+    /// RFC 3339 UTC bounds of the window.
+    pub start: String,
+    pub end: String,
+}
+
+/// A maximal stretch of time with a constant set of free users.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IntervalOut {
+    pub start: String,
+    pub end: String,
+    pub available: Vec<String>,
+    pub count: usize,
+}
+
+/// The answer to the original request (`?userId1=&userId2=` and nothing
+/// newer): the original W2Meet fields and the Case-ID, nothing else.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OriginalAvailability {
+    pub case_id: String,
+    /// Day name → whole hours (UTC) when both users are free.
+    #[schema(value_type = Object)]
+    pub common_availabilities: Value,
+    pub user1preference: String,
+    pub user2preference: String,
+}
+
+/// The answer to a group request, or to one with any newer parameter. The
+/// first three fields are the original ones.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AvailabilityResponse {
+    /// Day name → whole hours (in `tz`) when every user is free, on the
+    /// first date of each weekday in the window.
+    #[schema(value_type = Object)]
+    pub common_availabilities: Value,
+    /// With `userId1`/`userId2`: user 1's stored preference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user1preference: Option<String>,
+    /// With `userId1`/`userId2`: user 2's stored preference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user2preference: Option<String>,
+    pub case_id: String,
+    /// The group, in the order asked, duplicates removed.
+    pub users: Vec<String>,
+    /// Email → stored preference.
+    #[schema(value_type = Object)]
+    pub preferences: Map<String, Value>,
+    pub window: WindowOut,
+    /// Every maximal interval where the required users and at least
+    /// `min_attendees` users are free.
+    pub intervals: Vec<IntervalOut>,
+    /// With `detail=users`: each user's own free intervals `[start, end]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub free: Option<Map<String, Value>>,
+}
+
+/// `GET/POST /availabilities`: the original shape for the original request,
+/// the full one otherwise.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AvailabilityAnswer {
+    Original(OriginalAvailability),
+    Full(Box<AvailabilityResponse>),
+}
+
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The members' schedules in the order of `members`. `schedules` must hold
+/// every member (the caller checked that none is missing).
+pub fn in_member_order<'a>(
+    members: &[Email],
+    schedules: &'a [UserSchedule],
+) -> Vec<&'a UserSchedule> {
+    let by_email: HashMap<&Email, &UserSchedule> =
+        schedules.iter().map(|s| (&s.email, s)).collect();
+    members
+        .iter()
+        .filter_map(|e| by_email.get(e).copied())
+        .collect()
+}
+
+/// Lays every member's pattern onto `window` in the member's own zone.
+pub fn lay_out(window: Window, ordered: &[&UserSchedule]) -> Group {
+    Group::lay_out(window, ordered.iter().map(|s| (&s.pattern, s.tz)))
+}
+
+/// The common availability of the group.
+pub fn common(
+    req: &GroupRequest,
+    detail_users: bool,
+    original_form: bool,
+    window: Window,
+    ordered: &[&UserSchedule],
+    case_id: &str,
+) -> AvailabilityAnswer {
+    let group = lay_out(window, ordered);
+    let common_availabilities = scheduling::common_hours(&group, req.tz()).to_json();
+    if original_form {
+        let preference = |i: usize| ordered.get(i).map(|s| s.preference.clone());
+        return AvailabilityAnswer::Original(OriginalAvailability {
+            case_id: case_id.to_owned(),
+            common_availabilities,
+            user1preference: preference(0).unwrap_or_default(),
+            user2preference: preference(1).unwrap_or_default(),
+        });
+    }
+    let email = |i: usize| ordered[i].email.to_string();
+    let intervals = scheduling::intersect(&group, &req.attendance())
+        .into_iter()
+        .map(|iv| IntervalOut {
+            start: rfc3339(iv.start),
+            end: rfc3339(iv.end),
+            count: iv.available.len(),
+            available: iv.available.into_iter().map(email).collect(),
+        })
+        .collect();
+    let free = detail_users.then(|| {
+        ordered
+            .iter()
+            .zip(group.timelines())
+            .map(|(s, t)| {
+                let runs: Vec<Value> = t
+                    .free_runs()
+                    .into_iter()
+                    .map(|(a, b)| {
+                        Value::from(vec![
+                            rfc3339(window.slot_start(a)),
+                            rfc3339(window.slot_start(b)),
+                        ])
+                    })
+                    .collect();
+                (s.email.to_string(), Value::Array(runs))
+            })
+            .collect()
+    });
+    let (user1preference, user2preference) = if req.is_pair() {
+        (
+            ordered.first().map(|s| s.preference.clone()),
+            ordered.get(1).map(|s| s.preference.clone()),
+        )
+    } else {
+        (None, None)
+    };
+    AvailabilityAnswer::Full(Box::new(AvailabilityResponse {
+        common_availabilities,
+        user1preference,
+        user2preference,
+        case_id: case_id.to_owned(),
+        users: ordered.iter().map(|s| s.email.to_string()).collect(),
+        preferences: ordered
+            .iter()
+            .map(|s| (s.email.to_string(), Value::from(s.preference.clone())))
+            .collect(),
+        window: WindowOut {
+            from: window.from(),
+            to: window.from() + chrono::Days::new(u64::from(window.days())),
+            days: window.days(),
+            tz: window.tz().name().to_owned(),
+            start: rfc3339(window.start()),
+            end: rfc3339(window.end()),
+        },
+        intervals,
+        free,
+    }))
+}
+
+/// The members' timelines in the wire format.
+pub fn timelines(window: Window, ordered: &[&UserSchedule]) -> TimelinesAnswer {
+    let group = lay_out(window, ordered);
+    TimelinesAnswer::encode(
+        &window,
+        ordered
+            .iter()
+            .zip(group.timelines())
+            .map(|(s, t)| (s.email.clone(), s.preference.clone(), t)),
+    )
+}

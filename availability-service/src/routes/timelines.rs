@@ -1,0 +1,30 @@
+//! `/timelines`: the members' timelines in the core's own representation,
+//! for suggestion-service (see `w2meet_group::wire`).
+
+use axum::extract::State;
+use w2meet_group::wire::{TimelinesAnswer, TimelinesRequest};
+use w2meet_platform::CaseId;
+use w2meet_platform::error::{ErrorBody, Json};
+
+use crate::error::AvailabilityError;
+use crate::state::AppState;
+
+/// Each member's free time over a resolved window, as week bitsets (wire
+/// format version 1). Unknown members are listed in `missing` (200), so the
+/// caller reports them in its own client's terms.
+#[utoipa::path(post, path = "/timelines", tag = "availability", request_body = TimelinesRequest,
+    responses(
+        (status = 200, description = "Timelines, or the unknown members", body = TimelinesAnswer),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 502, description = "user-service answered wrongly", body = ErrorBody),
+        (status = 503, description = "user-service unreachable", body = ErrorBody),
+        (status = 504, description = "user-service too slow", body = ErrorBody)))]
+pub async fn post_timelines(
+    State(state): State<AppState>,
+    case_id: CaseId,
+    Json(req): Json<TimelinesRequest>,
+) -> Result<axum::Json<TimelinesAnswer>, AvailabilityError> {
+    Ok(axum::Json(
+        state.availability.timelines(req, &case_id).await?,
+    ))
+}

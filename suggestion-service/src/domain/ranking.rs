@@ -1,0 +1,307 @@
+//! Ranked suggestions from the group's timelines: pure, no I/O.
+
+use chrono::{Datelike, SecondsFormat, Timelike};
+use chrono_tz::Tz;
+use scheduling::{Count, EmptyReason, Group, Preference, SuggestRequest, Suggestion};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use w2meet_group::{Email, SuggestionRequest};
+
+/// One suggested meeting.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SuggestionOut {
+    /// Weekday of the start in `tz` (original shape).
+    pub day: String,
+    /// `[start_hour, end_hour]` in `tz` (original shape; fractional off the
+    /// hour, e.g. `[9.5, 10.5]`; the end read from the end instant, so a
+    /// meeting across a clock change ends at the hour the clock shows, and
+    /// one ending at midnight ends at 24).
+    #[schema(value_type = Vec<f64>)]
+    pub slot: [Value; 2],
+    /// RFC 3339 UTC.
+    pub start: String,
+    pub end: String,
+    pub attendees: Vec<String>,
+    pub missing: Vec<String>,
+    /// Share of the group that can attend, in (0, 1].
+    pub score: f64,
+    /// Why this one: the ranking that chose it.
+    pub reason: String,
+}
+
+/// A meeting that fits if one constraint is relaxed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlternativeOut {
+    /// What was relaxed: `duration`, `step` or `attendees`.
+    pub relaxed: String,
+    pub description: String,
+    pub suggestion: SuggestionOut,
+}
+
+/// The answer to a group request or one with any newer parameter.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SuggestionsResponse {
+    pub case_id: String,
+    pub suggestions: Vec<SuggestionOut>,
+    /// `null`, or why nothing fits (`no_common_availability`,
+    /// `duration_exceeds_common_windows`, `required_attendee_unavailable`,
+    /// `step_misses_common_windows`).
+    pub empty_reason: Option<String>,
+    /// A sentence for people, with `empty_reason` (naming people by email).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty_reason_detail: Option<String>,
+    /// Up to three nearest relaxations when nothing fits.
+    pub alternatives: Vec<AlternativeOut>,
+}
+
+/// One suggestion in the original shape.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OriginalSuggestion {
+    pub day: String,
+    #[schema(value_type = Vec<f64>)]
+    pub slot: [Value; 2],
+}
+
+/// The answer to the original request (`?userId1=&userId2=` and nothing
+/// newer): exactly the original body plus the Case-ID.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OriginalSuggestions {
+    pub case_id: String,
+    pub suggestions: Vec<OriginalSuggestion>,
+}
+
+/// `GET/POST /suggestions`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SuggestionsAnswer {
+    Original(OriginalSuggestions),
+    Full(SuggestionsResponse),
+}
+
+impl SuggestionsAnswer {
+    pub fn suggestions(&self) -> usize {
+        match self {
+            SuggestionsAnswer::Original(o) => o.suggestions.len(),
+            SuggestionsAnswer::Full(f) => f.suggestions.len(),
+        }
+    }
+}
+
+/// Ranks `group` (member `i` = `members[i]`, with its stored preference).
+pub fn rank(
+    req: &SuggestionRequest,
+    group: &Group,
+    members: &[(Email, String)],
+    case_id: &str,
+) -> SuggestionsAnswer {
+    let options = &req.options;
+    let tz = group.window().tz();
+    let stored = |i: usize| members[i].1.parse::<Preference>().unwrap_or_default();
+    let one = Count::new(1).expect("1 is a valid count");
+    // The original: one suggestion per distinct stored preference, user 1's
+    // first. Otherwise the top `count` in the asked (or user 1's) order.
+    let runs: Vec<(Preference, Count)> = if options.one_per_stored_preference() {
+        let mut prefs: Vec<Preference> = Vec::new();
+        for p in (0..members.len()).map(stored) {
+            if !prefs.contains(&p) {
+                prefs.push(p);
+            }
+        }
+        prefs.into_iter().map(|p| (p, one)).collect()
+    } else {
+        let p = options.preference.unwrap_or_else(|| stored(0));
+        vec![(p, options.count.unwrap_or(one))]
+    };
+    let attendance = req.group.attendance();
+    let mut suggestions = Vec::new();
+    let mut first_empty = None;
+    for (preference, count) in runs {
+        let result = scheduling::suggest(
+            group,
+            &SuggestRequest {
+                duration: options.duration,
+                step: options.step,
+                count,
+                preference,
+                seed: options.seed.unwrap_or(0),
+                attendance: attendance.clone(),
+            },
+        );
+        suggestions.extend(
+            result
+                .suggestions
+                .iter()
+                .map(|s| (s.clone(), reason(preference, s, members.len()))),
+        );
+        if first_empty.is_none() && result.suggestions.is_empty() {
+            first_empty = Some(result);
+        }
+    }
+    if req.is_original_form() {
+        return SuggestionsAnswer::Original(OriginalSuggestions {
+            case_id: case_id.to_owned(),
+            suggestions: suggestions
+                .iter()
+                .map(|(s, _)| {
+                    let (day, slot) = day_and_slot(s, tz);
+                    OriginalSuggestion { day, slot }
+                })
+                .collect(),
+        });
+    }
+    let out = |s: &Suggestion, reason: String| suggestion_out(s, tz, members, reason);
+    let (empty_reason, empty_reason_detail, alternatives) =
+        match (&first_empty, suggestions.is_empty()) {
+            (Some(r), true) => (
+                r.empty_reason.as_ref().map(|e| e.code().to_owned()),
+                r.empty_reason.as_ref().map(|e| describe(e, members)),
+                r.alternatives
+                    .iter()
+                    .map(|a| AlternativeOut {
+                        relaxed: a.relaxed.code().to_owned(),
+                        description: a.relaxed.to_string(),
+                        suggestion: out(&a.suggestion, a.relaxed.to_string()),
+                    })
+                    .collect(),
+            ),
+            _ => (None, None, Vec::new()),
+        };
+    SuggestionsAnswer::Full(SuggestionsResponse {
+        case_id: case_id.to_owned(),
+        suggestions: suggestions.iter().map(|(s, r)| out(s, r.clone())).collect(),
+        empty_reason,
+        empty_reason_detail,
+        alternatives,
+    })
+}
+
+/// The reason in words, naming people by email.
+fn describe(reason: &EmptyReason, members: &[(Email, String)]) -> String {
+    match reason {
+        EmptyReason::RequiredAttendeeUnavailable { users } => {
+            let names: Vec<&str> = users.iter().map(|i| members[*i].0.as_str()).collect();
+            format!(
+                "required attendee(s) {} are never free in the window",
+                names.join(", ")
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+fn reason(preference: Preference, s: &Suggestion, n: usize) -> String {
+    let who = if s.attendees.len() == n {
+        format!("all {n} attendees free")
+    } else {
+        format!("{} of {n} attendees free", s.attendees.len())
+    };
+    let order = match preference {
+        Preference::First => "earliest fitting slot",
+        Preference::Last => "latest fitting slot",
+        Preference::Random => "random fitting slot (seeded)",
+        Preference::Best => "most attendees, then earliest",
+    };
+    format!("{order}; {who}")
+}
+
+/// An hour count as the original wrote it: whole hours as integers,
+/// others rounded to two decimals.
+fn hours_value(h: f64) -> Value {
+    if h.fract() == 0.0 {
+        Value::from(h as i64)
+    } else {
+        Value::from((h * 100.0).round() / 100.0)
+    }
+}
+
+/// The weekday of the start and `[start_hour, end_hour]` on the start's
+/// local date, both read off the wall clock in `tz` (an end on a later
+/// date counts 24 hours per date, so 23:00–00:00 is `[23, 24]`).
+fn day_and_slot(s: &Suggestion, tz: Tz) -> (String, [Value; 2]) {
+    let start = s.start.with_timezone(&tz);
+    let end = s.end.with_timezone(&tz);
+    let clock = |t: &chrono::DateTime<Tz>| f64::from(t.hour()) + f64::from(t.minute()) / 60.0;
+    let later_days = (end.date_naive() - start.date_naive()).num_days() as f64;
+    (
+        scheduling::pattern::weekday_name(start.weekday()).to_owned(),
+        [
+            hours_value(clock(&start)),
+            hours_value(later_days * 24.0 + clock(&end)),
+        ],
+    )
+}
+
+fn suggestion_out(
+    s: &Suggestion,
+    tz: Tz,
+    members: &[(Email, String)],
+    reason: String,
+) -> SuggestionOut {
+    let names = |ix: &[usize]| ix.iter().map(|i| members[*i].0.to_string()).collect();
+    let (day, slot) = day_and_slot(s, tz);
+    SuggestionOut {
+        day,
+        slot,
+        start: s.start.to_rfc3339_opts(SecondsFormat::Secs, true),
+        end: s.end.to_rfc3339_opts(SecondsFormat::Secs, true),
+        attendees: names(&s.attendees),
+        missing: names(&s.missing),
+        score: s.score,
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    fn meeting(start: &str, end: &str) -> Suggestion {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("instant")
+                .with_timezone(&Utc)
+        };
+        Suggestion {
+            start: at(start),
+            end: at(end),
+            attendees: vec![0, 1],
+            missing: vec![],
+            score: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_end_hour_is_read_from_the_end_instant_across_a_clock_change() {
+        // 01:00 EST → 03:00 EDT on 2027-03-14.
+        let (day, slot) = day_and_slot(
+            &meeting("2027-03-14T06:00:00Z", "2027-03-14T07:00:00Z"),
+            chrono_tz::America::New_York,
+        );
+        assert_eq!(
+            (day.as_str(), slot),
+            ("sunday", [Value::from(1), Value::from(3)])
+        );
+        // Lord Howe falls back half an hour: 01:00 (+11) → 01:30 (+10:30).
+        let (_, slot) = day_and_slot(
+            &meeting("2027-04-03T14:00:00Z", "2027-04-03T15:00:00Z"),
+            chrono_tz::Australia::Lord_Howe,
+        );
+        assert_eq!(slot, [Value::from(1), Value::from(1.5)]);
+    }
+
+    #[test]
+    fn a_meeting_ending_at_midnight_ends_at_24() {
+        let (_, slot) = day_and_slot(
+            &meeting("2027-01-04T23:00:00Z", "2027-01-05T00:00:00Z"),
+            chrono_tz::UTC,
+        );
+        assert_eq!(slot, [Value::from(23), Value::from(24)]);
+        let (_, slot) = day_and_slot(
+            &meeting("2027-01-04T09:30:00Z", "2027-01-04T10:30:00Z"),
+            chrono_tz::UTC,
+        );
+        assert_eq!(slot, [Value::from(9.5), Value::from(10.5)]);
+    }
+}
