@@ -16,7 +16,7 @@ async fn a_consumer_killed_mid_job_loses_nothing_and_the_job_succeeds_exactly_on
     // The first call hangs: the consumer is inside the job when it dies.
     let stub = Stub::start(vec![0]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let mut doomed = ChildConsumer::start(&env, "doomed");
     let id = api.submit(&pair()).await;
     assert!(wait_until(PATIENCE, || async { stub.calls() == 1 }).await);
@@ -48,7 +48,7 @@ async fn a_consumer_killed_mid_job_loses_nothing_and_the_job_succeeds_exactly_on
 async fn sigterm_during_a_batch_drains_in_flight_jobs_and_a_restart_finishes_the_rest() {
     let stub = Stub::start_with_delay(vec![], Duration::from_millis(30)).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let mut ids = Vec::new();
     for _ in 0..100 {
         ids.push(api.submit(&pair()).await);
@@ -102,7 +102,7 @@ async fn consumers_reconnect_after_the_broker_restarts_and_the_queue_drains() {
     let mut rabbit = PrivateRabbit::start().await;
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::on_broker(&stub.url, &rabbit.url()).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let consumer = spawn_consumer(env.config.clone()).await;
     let before = api.submit(&pair()).await;
     api.wait_for(&before, JobStatus::Succeeded).await;
@@ -140,7 +140,7 @@ async fn jobs_waiting_in_the_queue_across_a_broker_restart_are_drained_by_the_ru
     let stub = Stub::start_with_delay(vec![], Duration::from_millis(300)).await;
     let mut env = TestEnv::on_broker(&stub.url, &rabbit.url()).await;
     env.config.amqp.prefetch = 1;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let consumer = spawn_consumer(env.config.clone()).await;
     let mut ids = Vec::new();
     for _ in 0..6 {

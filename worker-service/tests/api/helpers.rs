@@ -239,7 +239,7 @@ impl Drop for TestApi {
     }
 }
 
-pub async fn spawn_api(config: Config) -> TestApi {
+pub async fn spawn_app(config: Config) -> TestApi {
     let app = startup::build(config).await.expect("build api");
     let base = format!("http://127.0.0.1:{}", app.port());
     let tasks = app.state().clone();

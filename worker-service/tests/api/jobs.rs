@@ -18,7 +18,7 @@ use crate::helpers::*;
 async fn a_job_submitted_while_no_consumer_runs_completes_once_one_starts() {
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let id = api
         .submit(
             &json!({"users": ["ann@example.com", "bob@example.com", "cy@example.com"],
@@ -47,7 +47,7 @@ async fn a_job_submitted_while_no_consumer_runs_completes_once_one_starts() {
 async fn the_original_form_is_sent_as_a_two_user_group() {
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let consumer = spawn_consumer(env.config.clone()).await;
     let id = api.submit(&pair()).await;
     let job = api.wait_for(&id, JobStatus::Succeeded).await;
@@ -65,7 +65,7 @@ async fn the_original_form_is_sent_as_a_two_user_group() {
 async fn transient_failures_are_retried_with_backoff_until_success() {
     let stub = Stub::start(vec![503, 503, 200]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let consumer = spawn_consumer(env.config.clone()).await;
     let id = api.submit(&pair()).await;
     let job = api.wait_for(&id, JobStatus::Succeeded).await;
@@ -82,7 +82,7 @@ async fn retries_stop_at_the_configured_limit() {
     let mut env = TestEnv::new(&stub.url).await;
     env.config.jobs.max_attempts = 3;
     env.track_queues();
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let consumer = spawn_consumer(env.config.clone()).await;
     let id = api.submit(&pair()).await;
     let job = api.wait_for(&id, JobStatus::Failed).await;
@@ -102,7 +102,7 @@ async fn retries_stop_at_the_configured_limit() {
 async fn an_unknown_user_fails_at_once_with_the_reason() {
     let stub = Stub::start(vec![404]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let consumer = spawn_consumer(env.config.clone()).await;
     let id = api.submit(&pair()).await;
     let job = api.wait_for(&id, JobStatus::Failed).await;
@@ -125,7 +125,7 @@ async fn an_unknown_user_fails_at_once_with_the_reason() {
 async fn a_malformed_message_is_dead_lettered_counted_and_the_consumer_keeps_going() {
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let consumer = spawn_consumer(env.config.clone()).await;
     // Declared by the consumer; wait until it is consuming.
     let dead = format!("{}.dead", env.queue.name);
@@ -172,7 +172,7 @@ async fn a_malformed_message_is_dead_lettered_counted_and_the_consumer_keeps_goi
 async fn redelivering_a_finished_job_changes_nothing() {
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let consumer = spawn_consumer(env.config.clone()).await;
     let id = api.submit(&pair()).await;
     let done = api.wait_for(&id, JobStatus::Succeeded).await;
@@ -206,7 +206,7 @@ async fn redelivering_a_finished_job_changes_nothing() {
 async fn the_submitting_case_id_is_on_the_consumers_log_lines_and_outbound_call() {
     let stub = Stub::start(vec![503, 200]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let _consumer = ChildConsumer::start(&env, "case-log-consumer");
     let res = api
         .http
@@ -277,7 +277,7 @@ async fn a_callback_receives_the_finished_job_with_the_case_id() {
     .await;
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let consumer = spawn_consumer(env.config.clone()).await;
     let res = api
         .http
@@ -310,7 +310,7 @@ async fn one_delivery_is_decided_without_a_consumer_loop() {
 
     let stub = Stub::start(vec![503, 404]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let id = api.submit(&pair()).await;
     let c = &env.config;
     let ctx = JobContext {
@@ -369,7 +369,7 @@ async fn one_delivery_is_decided_without_a_consumer_loop() {
 async fn a_job_whose_submitter_died_before_the_confirm_is_republished_and_completes() {
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let consumer = spawn_consumer(env.config.clone()).await;
     // What a submitter that died between its insert and the broker's
     // confirm leaves behind: a queued row and no message.

@@ -9,7 +9,7 @@ use crate::helpers::*;
 async fn a_submission_is_stored_and_enqueued_before_the_202() {
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
 
     let res = api
         .http
@@ -44,7 +44,7 @@ async fn a_submission_is_stored_and_enqueued_before_the_202() {
 async fn invalid_submissions_get_400_listing_every_problem() {
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
 
     let body = assert_error(
         api.post(
@@ -81,7 +81,7 @@ async fn invalid_submissions_get_400_listing_every_problem() {
 async fn unknown_jobs_are_404_and_malformed_ids_400() {
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let missing = format!("/tasks/{}", uuid::Uuid::new_v4());
     assert_error(api.get(&missing).await, 404).await;
     assert_error(api.get("/tasks/not-a-uuid").await, 400).await;
@@ -91,7 +91,7 @@ async fn unknown_jobs_are_404_and_malformed_ids_400() {
 async fn an_idempotency_key_returns_the_same_job_for_a_repeat() {
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let send = |body: Value| {
         api.http
             .post(api.url("/tasks"))
@@ -123,7 +123,7 @@ async fn an_unreachable_broker_gives_503_and_nothing_claims_to_be_queued() {
         "amqp://guest:guest@127.0.0.1:{}/%2f",
         test_support::free_port()
     );
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
 
     let res = api
         .http
@@ -162,8 +162,8 @@ async fn a_repeat_with_the_same_key_re_enqueues_a_job_the_broker_never_took() {
         "amqp://guest:guest@127.0.0.1:{}/%2f",
         test_support::free_port()
     );
-    let broken = spawn_api(down).await;
-    let healthy = spawn_api(env.config.clone()).await;
+    let broken = spawn_app(down).await;
+    let healthy = spawn_app(env.config.clone()).await;
     let send = |api: &TestApi| {
         api.http
             .post(api.url("/tasks"))
@@ -186,7 +186,7 @@ async fn a_repeat_with_the_same_key_re_enqueues_a_job_the_broker_never_took() {
 async fn health_metrics_and_docs_are_served() {
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
-    let api = spawn_api(env.config.clone()).await;
+    let api = spawn_app(env.config.clone()).await;
     let health = api.get("/health").await;
     assert_eq!(health.status(), 200);
     let health: Value = health.json().await.unwrap();

@@ -2,143 +2,19 @@
 //! (PostgreSQL + Redis), and against stub availability-services that fail in
 //! each way the SPEC names.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use reqwest::Client;
 use serde_json::{Value, json};
-use suggestion_service::config::Config;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use test_support::{assert_error, free_port, spawn_stub};
 
-use test_support::{RedisPrefix, TestSchema, assert_error, free_port, spawn_stub};
-use w2meet_platform::http::HttpLimits;
-use w2meet_platform::upstream::UpstreamTimeouts;
-
-fn timeouts() -> UpstreamTimeouts {
-    UpstreamTimeouts {
-        connect: Duration::from_millis(300),
-        request: Duration::from_millis(800),
-    }
-}
-
-fn limits() -> HttpLimits {
-    HttpLimits {
-        body_limit_bytes: 256 * 1024,
-        request_timeout: Duration::from_secs(10),
-    }
-}
-
-async fn spawn_suggestion(availability_url: String) -> String {
-    let app = suggestion_service::startup::build(Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        log_dir: std::env::temp_dir(),
-        availability_service_url: availability_url,
-        upstream: timeouts(),
-        http: limits(),
-    })
-    .await
-    .unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until(std::future::pending()));
-    base
-}
-
-async fn spawn_availability(user_url: String) -> String {
-    let app = availability_service::startup::build(availability_service::config::Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        log_dir: std::env::temp_dir(),
-        user_service_url: user_url,
-        upstream: timeouts(),
-        http: limits(),
-    })
-    .await
-    .unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until(std::future::pending()));
-    base
-}
-
-struct Stack {
-    base: String,
-    user_base: String,
-    http: Client,
-    _schema: TestSchema,
-    _redis: RedisPrefix,
-}
-
-/// user-service → availability-service → suggestion-service, all real.
-async fn spawn_stack() -> Stack {
-    w2meet_platform::telemetry::init_for_tests("suggestion-service");
-    let schema = TestSchema::create().await;
-    let redis = RedisPrefix::new();
-    let mut config = user_service::config::Config::from_env().unwrap();
-    config.bind = "127.0.0.1:0".parse().unwrap();
-    config.log_dir = std::env::temp_dir();
-    config.db.url = schema.url.clone();
-    config.db.schema = Some(schema.name.clone());
-    config.cache.url = redis.url.clone();
-    config.cache.prefix = redis.prefix.clone();
-    let users = user_service::startup::build(config).await.unwrap();
-    let user_base = format!("http://127.0.0.1:{}", users.port());
-    tokio::spawn(users.run_until(std::future::pending()));
-    let availability = spawn_availability(user_base.clone()).await;
-    Stack {
-        base: spawn_suggestion(availability).await,
-        user_base,
-        http: Client::new(),
-        _schema: schema,
-        _redis: redis,
-    }
-}
-
-impl Stack {
-    async fn user(&self, body: Value) {
-        let res = self
-            .http
-            .post(format!("{}/users", self.user_base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::CREATED, "{body}");
-    }
-
-    async fn get(&self, query: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}/suggestions?{query}", self.base))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn json(&self, query: &str) -> Value {
-        let res = self.get(query).await;
-        assert_eq!(res.status(), StatusCode::OK, "{query}");
-        res.json().await.unwrap()
-    }
-
-    async fn two_users(&self) {
-        self.user(json!({"email": "ann@x.io", "availabilities": {"monday": [9, 10, 11, 12], "wednesday": [15, 16]}}))
-            .await;
-        self.user(json!({"email": "bob@x.io", "preferences": "last", "availabilities": {"monday": [10, 11], "wednesday": [15, 16, 17]}}))
-            .await;
-    }
-}
-
-fn starts(body: &Value) -> Vec<String> {
-    body["suggestions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["start"].as_str().unwrap().to_owned())
-        .collect()
-}
-
+use crate::helpers::*;
 #[tokio::test]
 async fn the_original_answer_is_one_suggestion_per_distinct_stored_preference() {
-    let s = spawn_stack().await;
+    let s = spawn_app().await;
     s.two_users().await;
     let res = s.get("userId1=ann@x.io&userId2=bob@x.io").await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -191,7 +67,7 @@ async fn the_original_answer_is_one_suggestion_per_distinct_stored_preference() 
 
 #[tokio::test]
 async fn count_and_preference_rank_deterministically() {
-    let s = spawn_stack().await;
+    let s = spawn_app().await;
     s.two_users().await;
     let q = "users=ann@x.io,bob@x.io&from=2026-11-23&duration=30&count=5";
     let first = s.json(&format!("{q}&preference=first")).await;
@@ -246,7 +122,7 @@ async fn count_and_preference_rank_deterministically() {
 
 #[tokio::test]
 async fn when_nothing_fits_the_reason_and_nearest_relaxations_are_given() {
-    let s = spawn_stack().await;
+    let s = spawn_app().await;
     s.two_users().await;
     let long = s
         .json("users=ann@x.io,bob@x.io&from=2026-11-23&duration=180&count=3&preference=first")
@@ -292,7 +168,7 @@ async fn when_nothing_fits_the_reason_and_nearest_relaxations_are_given() {
 
 #[tokio::test]
 async fn bad_input_is_400_and_unknown_users_404_through_the_chain() {
-    let s = spawn_stack().await;
+    let s = spawn_app().await;
     s.two_users().await;
     let base = "users=ann@x.io,bob@x.io";
     for q in [

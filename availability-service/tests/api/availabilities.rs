@@ -1,97 +1,19 @@
 //! availability-service with a real user-service (PostgreSQL + Redis), and
 //! with stub user-services that fail in each way the SPEC names.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use availability_service::config::Config;
-
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use reqwest::Client;
 use serde_json::{Value, json};
-use test_support::{RedisPrefix, TestSchema, assert_error, free_port, spawn_stub};
-use w2meet_platform::http::HttpLimits;
-use w2meet_platform::upstream::UpstreamTimeouts;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use test_support::{assert_error, free_port, spawn_stub};
 
-struct Stack {
-    base: String,
-    user_base: String,
-    http: Client,
-    _schema: TestSchema,
-    _redis: RedisPrefix,
-}
-
-async fn spawn_availability(user_service_url: String) -> String {
-    let app = availability_service::startup::build(Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        log_dir: std::env::temp_dir(),
-        user_service_url,
-        upstream: UpstreamTimeouts {
-            connect: Duration::from_millis(300),
-            request: Duration::from_millis(500),
-        },
-        http: HttpLimits {
-            body_limit_bytes: 256 * 1024,
-            request_timeout: Duration::from_secs(10),
-        },
-    })
-    .await
-    .unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until(std::future::pending()));
-    base
-}
-
-/// user-service (real PostgreSQL and Redis) + availability-service.
-async fn spawn_stack() -> Stack {
-    w2meet_platform::telemetry::init_for_tests("availability-service");
-    let schema = TestSchema::create().await;
-    let redis = RedisPrefix::new();
-    let mut config = user_service::config::Config::from_env().unwrap();
-    config.bind = "127.0.0.1:0".parse().unwrap();
-    config.log_dir = std::env::temp_dir();
-    config.db.url = schema.url.clone();
-    config.db.schema = Some(schema.name.clone());
-    config.cache.url = redis.url.clone();
-    config.cache.prefix = redis.prefix.clone();
-    let users = user_service::startup::build(config).await.unwrap();
-    let user_base = format!("http://127.0.0.1:{}", users.port());
-    tokio::spawn(users.run_until(std::future::pending()));
-    Stack {
-        base: spawn_availability(user_base.clone()).await,
-        user_base,
-        http: Client::new(),
-        _schema: schema,
-        _redis: redis,
-    }
-}
-
-impl Stack {
-    async fn user(&self, body: Value) {
-        let res = self
-            .http
-            .post(format!("{}/users", self.user_base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::CREATED, "{body}");
-    }
-
-    async fn get(&self, query: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}/availabilities?{query}", self.base))
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
+use crate::helpers::*;
 #[tokio::test]
 async fn the_original_two_user_answer_is_unchanged() {
-    let s = spawn_stack().await;
+    let s = spawn_app().await;
     s.user(json!({"email": "ann@x.io", "availabilities": {"monday": [9, 10, 11], "friday": [14]}}))
         .await;
     s.user(json!({"email": "bob@x.io", "preferences": "last", "availabilities": {"monday": [10, 11, 12], "friday": [14, 15]}}))
@@ -159,7 +81,7 @@ async fn the_original_two_user_answer_is_unchanged() {
 
 #[tokio::test]
 async fn groups_quorums_and_zones_are_intersected_on_real_dates() {
-    let s = spawn_stack().await;
+    let s = spawn_app().await;
     s.user(json!({"email": "a@x.io", "timezone": "Europe/Berlin", "availabilities": {"tuesday": ["09:00-12:00"]}})).await;
     s.user(json!({"email": "b@x.io", "timezone": "America/New_York", "availabilities": {"tuesday": ["04:00-06:00"]}})).await;
     s.user(json!({"email": "c@x.io", "availabilities": {"tuesday": ["08:00-09:30"]}}))
@@ -249,7 +171,7 @@ async fn groups_quorums_and_zones_are_intersected_on_real_dates() {
 
 #[tokio::test]
 async fn unknown_users_are_404_and_listed() {
-    let s = spawn_stack().await;
+    let s = spawn_app().await;
     s.user(json!({"email": "ann@x.io"})).await;
     let body = assert_error(
         s.get("userId1=ann@x.io&userId2=ghost@x.io").await,
@@ -262,7 +184,7 @@ async fn unknown_users_are_404_and_listed() {
 
 #[tokio::test]
 async fn bad_parameters_are_400_with_the_case_id() {
-    let s = spawn_stack().await;
+    let s = spawn_app().await;
     s.user(json!({"email": "a@x.io"})).await;
     s.user(json!({"email": "b@x.io"})).await;
     for q in [
@@ -409,7 +331,7 @@ async fn user_service_failures_map_to_502_503_and_504_without_hanging() {
 
 #[tokio::test]
 async fn health_reports_the_user_service_with_its_response_time() {
-    let s = spawn_stack().await;
+    let s = spawn_app().await;
     let h: Value = s
         .http
         .get(format!("{}/health", s.base))

@@ -1,0 +1,87 @@
+//! The test harness: [`spawn_app`] starts this service on port 0 with its
+//! real dependencies (a fresh PostgreSQL schema and Redis prefix behind a
+//! real user-service); the other spawners start it against stubs.
+use std::time::Duration;
+
+use availability_service::config::Config;
+
+use axum::http::StatusCode;
+use reqwest::Client;
+use serde_json::Value;
+use test_support::{RedisPrefix, TestSchema};
+use w2meet_platform::http::HttpLimits;
+use w2meet_platform::upstream::UpstreamTimeouts;
+
+pub struct Stack {
+    pub base: String,
+    pub user_base: String,
+    pub http: Client,
+    _schema: TestSchema,
+    _redis: RedisPrefix,
+}
+
+pub async fn spawn_availability(user_service_url: String) -> String {
+    let app = availability_service::startup::build(Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        log_dir: std::env::temp_dir(),
+        user_service_url,
+        upstream: UpstreamTimeouts {
+            connect: Duration::from_millis(300),
+            request: Duration::from_millis(500),
+        },
+        http: HttpLimits {
+            body_limit_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(10),
+        },
+    })
+    .await
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    base
+}
+
+/// user-service (real PostgreSQL and Redis) + availability-service.
+pub async fn spawn_app() -> Stack {
+    w2meet_platform::telemetry::init_for_tests("availability-service");
+    let schema = TestSchema::create().await;
+    let redis = RedisPrefix::new();
+    let mut config = user_service::config::Config::from_env().unwrap();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.log_dir = std::env::temp_dir();
+    config.db.url = schema.url.clone();
+    config.db.schema = Some(schema.name.clone());
+    config.cache.url = redis.url.clone();
+    config.cache.prefix = redis.prefix.clone();
+    let users = user_service::startup::build(config).await.unwrap();
+    let user_base = format!("http://127.0.0.1:{}", users.port());
+    tokio::spawn(users.run_until(std::future::pending()));
+    Stack {
+        base: spawn_availability(user_base.clone()).await,
+        user_base,
+        http: Client::new(),
+        _schema: schema,
+        _redis: redis,
+    }
+}
+
+impl Stack {
+    pub async fn user(&self, body: Value) {
+        let res = self
+            .http
+            .post(format!("{}/users", self.user_base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED, "{body}");
+    }
+
+    pub async fn get(&self, query: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/availabilities?{query}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,5 @@
+//! suggestion-service against real dependencies: one test binary, the
+//! harness in [`helpers`].
+
+mod helpers;
+mod suggestions;
