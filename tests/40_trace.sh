@@ -20,7 +20,7 @@ done
 echo "$out"
 # gateway → suggestion → availability → user (with its cache result).
 for hop in "gateway" "GET /suggestion/suggestions -> 200" "suggestion-service" "GET /suggestions -> 200" \
-           "availability-service" "POST /availabilities -> 200" "user-service" "POST /users/batch -> 200" "cache="; do
+           "availability-service" "POST /timelines -> 200" "user-service" "POST /users/batch -> 200" "cache="; do
     grep -q -- "$hop" <<<"$out" || fail "trace lacks '$hop'"
 done
 "$ROOT/scripts/trace" "$cid" --json | jq -e 'length >= 5' >/dev/null || fail "trace --json"

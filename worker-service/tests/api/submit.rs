@@ -62,6 +62,12 @@ async fn invalid_submissions_get_400_listing_every_problem() {
         json!({"users": ["a@x.io", "b@x.io"], "unknown": 1}),
         json!({"users": "a@x.io,b@x.io"}),
         json!({"users": ["a@x.io", "b@x.io"], "count": 51}),
+        // Refused by the synchronous endpoints, so refused here too.
+        json!({"users": []}),
+        json!({"users": ["a@x.io", "a@b"]}),
+        json!({"users": ["a@x.io", "b@x.io"], "from": "9999-12-31", "days": 366}),
+        json!({"users": ["a@x.io", "b@x.io"], "required": ["c@x.io"]}),
+        json!({"users": ["a@x.io", "b@x.io"], "days": "seven"}),
     ] {
         assert_error(api.post("/tasks", &bad).await, 400).await;
     }
