@@ -184,3 +184,53 @@ stop_pidfile() { # stop_pidfile FILE [NAME] — TERM, wait up to 20 s, then KILL
     fi
     rm -f "$pidfile"
 }
+
+# isolated_stack_env NAME: exports what scripts/up needs to start a stack
+# beside any other: its own run directory, free gateway and service ports,
+# databases, Redis key prefix, job queue, and a gateway rate limit high
+# enough not to interfere with load. Sets run_id and stack_dir.
+isolated_stack_env() {
+    local name=$1 s i base
+    run_id="${name}_$(date +%s)_$$_$RANDOM"
+    stack_dir="$(mktemp -d "${TMPDIR:-/tmp}/w2meet-$run_id.XXXX")"
+    export W2M_RUN_DIR="$stack_dir"
+    export W2M_PROFILE=release
+    free_port() {
+        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+            || echo $((20000 + RANDOM % 20000))
+    }
+    base_is_free() { # every port scripts/up may use: base+100·s+i, s=1..4, i=1..9
+        for s in 1 2 3 4; do
+            for i in 1 2 3 4 5 6 7 8 9; do
+                port_open 127.0.0.1 $(($1 + 100 * s + i)) && return 1
+            done
+        done
+        return 0
+    }
+    GATEWAY_PORT="$(free_port)"
+    while [ "$GATEWAY_PORT" = 8080 ] || port_open 127.0.0.1 "$GATEWAY_PORT"; do GATEWAY_PORT="$(free_port)"; done
+    export GATEWAY_PORT
+    for _ in $(seq 1 20); do
+        base=$((30000 + RANDOM % 200 * 100))
+        base_is_free "$base" && break
+    done
+    base_is_free "$base" || die "no free port range found for the services"
+    export W2M_PORT_BASE=$base
+    export W2M_DB_SUFFIX="_$run_id"
+    export REDIS_KEY_PREFIX="w2meet:$run_id:"
+    export JOB_QUEUE="meeting_jobs_$run_id"
+    export RATE_LIMIT=1000000 RATE_BURST=1000000
+}
+
+# drop_stack_data: the databases, Redis keys and queues of the stack
+# isolated_stack_env described (the servers themselves keep running).
+drop_stack_data() {
+    drop_database "w2meet_users$W2M_DB_SUFFIX"
+    drop_database "w2meet_jobs$W2M_DB_SUFFIX"
+    redis-cli -u "$REDIS_URL" --scan --pattern "$REDIS_KEY_PREFIX*" 2>/dev/null \
+        | xargs -r -d '\n' redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
+    if command -v rabbitmqctl >/dev/null; then
+        rabbitmqctl -q list_queues name 2>/dev/null | grep -E "^$JOB_QUEUE(\.|$)" \
+            | while read -r q; do rabbitmqctl -q delete_queue "$q" </dev/null >/dev/null 2>&1 || true; done
+    fi
+}

@@ -35,10 +35,29 @@ echo "burst: $total requests, $bad not 200"
 [ "$total" = 1000 ] || fail "only $total requests completed"
 [ "$bad" = 0 ] || fail "$bad requests failed during failover: $(sort "$codes" | uniq -c | tr '\n' ' ')"
 
+# The job API is replicated too: a worker-api replica killed during a burst
+# of job submissions loses none of them (a refused connection is passed to
+# the other replica, even for a POST, since nothing was sent).
+"$ROOT/scripts/up" --replicas 2 >/dev/null 2>&1 || fail "scripts/up could not restart the killed replicas"
+body="{\"userId1\":\"$a\",\"userId2\":\"$b\",\"preference\":\"first\"}"
+(seq 1 400 | xargs -P 8 -I{} curl -s -o /dev/null --max-time 10 -w '%{http_code}\n' \
+    -H 'content-type: application/json' -d "$body" "$GATEWAY/worker/tasks" >"$codes") &
+burst=$!
+sleep 0.5
+pidfile="$RUN_DIR/pids/worker-api-1.pid"
+[ -f "$pidfile" ] || fail "no pid file for worker-api-1"
+kill -9 "$(cat "$pidfile")"
+wait "$burst"
+total=$(wc -l <"$codes")
+bad=$(grep -vc '^202$' "$codes" || true)
+echo "job burst: $total submissions, $bad not 202"
+[ "$total" = 400 ] || fail "only $total submissions completed"
+[ "$bad" = 0 ] || fail "$bad submissions failed during failover: $(sort "$codes" | uniq -c | tr '\n' ' ')"
+
 # Bring the killed replicas back (scripts/up is idempotent), then take every
 # user-service replica down. (With an availability replica still dead, nginx
 # would answer with its last try — a refused connection, 502.)
-"$ROOT/scripts/up" --replicas 2 >/dev/null 2>&1 || fail "scripts/up could not restart the killed replicas"
+"$ROOT/scripts/up" --replicas 2 >/dev/null 2>&1 || fail "scripts/up could not restart the killed replica"
 # Every user-service replica down.
 for f in "$RUN_DIR"/pids/user-service-*.pid; do kill -TERM "$(cat "$f")" 2>/dev/null || true; done
 for f in "$RUN_DIR"/pids/user-service-*.pid; do

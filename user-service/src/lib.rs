@@ -10,6 +10,8 @@
 //!   single-flight loads.
 //! - [`domain`]: parsed, validated types (`Email`, `UserDraft`, ...).
 //! - [`error`]: the service's errors and their status codes.
+//! - `testing` (feature `testing`, dev-only): a real instance for other
+//!   services' tests.
 
 pub mod config;
 pub mod domain;
@@ -19,3 +21,5 @@ pub mod service;
 pub mod startup;
 pub mod state;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;

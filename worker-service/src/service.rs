@@ -28,6 +28,17 @@ pub struct Tasks {
     pub broker: Arc<Broker>,
 }
 
+/// How often a repeated submission re-reads the first one's row.
+const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Where an identical earlier submission ended up.
+enum Settled {
+    /// The broker has it: answer with it.
+    Enqueued(JobRecord),
+    /// Its enqueue failed and this submission took it over: enqueue it.
+    Requeue(JobRecord),
+}
+
 /// An accepted submission.
 pub struct Accepted {
     pub job: JobRecord,
@@ -61,22 +72,15 @@ impl Tasks {
                         "this Idempotency-Key was used for a different submission".to_owned(),
                     ));
                 }
-                // Confirmed, or already taken by a consumer (the confirm
-                // was not recorded, but the broker had the message).
-                if job.published_at.is_some() || job.attempts > 0 {
-                    return Ok(Accepted {
-                        job,
-                        replayed: true,
-                    });
+                match self.settled(job).await? {
+                    Settled::Enqueued(job) => {
+                        return Ok(Accepted {
+                            job,
+                            replayed: true,
+                        });
+                    }
+                    Settled::Requeue(job) => job,
                 }
-                if !(job.status == JobStatus::Failed
-                    && self.store.requeue_unpublished(job.id).await?)
-                {
-                    return Err(TaskError::Conflict(
-                        "a submission with this Idempotency-Key is still being enqueued".to_owned(),
-                    ));
-                }
-                job
             }
         };
         self.enqueue(&job).await?;
@@ -84,6 +88,38 @@ impl Tasks {
             job,
             replayed: false,
         })
+    }
+
+    /// An identical earlier submission, once its own submit has settled: a
+    /// repeat that arrives while the first is still waiting for the
+    /// broker's confirm waits for it (polling the row) instead of failing,
+    /// so concurrent retries with one key all get the one job.
+    async fn settled(&self, mut job: JobRecord) -> Result<Settled, TaskError> {
+        // The first submit waits at most a connect, a publish and a
+        // confirm timeout; a little more and it has surely given up.
+        let deadline = tokio::time::Instant::now() + self.broker.timeout() * 3 + SETTLE_POLL * 10;
+        loop {
+            // Confirmed, or already taken by a consumer (the confirm was not
+            // recorded, but the broker had the message).
+            if job.published_at.is_some() || job.attempts > 0 {
+                return Ok(Settled::Enqueued(job));
+            }
+            // The first submit failed: this one enqueues the same job.
+            if job.status == JobStatus::Failed && self.store.requeue_unpublished(job.id).await? {
+                return Ok(Settled::Requeue(job));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(TaskError::Conflict(
+                    "a submission with this Idempotency-Key is still being enqueued".to_owned(),
+                ));
+            }
+            tokio::time::sleep(SETTLE_POLL).await;
+            job = self
+                .store
+                .get(job.id)
+                .await?
+                .ok_or_else(|| TaskError::NotFound(job.id.to_string()))?;
+        }
     }
 
     async fn enqueue(&self, job: &JobRecord) -> Result<(), TaskError> {

@@ -1,8 +1,5 @@
 //! `/health`: the user-service, timed.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use axum::extract::State;
 use w2meet_platform::CaseId;
 use w2meet_platform::health::{self, Health};
@@ -14,15 +11,6 @@ use crate::state::AppState;
     responses((status = 200, description = "Healthy", body = Health),
               (status = 503, description = "user-service unhealthy or unreachable", body = Health)))]
 pub async fn health(State(state): State<AppState>, case_id: CaseId) -> Health {
-    let user_service = health::check(
-        Duration::from_secs(2),
-        state.availability.users.upstream().health(&case_id),
-        |e| e.to_string(),
-    )
-    .await;
-    Health::new(
-        &case_id,
-        "availability-service",
-        BTreeMap::from([("user-service".to_owned(), user_service)]),
-    )
+    let upstream = state.availability.users.upstream();
+    health::of_upstream(&case_id, "availability-service", upstream).await
 }

@@ -46,16 +46,8 @@ pub async fn spawn_app() -> Stack {
     w2meet_platform::telemetry::init_for_tests("availability-service");
     let schema = TestSchema::create().await;
     let redis = RedisPrefix::new();
-    let mut config = user_service::config::Config::from_env().unwrap();
-    config.bind = "127.0.0.1:0".parse().unwrap();
-    config.log_dir = std::env::temp_dir();
-    config.db.url = schema.url.clone();
-    config.db.schema = Some(schema.name.clone());
-    config.cache.url = redis.url.clone();
-    config.cache.prefix = redis.prefix.clone();
-    let users = user_service::startup::build(config).await.unwrap();
-    let user_base = format!("http://127.0.0.1:{}", users.port());
-    tokio::spawn(users.run_until(std::future::pending()));
+    let user_base =
+        user_service::testing::spawn(&schema.url, &schema.name, &redis.url, &redis.prefix).await;
     Stack {
         base: spawn_availability(user_base.clone()).await,
         user_base,

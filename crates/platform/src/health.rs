@@ -102,3 +102,31 @@ where
         error,
     }
 }
+
+/// How long one dependency check may take.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A service's own link (database, cache, broker), checked with
+/// [`CHECK_TIMEOUT`]; its error is never shown, only `unreachable`.
+pub async fn link<F, E>(check_fut: F) -> DependencyHealth
+where
+    F: Future<Output = Result<(), E>>,
+{
+    check(CHECK_TIMEOUT, check_fut, |_| "unreachable".to_owned()).await
+}
+
+/// The health of a service whose one dependency is the upstream service it
+/// calls: that service's `/health`, named after it.
+#[cfg(feature = "client")]
+pub async fn of_upstream(
+    case_id: &CaseId,
+    service: &str,
+    upstream: &crate::upstream::Upstream,
+) -> Health {
+    let dependency = check(CHECK_TIMEOUT, upstream.health(case_id), |e| e.to_string()).await;
+    Health::new(
+        case_id,
+        service,
+        BTreeMap::from([(upstream.service.to_owned(), dependency)]),
+    )
+}

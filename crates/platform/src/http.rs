@@ -50,6 +50,8 @@ pub fn finish_router(
 ) -> Router {
     // Install the recorder now: metrics recorded before it exists are lost.
     crate::metrics::handle();
+    let mut openapi = openapi;
+    document_unsupported_media_type(&mut openapi);
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
     let docs = Arc::new(crate::docs::page(&openapi_json));
     router
@@ -89,6 +91,35 @@ pub fn finish_router(
                 ))
                 .layer(DefaultBodyLimit::max(limits.body_limit_bytes)),
         )
+}
+
+/// Every operation that takes a JSON body can answer 415 (the `Json`
+/// extractor refuses a missing or wrong `Content-Type`): say so in the
+/// document, with the common error body, instead of in every handler.
+fn document_unsupported_media_type(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let response = ResponseBuilder::new()
+        .description("The body is not JSON: `Content-Type: application/json` is required")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    for item in openapi.paths.paths.values_mut() {
+        for op in [&mut item.post, &mut item.put, &mut item.patch]
+            .into_iter()
+            .flatten()
+        {
+            if op.request_body.is_some() {
+                op.responses
+                    .responses
+                    .entry("415".to_owned())
+                    .or_insert_with(|| response.clone().into());
+            }
+        }
+    }
 }
 
 fn request_span(req: &Request) -> Span {
@@ -276,5 +307,36 @@ mod tests {
         let (status, _, body) = call(big).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
         assert!(body["case_id"].is_string(), "{body}");
+    }
+}
+
+#[cfg(test)]
+mod openapi_tests {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+    use utoipa::openapi::request_body::RequestBodyBuilder;
+    use utoipa::openapi::{OpenApiBuilder, PathsBuilder};
+
+    use super::document_unsupported_media_type;
+
+    #[test]
+    fn every_operation_with_a_body_documents_415_and_no_other_does() {
+        let with_body = OperationBuilder::new()
+            .request_body(Some(RequestBodyBuilder::new().build()))
+            .build();
+        let mut doc = OpenApiBuilder::new()
+            .paths(
+                PathsBuilder::new()
+                    .path("/things", PathItem::new(HttpMethod::Post, with_body))
+                    .path(
+                        "/things/{id}",
+                        PathItem::new(HttpMethod::Get, OperationBuilder::new().build()),
+                    ),
+            )
+            .build();
+        document_unsupported_media_type(&mut doc);
+        let post = doc.paths.paths["/things"].post.as_ref().expect("post");
+        assert!(post.responses.responses.contains_key("415"));
+        let get = doc.paths.paths["/things/{id}"].get.as_ref().expect("get");
+        assert!(!get.responses.responses.contains_key("415"));
     }
 }

@@ -27,3 +27,73 @@ pub async fn assert_error(res: reqwest::Response, status: impl Into<u16>) -> Val
     }
     body
 }
+
+/// Proves how a service answers when the one service it calls misbehaves
+/// (SPEC §2), against stub upstreams that each fail in one way:
+/// a 500 → 502; the upstream's own 503 and 504 → passed on unchanged; a
+/// refused connection → 503; an accepted connection that never answers →
+/// 504 within 3 s (the caller's timeout must be shorter); an answer that is
+/// not what was promised → 502. `spawn` starts the service under test with
+/// the given upstream URL and returns its base URL; the upstream is called
+/// with `POST upstream_route`; `request` is the path and query sent to the
+/// service.
+pub async fn assert_upstream_faults<F, Fut>(upstream_route: &'static str, spawn: F, request: &str)
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use std::time::{Duration, Instant};
+
+    let http = reqwest::Client::new();
+    let answer = |base: String| {
+        let url = format!("{base}{request}");
+        let http = http.clone();
+        async move { http.get(url).send().await.expect("the service answers") }
+    };
+    for (upstream, expected) in [
+        (StatusCode::INTERNAL_SERVER_ERROR, StatusCode::BAD_GATEWAY),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+        (StatusCode::GATEWAY_TIMEOUT, StatusCode::GATEWAY_TIMEOUT),
+    ] {
+        let stub = crate::spawn_stub(
+            axum::Router::new().route(upstream_route, post(move || async move { upstream })),
+        )
+        .await;
+        let res = answer(spawn(stub).await).await;
+        assert_error(res, expected.as_u16()).await;
+    }
+
+    let refused = format!("http://127.0.0.1:{}", crate::free_port());
+    assert_error(answer(spawn(refused).await).await, 503u16).await;
+
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let silent_url = format!("http://{}", silent.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let base = spawn(silent_url).await;
+    let started = Instant::now();
+    assert_error(answer(base).await, 504u16).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "a silent upstream must time out quickly, took {:?}",
+        started.elapsed()
+    );
+
+    let garbage = crate::spawn_stub(axum::Router::new().route(
+        upstream_route,
+        post(|| async { axum::Json(serde_json::json!({"nope": 1})) }),
+    ))
+    .await;
+    assert_error(answer(spawn(garbage).await).await, 502u16).await;
+}

@@ -7,7 +7,8 @@
 //! # Layout
 //! - [`postgres`]: [`TestSchema`], a fresh schema per test.
 //! - [`redis`]: [`RedisPrefix`] and [`PrivateRedis`].
-//! - [`http`]: [`assert_error`], the shared error-body contract.
+//! - [`http`]: [`assert_error`], the shared error-body contract, and
+//!   [`assert_upstream_faults`], how a caller answers a failing upstream.
 //! - [`net`]: [`TcpProxy`], free ports, stub upstream servers.
 
 pub mod http;
@@ -16,7 +17,7 @@ pub mod postgres;
 pub mod rabbitmq;
 pub mod redis;
 
-pub use http::assert_error;
+pub use http::{assert_error, assert_upstream_faults};
 pub use net::{TcpProxy, free_port, spawn_stub};
 pub use postgres::TestSchema;
 pub use redis::{PrivateRedis, RedisPrefix};

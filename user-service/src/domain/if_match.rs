@@ -5,8 +5,10 @@
 pub enum IfMatch {
     /// `*`: any current version.
     Any,
-    /// `"3"`, `W/"3", "4"`, …: one of these versions. Tags that are not
-    /// versions this service issued match nothing.
+    /// `"3"`, `"3", "4"`, …: one of these versions. Tags that are not
+    /// versions this service issued match nothing, and neither does a weak
+    /// tag (`W/"3"`): If-Match uses the strong comparison (RFC 9110
+    /// §13.1.1), and this service's ETags are strong.
     Versions(Vec<i64>),
 }
 
@@ -20,11 +22,9 @@ impl IfMatch {
         IfMatch::Versions(
             value
                 .split(',')
-                .filter_map(|tag| {
-                    let tag = tag.trim();
-                    let tag = tag.strip_prefix("W/").unwrap_or(tag);
-                    tag.trim_matches('"').parse::<i64>().ok()
-                })
+                .map(str::trim)
+                .filter(|tag| !tag.starts_with("W/"))
+                .filter_map(|tag| tag.trim_matches('"').parse::<i64>().ok())
                 .collect(),
         )
     }
@@ -44,10 +44,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn strong_weak_bare_and_listed_tags_match_their_version() {
-        for h in ["\"3\"", "W/\"3\"", "3", "\"1\", \"3\"", " W/\"9\" ,\"3\""] {
+    fn strong_bare_and_listed_tags_match_their_version() {
+        for h in ["\"3\"", "3", "\"1\", \"3\"", " W/\"9\" ,\"3\""] {
             assert!(IfMatch::parse(h).matches(Some(3)), "{h}");
             assert!(!IfMatch::parse(h).matches(Some(2)), "{h}");
+        }
+    }
+
+    #[test]
+    fn a_weak_tag_never_matches() {
+        for h in ["W/\"3\"", " W/\"3\" ", "W/\"3\", W/\"4\""] {
+            assert!(!IfMatch::parse(h).matches(Some(3)), "{h}");
         }
     }
 

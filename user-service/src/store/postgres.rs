@@ -12,9 +12,10 @@ use crate::domain::{Email, IfMatch, UserDraft, UserRecord};
 
 /// Migrations, applied in order, each once, under an advisory lock so that
 /// replicas starting together do not race.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE users (
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE users (
             email        TEXT PRIMARY KEY,
             name         TEXT,
             timezone     TEXT NOT NULL,
@@ -29,7 +30,19 @@ const MIGRATIONS: &[(i32, &str)] = &[(
             epoch BIGINT NOT NULL
         );
         INSERT INTO cache_epoch (epoch) VALUES (1);",
-)];
+    ),
+    // A deleted user's last version, so a re-created user continues from
+    // it: an ETag never names two different states of one email, and a
+    // stale client's If-Match fails (412) instead of overwriting the new
+    // person's data.
+    (
+        2,
+        "CREATE TABLE retired_versions (
+            email   TEXT PRIMARY KEY,
+            version BIGINT NOT NULL
+        );",
+    ),
+];
 
 const COLUMNS: &str =
     "email, name, timezone, preference, availability, created_at, updated_at, version";
@@ -124,8 +137,10 @@ impl UserStore {
         let inserted = tx
             .query_opt(
                 &format!(
-                    "INSERT INTO users (email, name, timezone, preference, availability)
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING RETURNING {COLUMNS}"
+                    "INSERT INTO users (email, name, timezone, preference, availability, version)
+                     VALUES ($1, $2, $3, $4, $5,
+                             1 + COALESCE((SELECT version FROM retired_versions WHERE email = $1), 0))
+                     ON CONFLICT (email) DO NOTHING RETURNING {COLUMNS}"
                 ),
                 &[
                     &d.email.as_str(),
@@ -198,12 +213,19 @@ impl UserStore {
         Ok((outcome, epoch))
     }
 
-    /// Deletes a user; `false` if there was none.
+    /// Deletes a user, remembering its last version; `false` if there was
+    /// none.
     pub async fn delete(&self, email: &Email, bump_epoch: bool) -> Result<(bool, i64), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let n = tx
-            .execute("DELETE FROM users WHERE email = $1", &[&email.as_str()])
+            .execute(
+                "WITH gone AS (DELETE FROM users WHERE email = $1 RETURNING email, version)
+                 INSERT INTO retired_versions (email, version) SELECT email, version FROM gone
+                 ON CONFLICT (email) DO UPDATE
+                     SET version = GREATEST(retired_versions.version, EXCLUDED.version)",
+                &[&email.as_str()],
+            )
             .await?;
         let epoch = epoch_in(&tx, bump_epoch).await?;
         tx.commit().await?;

@@ -69,6 +69,52 @@ async fn an_identical_create_is_a_harmless_retry_and_different_data_conflicts() 
 }
 
 #[tokio::test]
+async fn a_re_created_user_never_reuses_an_etag() {
+    let app = spawn_app().await;
+    let first = app
+        .post(
+            "/users",
+            &json!({"email": "dee@example.com", "availabilities": {"monday": [9]}}),
+        )
+        .await;
+    assert_eq!(first.headers()["etag"], "\"1\"");
+    let del = app
+        .http
+        .delete(app.url("/users/dee@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), StatusCode::NO_CONTENT);
+    let second = app
+        .post(
+            "/users",
+            &json!({"email": "dee@example.com", "availabilities": {"friday": [17]}}),
+        )
+        .await;
+    assert_eq!(second.status(), StatusCode::CREATED);
+    assert_eq!(second.headers()["etag"], "\"2\"", "the version continues");
+    // The client that read the first person's "1" cannot overwrite the
+    // second person's data.
+    let stale = app
+        .http
+        .put(app.url("/users/dee@example.com"))
+        .header("If-Match", "\"1\"")
+        .json(&json!({"availabilities": {"monday": [9]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(stale, StatusCode::PRECONDITION_FAILED).await;
+    let now: Value = app
+        .get("/users/dee@example.com")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["availabilities"]["friday"], json!([17]));
+    assert_eq!(now["version"], 2);
+}
+
+#[tokio::test]
 async fn replace_honours_if_match_and_bumps_the_version() {
     let app = spawn_app().await;
     app.create("cy@example.com", json!({"monday": [9]})).await;
@@ -109,11 +155,22 @@ async fn replace_honours_if_match_and_bumps_the_version() {
         .await
         .unwrap();
     assert_error(malformed, StatusCode::PRECONDITION_FAILED).await;
+    // A weak tag never matches (If-Match compares strongly), even when it
+    // names the current version.
+    let weak = app
+        .http
+        .put(app.url("/users/cy@example.com"))
+        .header("If-Match", "W/\"3\"")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_error(weak, StatusCode::PRECONDITION_FAILED).await;
     // A list matches when any tag does; `*` when the user exists.
     let listed = app
         .http
         .put(app.url("/users/cy@example.com"))
-        .header("If-Match", "\"1\", W/\"3\"")
+        .header("If-Match", "\"1\", W/\"2\", \"3\"")
         .json(&body)
         .send()
         .await

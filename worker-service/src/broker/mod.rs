@@ -136,6 +136,12 @@ impl Broker {
         }
     }
 
+    /// The connect/publish/confirm timeout: a submit waits at most about
+    /// three of these for the broker.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub fn topology(&self) -> &Topology {
         &self.topology
     }

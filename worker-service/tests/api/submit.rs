@@ -122,6 +122,35 @@ async fn an_idempotency_key_returns_the_same_job_for_a_repeat() {
 }
 
 #[tokio::test]
+async fn concurrent_identical_submits_with_one_key_all_get_the_one_job() {
+    let stub = Stub::start(vec![]).await;
+    let env = TestEnv::new(&stub.url).await;
+    let api = spawn_app(env.config.clone()).await;
+    let send = || {
+        api.http
+            .post(api.url("/tasks"))
+            .header("Idempotency-Key", "burst-7")
+            .json(&pair())
+            .send()
+    };
+    let answers = futures::future::join_all((0..8).map(|_| send())).await;
+    let mut ids = Vec::new();
+    for res in answers {
+        let res = res.unwrap();
+        assert_eq!(res.status(), 202, "every identical retry is accepted");
+        let body: Value = res.json().await.unwrap();
+        ids.push(body["job_id"].as_str().unwrap().to_owned());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one job: {ids:?}");
+    assert_eq!(env.statuses().await.len(), 1);
+    assert_eq!(
+        message_count(&env.queue.url, &env.queue.name).await,
+        Some(1)
+    );
+}
+
+#[tokio::test]
 async fn an_unreachable_broker_gives_503_and_nothing_claims_to_be_queued() {
     let stub = Stub::start(vec![]).await;
     let mut env = TestEnv::new(&stub.url).await;

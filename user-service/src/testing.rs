@@ -1,0 +1,24 @@
+//! For other services' integration tests (feature `testing`, dev-only): a
+//! real user-service on port 0 over a given database schema and Redis key
+//! prefix, so a caller's tests need not know how this service is
+//! configured.
+
+/// Starts user-service with the environment's defaults except where it
+/// listens (a free port), logs (the temp dir), which schema of `db_url` it
+/// uses and which Redis key prefix; returns its base URL. It runs until the
+/// test's runtime ends.
+pub async fn spawn(db_url: &str, schema: &str, redis_url: &str, prefix: &str) -> String {
+    let mut config = crate::config::Config::from_env().expect("user-service defaults");
+    config.bind = "127.0.0.1:0".parse().expect("an address");
+    config.log_dir = std::env::temp_dir();
+    config.db.url = db_url.to_owned();
+    config.db.schema = Some(schema.to_owned());
+    config.cache.url = redis_url.to_owned();
+    config.cache.prefix = prefix.to_owned();
+    let users = crate::startup::build(config)
+        .await
+        .expect("user-service starts");
+    let base = format!("http://127.0.0.1:{}", users.port());
+    tokio::spawn(users.run_until(std::future::pending()));
+    base
+}
