@@ -157,7 +157,9 @@ pid_alive() {
     [ -z "${2:-}" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
 }
 
-# start_process NAME ENV... -- COMMAND...
+# start_process NAME ENV... -- COMMAND...: runs COMMAND under
+# scripts/supervise, which restarts it whenever it dies. pids/NAME.pid holds
+# the service's pid, pids/NAME.supervisor the supervisor's.
 start_process() {
     local name=$1
     shift
@@ -165,12 +167,21 @@ start_process() {
     local envs=()
     while [ "$1" != "--" ]; do envs+=("$1"); shift; done
     shift
-    if pid_alive "$pidfile" "$1"; then
-        log "$name already running (pid $(cat "$pidfile"))"
+    if pid_alive "$W2M_RUN_DIR/pids/$name.supervisor" supervise; then
+        log "$name already supervised (pid $(cat "$W2M_RUN_DIR/pids/$name.supervisor"))"
         return 0
     fi
-    env "${envs[@]}" nohup "$@" >"$W2M_RUN_DIR/logs/$name.out" 2>&1 &
-    echo $! >"$pidfile"
+    if pid_alive "$pidfile" "$1"; then
+        log "$name already running (pid $(cat "$pidfile")); stopping it to supervise it"
+        stop_pidfile "$pidfile" "$1"
+    fi
+    rm -f "$pidfile"
+    env "${envs[@]}" nohup "$ROOT/scripts/supervise" "$pidfile" "$W2M_RUN_DIR/logs/$name.out" -- "$@" \
+        >/dev/null 2>&1 &
+    echo $! >"$W2M_RUN_DIR/pids/$name.supervisor"
+    # The service's pid file appears once the supervisor has started it.
+    for _ in $(seq 1 50); do [ -s "$pidfile" ] && return 0; sleep 0.05; done
+    die "$name did not start (see $W2M_RUN_DIR/logs/$name.out)"
 }
 
 stop_pidfile() { # stop_pidfile FILE [NAME] — TERM, wait up to 20 s, then KILL

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Replica failover: one replica of each stateless service killed during a
-# burst of 1000 GETs through the gateway; not one request may fail. Then a
-# stopped user-service: availability answers 503 and suggestion 502/503,
-# quickly. Restarts what it stopped (scripts/up is idempotent).
+# burst of 1000 GETs through the gateway, and a job-API replica during a
+# burst of job submissions; not one request may fail, and every killed
+# process is restarted by its supervisor. Then a stopped user-service:
+# availability answers 503 and suggestion 502/503, quickly. Restarts what it
+# stopped (scripts/up is idempotent).
 source "$(dirname "$0")/_lib.bash"
 RUN_DIR="${W2M_RUN_DIR:-$ROOT/run}"
+wait_healthy() { # wait_healthy URL: up to 15 s
+    for _ in $(seq 1 150); do curl -fsS -o /dev/null --max-time 1 "$1" && return 0; sleep 0.1; done
+    return 1
+}
 
 a="fo1.$RUN_TAG@example.com"
 b="fo2.$RUN_TAG@example.com"
@@ -38,7 +44,6 @@ echo "burst: $total requests, $bad not 200"
 # The job API is replicated too: a worker-api replica killed during a burst
 # of job submissions loses none of them (a refused connection is passed to
 # the other replica, even for a POST, since nothing was sent).
-"$ROOT/scripts/up" --replicas 2 >/dev/null 2>&1 || fail "scripts/up could not restart the killed replicas"
 body="{\"userId1\":\"$a\",\"userId2\":\"$b\",\"preference\":\"first\"}"
 (seq 1 400 | xargs -P 8 -I{} curl -s -o /dev/null --max-time 10 -w '%{http_code}\n' \
     -H 'content-type: application/json' -d "$body" "$GATEWAY/worker/tasks" >"$codes") &
@@ -54,14 +59,20 @@ echo "job burst: $total submissions, $bad not 202"
 [ "$total" = 400 ] || fail "only $total submissions completed"
 [ "$bad" = 0 ] || fail "$bad submissions failed during failover: $(sort "$codes" | uniq -c | tr '\n' ' ')"
 
-# Bring the killed replicas back (scripts/up is idempotent), then take every
-# user-service replica down. (With an availability replica still dead, nginx
-# would answer with its last try — a refused connection, 502.)
-"$ROOT/scripts/up" --replicas 2 >/dev/null 2>&1 || fail "scripts/up could not restart the killed replica"
-# Every user-service replica down.
-for f in "$RUN_DIR"/pids/user-service-*.pid; do kill -TERM "$(cat "$f")" 2>/dev/null || true; done
-for f in "$RUN_DIR"/pids/user-service-*.pid; do
-    for _ in $(seq 1 100); do kill -0 "$(cat "$f")" 2>/dev/null || break; sleep 0.1; done
+# Every killed process was restarted by its supervisor, without scripts/up.
+for name in user-service-1 availability-service-1 suggestion-service-1 worker-api-1; do
+    f="$RUN_DIR/pids/$name.pid"
+    port=$(tr '\0' '\n' <"/proc/$(cat "$f")/environ" 2>/dev/null | sed -n 's/^BIND_ADDR=//p')
+    check "$name restarted by its supervisor" wait_healthy "http://$port/health"
+done
+
+# Take every user-service replica down: stop their supervisors (a service
+# stopped under a live supervisor would be restarted).
+pids=()
+for f in "$RUN_DIR"/pids/user-service-*.pid; do pids+=("$(cat "$f")"); done
+for f in "$RUN_DIR"/pids/user-service-*.supervisor; do kill -TERM "$(cat "$f")" 2>/dev/null || true; done
+for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 done
 start=$(date +%s)
 req GET "/availability/availabilities?userId1=$a&userId2=$b"

@@ -16,8 +16,7 @@ pub enum TaskError {
     /// 404: no such job.
     #[error("job not found")]
     NotFound(String),
-    /// 409: the `Idempotency-Key` names a different submission, or the same
-    /// one still being enqueued.
+    /// 409: the `Idempotency-Key` names a different submission.
     #[error("idempotency conflict: {0}")]
     Conflict(String),
     /// 503: RabbitMQ did not confirm the message, so the job was not taken.

@@ -35,7 +35,8 @@ const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 enum Settled {
     /// The broker has it: answer with it.
     Enqueued(JobRecord),
-    /// Its enqueue failed and this submission took it over: enqueue it.
+    /// Its enqueue failed, or its submitter vanished, and this submission
+    /// took it over: enqueue it.
     Requeue(JobRecord),
 }
 
@@ -108,10 +109,12 @@ impl Tasks {
             if job.status == JobStatus::Failed && self.store.requeue_unpublished(job.id).await? {
                 return Ok(Settled::Requeue(job));
             }
+            // The first submitter is gone (it died between storing the job
+            // and the broker's confirm): publish the job ourselves. Should
+            // it merely be slow, the message is delivered twice, which the
+            // consumers treat as a replay (as for the abandoned-job sweep).
             if tokio::time::Instant::now() >= deadline {
-                return Err(TaskError::Conflict(
-                    "a submission with this Idempotency-Key is still being enqueued".to_owned(),
-                ));
+                return Ok(Settled::Requeue(job));
             }
             tokio::time::sleep(SETTLE_POLL).await;
             job = self

@@ -151,6 +151,52 @@ async fn concurrent_identical_submits_with_one_key_all_get_the_one_job() {
 }
 
 #[tokio::test]
+async fn a_repeat_takes_over_a_job_whose_submitter_died_before_publishing() {
+    let stub = Stub::start(vec![]).await;
+    let env = TestEnv::new(&stub.url).await;
+    let api = spawn_app(env.config.clone()).await;
+    // A submitter that stored the job and died before the broker had it.
+    let submission = worker_service::domain::Submission::parse(
+        serde_json::from_value(pair()).expect("a task body"),
+    )
+    .expect("valid");
+    let id = uuid::Uuid::now_v7();
+    api.tasks
+        .store
+        .insert(&worker_service::store::NewJob {
+            id,
+            kind: submission.kind().as_str(),
+            request: submission.request(),
+            case_id: "orphan-case",
+            callback_url: None,
+            idempotency_key: Some("orphan-1"),
+        })
+        .await
+        .expect("staged");
+    assert_eq!(
+        message_count(&env.queue.url, &env.queue.name).await,
+        Some(0)
+    );
+    // The retry waits for it, then publishes it itself: the same job, once.
+    let res = api
+        .http
+        .post(api.url("/tasks"))
+        .header("Idempotency-Key", "orphan-1")
+        .json(&pair())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["job_id"], id.to_string());
+    assert_eq!(env.statuses().await.len(), 1);
+    assert_eq!(
+        message_count(&env.queue.url, &env.queue.name).await,
+        Some(1)
+    );
+}
+
+#[tokio::test]
 async fn an_unreachable_broker_gives_503_and_nothing_claims_to_be_queued() {
     let stub = Stub::start(vec![]).await;
     let mut env = TestEnv::new(&stub.url).await;
