@@ -51,8 +51,10 @@ def log(msg):
 
 
 def free_port(below=45535):
+    """A free port above the stack's range (20000–32767, see
+    isolated_stack_env) and below RabbitMQ's limit for a node port."""
     for _ in range(200):
-        port = random.randint(20000, below)
+        port = random.randint(36000, below)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

@@ -221,8 +221,10 @@ isolated_stack_env() {
     GATEWAY_PORT="$(free_port)"
     while [ "$GATEWAY_PORT" = 8080 ] || port_open 127.0.0.1 "$GATEWAY_PORT"; do GATEWAY_PORT="$(free_port)"; done
     export GATEWAY_PORT
+    # Service ports base + 100·service + replica stay below the kernel's
+    # ephemeral range (32768+), where outgoing connections take theirs.
     for _ in $(seq 1 20); do
-        base=$((30000 + RANDOM % 200 * 100))
+        base=$((20000 + RANDOM % 120 * 100))
         base_is_free "$base" && break
     done
     base_is_free "$base" || die "no free port range found for the services"
@@ -242,6 +244,7 @@ drop_stack_data() {
         | xargs -r -d '\n' redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
     if command -v rabbitmqctl >/dev/null; then
         rabbitmqctl -q list_queues name 2>/dev/null | grep -E "^$JOB_QUEUE(\.|$)" \
-            | while read -r q; do rabbitmqctl -q delete_queue "$q" </dev/null >/dev/null 2>&1 || true; done
+            | while read -r q; do rabbitmqctl -q delete_queue "$q" </dev/null >/dev/null 2>&1 || true; done \
+            || true
     fi
 }
