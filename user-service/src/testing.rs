@@ -22,3 +22,37 @@ pub async fn spawn(db_url: &str, schema: &str, redis_url: &str, prefix: &str) ->
     tokio::spawn(users.run_until(std::future::pending()));
     base
 }
+
+/// A stand-in for `POST /users/batch` that records each call's Case-ID and
+/// knows every email asked for (free Monday 09:00–10:00, UTC): for tests of
+/// the Case-ID's path through the services that call this one.
+pub fn recording_batch_stub(seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> axum::Router {
+    use axum::http::HeaderMap;
+    use serde_json::{Value, json};
+    axum::Router::new().route(
+        "/users/batch",
+        axum::routing::post(
+            move |headers: HeaderMap, axum::Json(body): axum::Json<Value>| {
+                let seen = seen.clone();
+                async move {
+                    let case_id = headers
+                        .get("case-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    seen.lock().expect("not poisoned").push(case_id);
+                    let users: Vec<Value> = body["emails"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|e| {
+                            json!({"email": e, "preferences": "first", "timezone": "UTC",
+                               "availabilities": {"monday": [9]}})
+                        })
+                        .collect();
+                    axum::Json(json!({"users": users, "missing": []}))
+                }
+            },
+        ),
+    )
+}

@@ -1,9 +1,7 @@
 //! availability-service with a real user-service (PostgreSQL + Redis), and
 //! with stub user-services that fail in each way the SPEC names.
 
-use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::http::StatusCode;
 use reqwest::Client;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -228,30 +226,13 @@ async fn bad_parameters_are_400_with_the_case_id() {
     );
 }
 
-/// A user-service stand-in that records the Case-ID it receives.
-fn recording_stub(seen: Arc<Mutex<Vec<String>>>) -> Router {
-    Router::new().route(
-        "/users/batch",
-        post(move |headers: HeaderMap, axum::Json(body): axum::Json<Value>| {
-            let seen = seen.clone();
-            async move {
-                seen.lock().unwrap().push(headers["case-id"].to_str().unwrap().to_owned());
-                let users: Vec<Value> = body["emails"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| json!({"email": e, "preferences": "first", "timezone": "UTC", "availabilities": {"monday": [9]}}))
-                    .collect();
-                axum::Json(json!({"users": users, "missing": []}))
-            }
-        }),
-    )
-}
-
 #[tokio::test]
 async fn the_case_id_arrives_at_the_user_service() {
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let base = spawn_availability(spawn_stub(recording_stub(seen.clone())).await).await;
+    let base = spawn_availability(
+        spawn_stub(user_service::testing::recording_batch_stub(seen.clone())).await,
+    )
+    .await;
     let res = Client::new()
         .get(format!("{base}/availabilities?users=a@x.io,b@x.io"))
         .header("Case-ID", "follow-me-42")
@@ -320,7 +301,7 @@ async fn health_reports_the_user_service_with_its_response_time() {
 #[tokio::test]
 async fn a_replica_that_refuses_connections_is_skipped() {
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let live = spawn_stub(recording_stub(seen.clone())).await;
+    let live = spawn_stub(user_service::testing::recording_batch_stub(seen.clone())).await;
     let dead = format!("http://127.0.0.1:{}", free_port());
     let base = spawn_availability(format!("{dead},{live}")).await;
     for _ in 0..4 {

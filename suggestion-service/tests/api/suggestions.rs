@@ -2,9 +2,7 @@
 //! (PostgreSQL + Redis), and against stub availability-services that fail in
 //! each way the SPEC names.
 
-use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::http::StatusCode;
 use reqwest::Client;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -241,24 +239,7 @@ async fn availability_failures_map_to_502_503_and_504_without_hanging() {
 #[tokio::test]
 async fn the_case_id_travels_through_availability_to_the_user_service() {
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
-    let recorder = seen.clone();
-    let users = spawn_stub(Router::new().route(
-        "/users/batch",
-        post(move |headers: HeaderMap, axum::Json(body): axum::Json<Value>| {
-            let recorder = recorder.clone();
-            async move {
-                recorder.lock().unwrap().push(headers["case-id"].to_str().unwrap().to_owned());
-                let users: Vec<Value> = body["emails"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| json!({"email": e, "preferences": "first", "timezone": "UTC", "availabilities": {"monday": [9]}}))
-                    .collect();
-                axum::Json(json!({"users": users, "missing": []}))
-            }
-        }),
-    ))
-    .await;
+    let users = spawn_stub(user_service::testing::recording_batch_stub(seen.clone())).await;
     let base = spawn_suggestion(spawn_availability(users).await).await;
     let res = Client::new()
         .get(format!("{base}/suggestions?users=a@x.io,b@x.io"))
