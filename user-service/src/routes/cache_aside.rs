@@ -16,7 +16,9 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/user-avail/cache-aside/{email}", tag = "cache-aside",
     params(("email" = String, Path, description = "The user's email")),
     responses((status = 200, description = "The availability record; `X-Cache` says how it was served", body = AvailabilityRecord),
-              (status = 404, description = "No such user", body = ErrorBody)))]
+              (status = 400, description = "Not a valid email", body = ErrorBody),
+              (status = 404, description = "No such user", body = ErrorBody),
+              (status = 503, description = "Cache miss while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn by_path(
     State(users): State<AppState>,
     Path(email): Path<String>,
@@ -34,7 +36,8 @@ pub struct ByQuery {
 #[utoipa::path(get, path = "/user-avail/cache-aside", tag = "cache-aside", params(ByQuery),
     responses((status = 200, description = "The availability record", body = AvailabilityRecord),
               (status = 400, description = "Missing or invalid email", body = ErrorBody),
-              (status = 404, description = "No such user", body = ErrorBody)))]
+              (status = 404, description = "No such user", body = ErrorBody),
+              (status = 503, description = "Cache miss while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn by_query(
     State(users): State<AppState>,
     Query(q): Query<ByQuery>,

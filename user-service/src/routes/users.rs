@@ -67,6 +67,7 @@ pub async fn create_user(
     params(("email" = String, Path, description = "The user's email")),
     responses(
         (status = 200, description = "The user; `X-Cache` says how it was served", body = UserRecord),
+        (status = 400, description = "Not a valid email", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 503, description = "Cache miss while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn get_user(
@@ -98,7 +99,8 @@ pub async fn get_user(
         (status = 200, description = "Replaced", body = UserRecord),
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 412, description = "`If-Match` names no current version (or the user is absent)", body = ErrorBody)))]
+        (status = 412, description = "`If-Match` names no current version (or the user is absent)", body = ErrorBody),
+        (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
 pub async fn replace_user(
     State(users): State<Users>,
     Path(email): Path<String>,
@@ -122,7 +124,10 @@ fn parse_if_match(headers: &HeaderMap) -> Option<IfMatch> {
 /// Delete a user.
 #[utoipa::path(delete, path = "/users/{email}", tag = "users",
     params(("email" = String, Path, description = "The user's email")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "No such user", body = ErrorBody)))]
+    responses((status = 204, description = "Deleted"),
+              (status = 400, description = "Not a valid email", body = ErrorBody),
+              (status = 404, description = "No such user", body = ErrorBody),
+              (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
 pub async fn delete_user(
     State(users): State<Users>,
     Path(email): Path<String>,
@@ -154,7 +159,8 @@ pub struct BatchResponse {
 /// Read many users at once (GET form).
 #[utoipa::path(get, path = "/users", tag = "users", params(BatchQuery),
     responses((status = 200, description = "Found and missing users", body = BatchResponse),
-              (status = 400, description = "No, too many or invalid emails", body = ErrorBody)))]
+              (status = 400, description = "No, too many or invalid emails", body = ErrorBody),
+              (status = 503, description = "Cache misses while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn batch_get(
     State(users): State<Users>,
     Query(q): Query<BatchQuery>,
@@ -173,7 +179,8 @@ pub async fn batch_get(
 /// Read many users at once (POST form, for large groups).
 #[utoipa::path(post, path = "/users/batch", tag = "users", request_body = BatchBody,
     responses((status = 200, description = "Found and missing users", body = BatchResponse),
-              (status = 400, description = "No, too many or invalid emails", body = ErrorBody)))]
+              (status = 400, description = "No, too many or invalid emails", body = ErrorBody),
+              (status = 503, description = "Cache misses while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn batch_post(
     State(users): State<Users>,
     Json(body): Json<BatchBody>,
