@@ -210,8 +210,8 @@ isolated_stack_env() {
         python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
             || echo $((20000 + RANDOM % 20000))
     }
-    base_is_free() { # every port scripts/up may use: base+100·s+i, s=1..4, i=1..9
-        for s in 1 2 3 4; do
+    base_is_free() { # every port scripts/up may use: base+100·s+i, s=1..5, i=1..9
+        for s in 1 2 3 4 5; do
             for i in 1 2 3 4 5 6 7 8 9; do
                 port_open 127.0.0.1 $(($1 + 100 * s + i)) && return 1
             done

@@ -2,7 +2,6 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use w2meet_group::{Email, Source};
 use w2meet_platform::upstream::UpstreamError;
 use w2meet_platform::{ApiError, ErrorDetail};
 
@@ -13,7 +12,7 @@ pub enum AvailabilityError {
     Invalid(Vec<ErrorDetail>),
     /// 404: users the user-service does not know (listed).
     #[error("unknown users")]
-    UnknownUsers { at: Source, emails: Vec<Email> },
+    UnknownUsers(Vec<ErrorDetail>),
     /// 4xx passed on from the user-service; 502/503/504 when it failed,
     /// was unreachable or too slow.
     #[error(transparent)]
@@ -27,9 +26,9 @@ impl IntoResponse for AvailabilityError {
                 status: StatusCode::BAD_REQUEST,
                 detail,
             },
-            AvailabilityError::UnknownUsers { at, emails } => ApiError {
+            AvailabilityError::UnknownUsers(detail) => ApiError {
                 status: StatusCode::NOT_FOUND,
-                detail: w2meet_group::unknown_members(at, &emails),
+                detail,
             },
             AvailabilityError::Upstream(e) => {
                 if !matches!(e, UpstreamError::Rejected { .. }) {

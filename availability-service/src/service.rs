@@ -3,7 +3,8 @@
 //! to the pure computations in [`crate::domain::answer`].
 
 use w2meet_group::wire::{TimelinesAnswer, TimelinesRequest, WIRE_VERSION};
-use w2meet_group::{Email, Source};
+use w2meet_group::{Email, GroupRequest};
+use w2meet_platform::upstream::UpstreamError;
 use w2meet_platform::{CaseId, ErrorDetail};
 
 use crate::clients::{UserClient, UserSchedule};
@@ -28,8 +29,8 @@ impl Availability {
         let window = group
             .window(chrono::Utc::now())
             .map_err(|e| AvailabilityError::Invalid(vec![e]))?;
-        let schedules = self.fetch(group.members(), group.source(), case_id).await?;
-        let ordered = answer::in_member_order(group.members(), &schedules);
+        let schedules = self.fetch(group, case_id).await?;
+        let ordered = self.every_member(group.members(), &schedules)?;
         let answer = answer::common(
             group,
             req.detail_users,
@@ -72,33 +73,47 @@ impl Availability {
         if !batch.missing.is_empty() {
             return Ok(TimelinesAnswer::missing(&window, batch.missing));
         }
-        let ordered = answer::in_member_order(&req.users, &batch.found);
-        if ordered.len() != n {
-            return Err(AvailabilityError::Invalid(vec![invalid(
-                "users",
-                "the users must be distinct".to_owned(),
-            )]));
-        }
+        let ordered = self.every_member(&req.users, &batch.found)?;
         let answer = answer::timelines(window, &ordered);
         tracing::info!(users = n, weeks = answer.weeks.len(), "timelines laid out");
         Ok(answer)
     }
 
+    /// The schedules in member order; a 502 when user-service left a member
+    /// out without calling it missing (the layout needs one per member).
+    fn every_member<'a>(
+        &self,
+        members: &[Email],
+        schedules: &'a [UserSchedule],
+    ) -> Result<Vec<&'a UserSchedule>, AvailabilityError> {
+        let ordered = answer::in_member_order(members, schedules);
+        if ordered.len() == members.len() {
+            Ok(ordered)
+        } else {
+            Err(AvailabilityError::Upstream(UpstreamError::BadAnswer {
+                service: self.users.upstream().service,
+                reason: format!(
+                    "{} of {} users neither found nor missing",
+                    members.len() - ordered.len(),
+                    members.len()
+                ),
+            }))
+        }
+    }
+
     /// Every member's schedule, or 404 naming the unknown ones.
     async fn fetch(
         &self,
-        members: &[Email],
-        source: Source,
+        group: &GroupRequest,
         case_id: &CaseId,
     ) -> Result<Vec<UserSchedule>, AvailabilityError> {
-        let batch = self.users.schedules(members, case_id).await?;
+        let batch = self.users.schedules(group.members(), case_id).await?;
         if batch.missing.is_empty() {
             Ok(batch.found)
         } else {
-            Err(AvailabilityError::UnknownUsers {
-                at: source,
-                emails: batch.missing,
-            })
+            Err(AvailabilityError::UnknownUsers(
+                group.unknown_members(&batch.missing),
+            ))
         }
     }
 }

@@ -2,7 +2,6 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use w2meet_group::{Email, Source};
 use w2meet_platform::upstream::UpstreamError;
 use w2meet_platform::{ApiError, ErrorDetail};
 
@@ -14,7 +13,7 @@ pub enum SuggestionError {
     /// 404: members user-service does not know, listed where the client
     /// named the group.
     #[error("unknown users")]
-    UnknownUsers { at: Source, emails: Vec<Email> },
+    UnknownUsers(Vec<ErrorDetail>),
     /// 502/503/504: availability-service failed, was unreachable or too
     /// slow (a 4xx from it means this service sent a bad request: 502).
     #[error("availability-service call failed")]
@@ -31,9 +30,9 @@ impl IntoResponse for SuggestionError {
                 status: StatusCode::BAD_REQUEST,
                 detail,
             },
-            SuggestionError::UnknownUsers { at, emails } => ApiError {
+            SuggestionError::UnknownUsers(detail) => ApiError {
                 status: StatusCode::NOT_FOUND,
-                detail: w2meet_group::unknown_members(at, &emails),
+                detail,
             },
             SuggestionError::Upstream(UpstreamError::Rejected { status, detail, .. }) => {
                 // This service validated the request itself: a refusal of

@@ -39,10 +39,9 @@ impl Suggestions {
             )
             .await?;
         if !answer.missing.is_empty() {
-            return Err(SuggestionError::UnknownUsers {
-                at: group.source(),
-                emails: answer.missing,
-            });
+            return Err(SuggestionError::UnknownUsers(
+                group.unknown_members(&answer.missing),
+            ));
         }
         let decoded = answer
             .decode()

@@ -35,9 +35,12 @@ const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 enum Settled {
     /// The broker has it: answer with it.
     Enqueued(JobRecord),
-    /// Its enqueue failed, or its submitter vanished, and this submission
-    /// took it over: enqueue it.
+    /// Its enqueue failed and this submission took it over: enqueue it.
     Requeue(JobRecord),
+    /// Its submitter vanished between storing it and the confirm: publish
+    /// it (a duplicate, should that submitter be merely slow, is a replay
+    /// for the consumers).
+    Abandoned(JobRecord),
 }
 
 /// An accepted submission.
@@ -81,6 +84,17 @@ impl Tasks {
                         });
                     }
                     Settled::Requeue(job) => job,
+                    Settled::Abandoned(job) => {
+                        // Publish it, but if the broker refuses, leave the
+                        // row as it is (queued, unpublished) rather than
+                        // mark it failed: its first submitter may yet see a
+                        // confirm, and the sweep publishes it otherwise.
+                        self.publish(&job).await?;
+                        return Ok(Accepted {
+                            job,
+                            replayed: true,
+                        });
+                    }
                 }
             }
         };
@@ -97,8 +111,14 @@ impl Tasks {
     /// so concurrent retries with one key all get the one job.
     async fn settled(&self, mut job: JobRecord) -> Result<Settled, TaskError> {
         // The first submit waits at most a connect, a publish and a
-        // confirm timeout; a little more and it has surely given up.
-        let deadline = tokio::time::Instant::now() + self.broker.timeout() * 3 + SETTLE_POLL * 10;
+        // confirm timeout after storing the row; a little more and it has
+        // surely given up. Counted from the row's creation, so a retry of a
+        // long-dead submit does not wait for nothing.
+        let patience = self.broker.timeout() * 3 + SETTLE_POLL * 10;
+        let stored_for = (chrono::Utc::now() - job.created_at)
+            .to_std()
+            .unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + patience.saturating_sub(stored_for);
         loop {
             // Confirmed, or already taken by a consumer (the confirm was not
             // recorded, but the broker had the message).
@@ -114,7 +134,7 @@ impl Tasks {
             // it merely be slow, the message is delivered twice, which the
             // consumers treat as a replay (as for the abandoned-job sweep).
             if tokio::time::Instant::now() >= deadline {
-                return Ok(Settled::Requeue(job));
+                return Ok(Settled::Abandoned(job));
             }
             tokio::time::sleep(SETTLE_POLL).await;
             job = self
@@ -125,14 +145,29 @@ impl Tasks {
         }
     }
 
-    async fn enqueue(&self, job: &JobRecord) -> Result<(), TaskError> {
+    /// Publishes the job's message with a confirm; on success records it.
+    async fn publish(&self, job: &JobRecord) -> Result<(), crate::broker::BrokerError> {
         let message = JobMessage::Suggestion {
             job_id: job.id,
             request: job.request.clone(),
         };
         let body = serde_json::to_vec(&message).expect("a job message is plain JSON values");
         let hdrs = headers::job_headers(&job.case_id, job.id, 1);
-        if let Err(e) = self.broker.publish(&body, hdrs).await {
+        self.broker.publish(&body, hdrs).await?;
+        // The broker has the job; failing to note that is harmless (the
+        // column only matters for a failed enqueue).
+        if let Err(e) = self.store.mark_published(job.id).await {
+            tracing::warn!(
+                error = &e as &dyn std::error::Error,
+                job_id = %job.id,
+                "could not record the confirm"
+            );
+        }
+        Ok(())
+    }
+
+    async fn enqueue(&self, job: &JobRecord) -> Result<(), TaskError> {
+        if let Err(e) = self.publish(job).await {
             metrics::counter!(job_metrics::ENQUEUE_FAILED).increment(1);
             if let Err(db) = self.store.mark_enqueue_failed(job.id, ENQUEUE_FAILED).await {
                 tracing::error!(
@@ -145,14 +180,6 @@ impl Tasks {
         }
         metrics::counter!(job_metrics::ENQUEUED).increment(1);
         tracing::info!(job_id = %job.id, queue = self.broker.topology().main(), "job enqueued");
-        // The broker has the job; failing to note that is harmless (the
-        // column only matters for a failed enqueue).
-        if let Err(e) = self.store.mark_published(job.id).await {
-            tracing::warn!(
-                error = &e as &dyn std::error::Error,
-                "could not record the confirm"
-            );
-        }
         Ok(())
     }
 

@@ -1,7 +1,9 @@
 //! availability-service with a real user-service (PostgreSQL + Redis), and
 //! with stub user-services that fail in each way the SPEC names.
 
+use axum::Router;
 use axum::http::StatusCode;
+use axum::routing::post;
 use reqwest::Client;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -317,4 +319,30 @@ async fn a_replica_that_refuses_connections_is_skipped() {
         4,
         "every call reached the live replica once"
     );
+}
+
+#[tokio::test]
+async fn a_user_service_that_forgets_a_member_is_a_502_not_a_crash() {
+    // Neither found nor missing: an answer this service cannot lay out.
+    let forgetful = spawn_stub(Router::new().route(
+        "/users/batch",
+        post(|| async { axum::Json(json!({"users": [], "missing": []})) }),
+    ))
+    .await;
+    let base = spawn_availability(forgetful).await;
+    let http = Client::new();
+    let res = http
+        .get(format!("{base}/availabilities?users=a@x.io,b@x.io"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::BAD_GATEWAY).await;
+    let res = http
+        .post(format!("{base}/timelines"))
+        .json(&json!({"version": 1, "users": ["a@x.io", "b@x.io"],
+                      "window": {"from": "2027-01-04", "days": 7, "tz": "UTC"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::BAD_GATEWAY).await;
 }

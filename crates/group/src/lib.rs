@@ -24,6 +24,6 @@ pub mod suggest;
 pub mod wire;
 
 pub use email::Email;
-pub use problems::{Source, unknown_members};
+pub use problems::Source;
 pub use request::{GroupBody, GroupQuery, GroupRequest};
 pub use suggest::{RankBody, RankOptions, RankQuery, SuggestBody, SuggestQuery, SuggestionRequest};

@@ -88,23 +88,3 @@ impl Problems {
         }
     }
 }
-
-/// The 404 detail for members user-service does not know: the original
-/// message, then one entry per unknown email, where the client named the
-/// group.
-pub fn unknown_members(source: Source, emails: &[crate::Email]) -> Vec<ErrorDetail> {
-    let at = source.as_str();
-    std::iter::once(ErrorDetail::new(
-        [at, "users"],
-        "One or both users not found",
-        "not_found",
-    ))
-    .chain(emails.iter().map(|e| {
-        ErrorDetail::new(
-            [at, "users", e.as_str()],
-            format!("unknown user {e}"),
-            "not_found",
-        )
-    }))
-    .collect()
-}

@@ -134,6 +134,9 @@ pub struct GroupRequest {
     source: Source,
     /// Distinct, in the order given.
     members: Vec<Email>,
+    /// Where the client named each member (below `source`): `["userId2"]`,
+    /// `["users","3"]` — the first place, for a duplicate.
+    member_locs: Vec<Vec<String>>,
     /// Named as `userId1`/`userId2` (the original form's fields).
     pair: bool,
     from: Option<NaiveDate>,
@@ -192,12 +195,14 @@ impl GroupRequest {
         };
         let mut seen = HashSet::new();
         let mut members = Vec::with_capacity(given.len());
+        let mut member_locs = Vec::with_capacity(given.len());
         let mut emails_ok = true;
         for (loc, raw) in &given {
             match Email::parse(raw) {
                 Ok(e) => {
                     if seen.insert(e.clone()) {
                         members.push(e);
+                        member_locs.push(loc.clone());
                     }
                 }
                 Err(msg) => {
@@ -303,6 +308,7 @@ impl GroupRequest {
         (problems.len() == before).then_some(GroupRequest {
             source: problems.source(),
             members,
+            member_locs,
             pair,
             from,
             days,
@@ -320,6 +326,38 @@ impl GroupRequest {
     /// The members, distinct, in the order given.
     pub fn members(&self) -> &[Email] {
         &self.members
+    }
+
+    /// The 404 detail for members user-service does not know: the original
+    /// message, then one entry per unknown member, each where the client
+    /// named it (`["query","userId2"]`, `["body","users","3"]`).
+    pub fn unknown_members(&self, unknown: &[Email]) -> Vec<ErrorDetail> {
+        let at = self.source.as_str();
+        let loc_of = |e: &Email| -> Vec<String> {
+            let path = self
+                .members
+                .iter()
+                .position(|m| m == e)
+                .map(|i| self.member_locs[i].clone())
+                .unwrap_or_else(|| vec!["users".to_owned()]);
+            std::iter::once(at.to_owned()).chain(path).collect()
+        };
+        let first = unknown
+            .first()
+            .filter(|_| self.pair)
+            .map(loc_of)
+            .unwrap_or_else(|| vec![at.to_owned(), "users".to_owned()]);
+        std::iter::once(ErrorDetail::new(
+            first,
+            "One or both users not found",
+            "not_found",
+        ))
+        .chain(
+            unknown
+                .iter()
+                .map(|e| ErrorDetail::new(loc_of(e), format!("unknown user {e}"), "not_found")),
+        )
+        .collect()
     }
 
     /// Whether the members were named as `userId1`/`userId2`.
@@ -538,6 +576,21 @@ mod tests {
         assert_eq!(locs(&errs), ["query.min_attendees"]);
         let errs = query(&[("users", "a@x.io,b@x.io"), ("required", "z@x.io")]).expect_err("out");
         assert_eq!(locs(&errs), ["query.required.0"]);
+    }
+
+    #[test]
+    fn unknown_members_are_named_where_the_client_named_them() {
+        let pair = query(&[("userId1", "a@x.io"), ("userId2", "B@x.io")]).expect("valid");
+        let ghost = Email::parse("b@x.io").expect("email");
+        assert_eq!(
+            locs(&pair.unknown_members(std::slice::from_ref(&ghost))),
+            ["query.userId2", "query.userId2"]
+        );
+        let list = body(json!({"users": ["a@x.io", "a@x.io", "b@x.io"]})).expect("valid");
+        let detail = list.unknown_members(&[ghost]);
+        assert_eq!(locs(&detail), ["body.users", "body.users.2"]);
+        assert_eq!(detail[0].msg, "One or both users not found");
+        assert_eq!(detail[1].msg, "unknown user b@x.io");
     }
 
     #[test]

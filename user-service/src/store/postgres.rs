@@ -134,6 +134,7 @@ impl UserStore {
     ) -> Result<(Inserted, i64), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        lock_email(&tx, &d.email).await?;
         let inserted = tx
             .query_opt(
                 &format!(
@@ -218,6 +219,7 @@ impl UserStore {
     pub async fn delete(&self, email: &Email, bump_epoch: bool) -> Result<(bool, i64), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        lock_email(&tx, email).await?;
         let n = tx
             .execute(
                 "WITH gone AS (DELETE FROM users WHERE email = $1 RETURNING email, version)
@@ -253,6 +255,22 @@ impl UserStore {
             .await?
             .get(0))
     }
+}
+
+/// Serialises a create with a delete of the same email (a transaction-scoped
+/// advisory lock on the email's hash): without it, a create waiting on an
+/// uncommitted delete would read `retired_versions` from before the delete
+/// and start the new user at a version the deleted one already had.
+async fn lock_email(
+    tx: &deadpool_postgres::Transaction<'_>,
+    email: &Email,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&email.as_str()],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Reads (or advances) the epoch inside a write's transaction, so the writer
