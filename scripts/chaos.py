@@ -186,10 +186,20 @@ class PrivateRabbit:
                    RABBITMQ_ADVANCED_CONFIG_FILE=d("advanced.config"),
                    RABBITMQ_CONF_ENV_FILE=d("rabbitmq-env.conf"),
                    RABBITMQ_ENABLED_PLUGINS_FILE=d("enabled_plugins"))
-        self.proc = subprocess.Popen(["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env, cwd=self.dir,
-                                     stdout=open(d("log/stdout.log"), "a"), stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        wait_until("private rabbitmq", lambda: port_open(self.port), 90)
+        spawn = lambda: subprocess.Popen(["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env, cwd=self.dir,
+                                         stdout=open(d("log/stdout.log"), "a"), stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = spawn()
+        deadline = time.time() + 120
+        while not port_open(self.port):
+            if time.time() > deadline:
+                raise RuntimeError(f"private rabbitmq did not start; see {d('log')}")
+            # Right after a stop the node's name can still be registered
+            # with epmd, and the new node gives up at once: start it again.
+            if self.proc.poll() is not None:
+                time.sleep(1.0)
+                self.proc = spawn()
+            time.sleep(0.2)
 
     def _signal(self, sig):
         try:

@@ -64,7 +64,8 @@ pub type Application = Server<Users>;
 
 /// Connects, migrates (waiting up to 30 s for PostgreSQL), and binds.
 /// Redis may be down: the service then serves from PostgreSQL. Beside the
-/// router runs the cache-epoch refresher.
+/// router run the cache-epoch refresher and the closing of idle database
+/// connections.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let store = UserStore::new(&config.db)?;
     let cache = Cache::new(config.cache.clone())?;
@@ -73,7 +74,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     users.refresh_epoch().await?;
     let router = router(users.clone(), &config);
     let refresher = users.clone();
+    let pool = users.store.pool();
     Ok(Server::bind(config.bind, router, users)
         .await?
-        .with_background(async move { refresher.refresh_epoch_forever().await }))
+        .with_background(async move { refresher.refresh_epoch_forever().await })
+        .with_background(w2meet_pg::close_idle_forever(
+            pool,
+            w2meet_pg::IDLE_CLOSE_AFTER,
+        )))
 }

@@ -70,6 +70,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         broker: Arc::new(broker),
     };
     let (depth, sweeper) = (tasks.clone(), tasks.clone());
+    let pool = tasks.store.pool();
     let interval = config.amqp.depth_interval;
     let server = Server::bind(config.bind, router(tasks.clone(), &config), tasks)
         .await?
@@ -84,7 +85,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                 tokio::time::sleep(ABANDONED_SWEEP_EVERY).await;
                 sweeper.republish_abandoned(ABANDONED_AFTER).await;
             }
-        });
+        })
+        .with_background(w2meet_pg::close_idle_forever(
+            pool,
+            w2meet_pg::IDLE_CLOSE_AFTER,
+        ));
     Ok(server)
 }
 
@@ -97,6 +102,9 @@ const ABANDONED_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_sec
 /// A consumer process.
 pub struct ConsumerApp {
     consumer: Consumer,
+    /// The job store's pool, whose idle connections are closed while the
+    /// consumer runs.
+    pool: deadpool_postgres::Pool,
 }
 
 impl ConsumerApp {
@@ -113,8 +121,10 @@ impl ConsumerApp {
             amqp_timeout: config.amqp.timeout,
         };
         let instance = w2meet_platform::env::instance_name();
+        let pool = ctx.store.pool();
         Ok(ConsumerApp {
             consumer: Consumer::new(ctx, config.amqp.clone(), &instance),
+            pool,
         })
     }
 
@@ -128,8 +138,13 @@ impl ConsumerApp {
             shutdown.await;
             let _ = tx.send(true);
         });
+        let idle = tokio::spawn(w2meet_pg::close_idle_forever(
+            self.pool,
+            w2meet_pg::IDLE_CLOSE_AFTER,
+        ));
         self.consumer.run(rx).await;
         signal.abort();
+        idle.abort();
         Ok(())
     }
 }

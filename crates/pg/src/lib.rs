@@ -10,6 +10,29 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
 use tokio_postgres::NoTls;
 
+/// How long a pooled connection may sit unused before it is closed.
+pub const IDLE_CLOSE_AFTER: Duration = Duration::from_secs(60);
+
+/// Closes pooled connections unused for `idle`, checking every `idle / 2`,
+/// until the process ends. deadpool opens a connection whenever every
+/// pooled one is busy and never closes one by itself, so without this a
+/// pool would hold the most connections a spike ever needed, for good; with
+/// it, the pool holds what the load of the last minute needed.
+pub async fn close_idle_forever(pool: Pool, idle: Duration) {
+    let mut tick = tokio::time::interval(idle / 2);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let closed = pool
+            .retain(|_, metrics| metrics.last_used() < idle)
+            .removed
+            .len();
+        if closed > 0 {
+            tracing::debug!(closed, "idle database connections closed");
+        }
+    }
+}
+
 /// Database settings.
 #[derive(Debug, Clone)]
 pub struct DbConfig {

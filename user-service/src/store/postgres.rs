@@ -74,6 +74,11 @@ pub struct UserStore {
 
 impl UserStore {
     /// Builds the pool; connections are opened lazily.
+    /// The pool, for the loop that closes idle connections.
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
+    }
+
     pub fn new(cfg: &DbConfig) -> anyhow::Result<UserStore> {
         Ok(UserStore {
             pool: w2meet_pg::pool(cfg)?,

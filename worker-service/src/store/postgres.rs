@@ -120,6 +120,11 @@ pub struct JobStore {
 
 impl JobStore {
     /// Builds the pool; connections are opened lazily.
+    /// The pool, for the loop that closes idle connections.
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
+    }
+
     pub fn new(cfg: &DbConfig) -> anyhow::Result<JobStore> {
         Ok(JobStore {
             pool: w2meet_pg::pool(cfg)?,
