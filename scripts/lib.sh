@@ -205,7 +205,8 @@ isolated_stack_env() {
     run_id="${name}_$(date +%s)_$$_$RANDOM"
     stack_dir="$(mktemp -d "${TMPDIR:-/tmp}/w2meet-$run_id.XXXX")"
     export W2M_RUN_DIR="$stack_dir"
-    export W2M_PROFILE=release
+    # Release builds, unless W2M_PROFILE_OVERRIDE=debug (as scripts/test).
+    export W2M_PROFILE=${W2M_PROFILE_OVERRIDE:-release}
     free_port() {
         python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
             || echo $((20000 + RANDOM % 20000))
@@ -247,4 +248,19 @@ drop_stack_data() {
             | while read -r q; do rabbitmqctl -q delete_queue "$q" </dev/null >/dev/null 2>&1 || true; done \
             || true
     fi
+}
+
+# harness_stack NAME: what scripts/chaos and scripts/soak (scripts/chaos.py)
+# need — python3, redis-server and rabbitmq-server binaries for their private
+# servers, the shared PostgreSQL, nginx — and an isolated stack environment
+# whose databases are dropped and folder removed at exit.
+harness_stack() {
+    need_cmd python3
+    need_cmd redis-server redis-server
+    need_cmd curl
+    ensure_postgres
+    ensure_nginx
+    [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_install rabbitmq-server
+    isolated_stack_env "$1"
+    trap 'drop_stack_data; rm -rf "$stack_dir"' EXIT
 }
