@@ -56,3 +56,15 @@ pub fn recording_batch_stub(seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>)
         ),
     )
 }
+
+/// Creates a user through `POST /users` of the instance at `base`; panics
+/// unless it answers 201.
+pub async fn create(http: &reqwest::Client, base: &str, body: &serde_json::Value) {
+    let res = http
+        .post(format!("{base}/users"))
+        .json(body)
+        .send()
+        .await
+        .expect("user-service answers");
+    assert_eq!(res.status().as_u16(), 201, "{body}");
+}

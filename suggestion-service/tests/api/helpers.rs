@@ -83,14 +83,7 @@ pub async fn spawn_app() -> Stack {
 
 impl Stack {
     pub async fn user(&self, body: Value) {
-        let res = self
-            .http
-            .post(format!("{}/users", self.user_base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::CREATED, "{body}");
+        user_service::testing::create(&self.http, &self.user_base, &body).await;
     }
 
     pub async fn get(&self, query: &str) -> reqwest::Response {
