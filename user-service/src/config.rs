@@ -4,10 +4,85 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use w2meet_platform::env::{ConfigError, millis_or, parse_or, string_or};
+use w2meet_platform::auth::ServiceToken;
+use w2meet_platform::env::{self, ConfigError, millis_or, parse_or, string_or};
 use w2meet_platform::http::HttpLimits;
 
+use crate::domain::AuthMode;
+use crate::service::accounts::Lifetimes;
+use crate::store::limits::{Limit, LoginLimits};
 use crate::store::{CacheConfig, DbConfig};
+
+/// Accounts and tokens (SPEC §6).
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `AUTH_MODE`: `open` (default) or `required`.
+    pub mode: AuthMode,
+    /// `AUTH_SIGNING_KEY` or `AUTH_SIGNING_KEY_FILE`: an Ed25519 private
+    /// key, PKCS#8 PEM. Unset: a key is made up at start (tokens then die
+    /// with the process; fine for tests, wrong for replicas).
+    pub signing_key: Option<String>,
+    /// `AUTH_EXTRA_KEY_FILES`: comma-separated PEM files of keys that still
+    /// verify (published in the JWKS) but no longer sign — for rotation.
+    pub extra_keys: Vec<String>,
+    /// `SERVICE_TOKEN` or `SERVICE_TOKEN_FILE`.
+    pub service_token: Option<ServiceToken>,
+    /// `AUTH_ACCESS_TTL_SECS` (900), `AUTH_REFRESH_TTL_SECS` (2592000).
+    pub lifetimes: Lifetimes,
+    /// `AUTH_HASH_CONCURRENCY` (1): Argon2id hashes at once.
+    pub hash_concurrency: usize,
+    /// `AUTH_HASH_WAIT_MS` (2000): longest wait for a hashing permit.
+    pub hash_wait: Duration,
+    /// `LOGIN_ACCOUNT_LIMIT` per `LOGIN_ACCOUNT_WINDOW_SECS` (10 per 300),
+    /// `LOGIN_CLIENT_LIMIT` per `LOGIN_CLIENT_WINDOW_SECS` (30 per 60).
+    pub login_limits: LoginLimits,
+}
+
+impl AuthConfig {
+    pub fn from_env() -> Result<AuthConfig, ConfigError> {
+        let mode_raw = string_or("AUTH_MODE", "open");
+        let mode = AuthMode::parse(&mode_raw).map_err(|reason| ConfigError {
+            name: "AUTH_MODE".into(),
+            value: mode_raw.clone(),
+            reason,
+        })?;
+        let extra_files = string_or("AUTH_EXTRA_KEY_FILES", "");
+        let extra_keys = extra_files
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                std::fs::read_to_string(f).map_err(|e| ConfigError {
+                    name: "AUTH_EXTRA_KEY_FILES".into(),
+                    value: f.to_owned(),
+                    reason: format!("cannot read the file: {e}"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(AuthConfig {
+            mode,
+            signing_key: env::secret("AUTH_SIGNING_KEY")?,
+            extra_keys,
+            service_token: env::service_token()?,
+            lifetimes: Lifetimes {
+                access: Duration::from_secs(parse_or("AUTH_ACCESS_TTL_SECS", 900)?),
+                refresh: Duration::from_secs(parse_or("AUTH_REFRESH_TTL_SECS", 30 * 24 * 3600)?),
+            },
+            hash_concurrency: parse_or("AUTH_HASH_CONCURRENCY", 1)?,
+            hash_wait: millis_or("AUTH_HASH_WAIT_MS", 2000)?,
+            login_limits: LoginLimits {
+                per_account: Limit {
+                    max: parse_or("LOGIN_ACCOUNT_LIMIT", 10)?,
+                    window: Duration::from_secs(parse_or("LOGIN_ACCOUNT_WINDOW_SECS", 300)?),
+                },
+                per_client: Limit {
+                    max: parse_or("LOGIN_CLIENT_LIMIT", 30)?,
+                    window: Duration::from_secs(parse_or("LOGIN_CLIENT_WINDOW_SECS", 60)?),
+                },
+            },
+        })
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -18,6 +93,7 @@ pub struct Config {
     pub db: DbConfig,
     pub cache: CacheConfig,
     pub http: HttpLimits,
+    pub auth: AuthConfig,
 }
 
 impl Config {
@@ -48,6 +124,7 @@ impl Config {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 64 * 1024)?,
                 request_timeout: millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
             },
+            auth: AuthConfig::from_env()?,
         })
     }
 }

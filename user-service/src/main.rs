@@ -2,8 +2,16 @@ use user_service::config::Config;
 
 use w2meet_platform::{env, shutdown, telemetry};
 
+/// `user-service` runs the service; `user-service keygen PATH` writes a new
+/// Ed25519 signing key (PKCS#8 PEM, mode 0600) for `AUTH_SIGNING_KEY_FILE`.
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [cmd, path] = args.as_slice()
+        && cmd == "keygen"
+    {
+        return keygen(path);
+    }
     let config = Config::from_env()?;
     let _logs = telemetry::init("user-service", &env::instance_name(), &config.log_dir)?;
     let app = user_service::startup::build(config)
@@ -13,5 +21,19 @@ async fn main() -> anyhow::Result<()> {
         })?;
     tracing::info!(port = app.port(), "user-service listening");
     app.run_until(shutdown::signal()).await?;
+    Ok(())
+}
+
+fn keygen(path: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let pem = user_service::service::tokens::generate_pem()?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(pem.as_bytes())?;
+    println!("wrote a new signing key to {path}");
     Ok(())
 }

@@ -1,14 +1,26 @@
 //! The user logic: cache-aside reads and writes that invalidate, on top of
 //! [`UserStore`] and [`Cache`]. Handlers call this; it knows no HTTP.
+//!
+//! - [`accounts`]: register, login, refresh, logout, sharing.
+//! - [`passwords`]: Argon2id on a bounded blocking pool.
+//! - [`tokens`]: signing keys, access and refresh tokens.
+
+pub mod accounts;
+pub mod passwords;
+pub mod tokens;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 
-use crate::domain::{Email, IfMatch, UserDraft, UserRecord};
+use w2meet_platform::auth::Caller;
+
+use crate::domain::{Access, AuthMode, Denied, Email, IfMatch, Profile, UserDraft};
 use crate::error::{PATH_EMAIL, UserError};
-use crate::store::{Cache, Inserted, Lookup, Replaced, SingleFlight, StoreError, UserStore};
+use crate::store::{
+    Cache, Deleted, Inserted, Lookup, Replaced, SingleFlight, StoreError, UserStore,
+};
 
 /// How a read was served, for the `X-Cache` header, logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,9 +51,9 @@ impl CacheStatus {
 
 /// What a create did.
 pub enum Created {
-    New(UserRecord),
+    New(Profile),
     /// An identical user was already stored: a harmless retry.
-    AlreadyExists(UserRecord),
+    AlreadyExists(Profile),
 }
 
 /// Key of a coalesced load: the email and the invalidation counter the
@@ -51,7 +63,7 @@ pub enum Created {
 /// replica forgets them, one on another replica cannot (the SPEC promises
 /// read-your-writes across replicas only while Redis is healthy).
 type FlightKey = (String, Option<String>);
-type FlightResult = Result<Option<UserRecord>, Arc<StoreError>>;
+type FlightResult = Result<Option<Profile>, Arc<StoreError>>;
 
 /// A pause between a load's database read and its cache fill, for tests that
 /// stage the stale-fill race deterministically. Unused in production.
@@ -84,21 +96,24 @@ pub struct Users {
     pub cache: Cache,
     flights: Arc<SingleFlight<FlightKey, FlightResult>>,
     pub hooks: Arc<Hooks>,
+    /// `AUTH_MODE`: whether unclaimed profiles may be written by anyone.
+    pub mode: AuthMode,
 }
 
 impl Users {
-    pub fn new(store: UserStore, cache: Cache) -> Users {
+    pub fn new(store: UserStore, cache: Cache, mode: AuthMode) -> Users {
         Users {
             store,
             cache,
             flights: Arc::default(),
             hooks: Arc::default(),
+            mode,
         }
     }
 
     /// One user, cache-aside: Redis, else PostgreSQL (one load per key per
     /// process however many ask at once) and a guarded fill.
-    pub async fn get(&self, email: &Email) -> Result<(Option<UserRecord>, CacheStatus), UserError> {
+    pub async fn get(&self, email: &Email) -> Result<(Option<Profile>, CacheStatus), UserError> {
         let generation = if self.cache.usable() {
             match self.cache.lookup_many(&[email.as_str()]).await {
                 Ok(mut found) => match found.pop() {
@@ -139,6 +154,22 @@ impl Users {
         Ok(self.served(user, status))
     }
 
+    /// One user as `caller` may read it: a claimed profile the caller may not
+    /// see is a 401 (anonymous) or 403 (someone else), never its data.
+    pub async fn get_for(
+        &self,
+        email: &Email,
+        caller: &Caller,
+    ) -> Result<(Option<Profile>, CacheStatus), UserError> {
+        let (profile, status) = self.get(email).await?;
+        if let Some(p) = &profile {
+            p.access
+                .readable_by(email.as_str(), caller)
+                .map_err(|d| UserError::denied(d, email))?;
+        }
+        Ok((profile, status))
+    }
+
     /// Reads that joined another request's database read instead of making
     /// their own.
     pub fn coalesced_reads(&self) -> u64 {
@@ -166,11 +197,7 @@ impl Users {
         Ok(user)
     }
 
-    fn served(
-        &self,
-        user: Option<UserRecord>,
-        status: CacheStatus,
-    ) -> (Option<UserRecord>, CacheStatus) {
+    fn served(&self, user: Option<Profile>, status: CacheStatus) -> (Option<Profile>, CacheStatus) {
         metrics::counter!("cache_requests_total", "result" => status.label()).increment(1);
         // On the request's own log line (one line per request, not two).
         tracing::Span::current().record("cache", status.label());
@@ -183,7 +210,7 @@ impl Users {
     pub async fn get_many(
         &self,
         emails: &[Email],
-    ) -> Result<(Vec<UserRecord>, Vec<String>, CacheStatus), UserError> {
+    ) -> Result<(Vec<Profile>, Vec<String>, CacheStatus), UserError> {
         let keys: Vec<&str> = emails.iter().map(Email::as_str).collect();
         let lookups = if self.cache.usable() {
             match self.cache.lookup_many(&keys).await {
@@ -196,7 +223,7 @@ impl Users {
         } else {
             None
         };
-        let mut found: HashMap<&str, Option<UserRecord>> = HashMap::with_capacity(keys.len());
+        let mut found: HashMap<&str, Option<Profile>> = HashMap::with_capacity(keys.len());
         let mut misses: Vec<(&str, Option<String>)> = Vec::new();
         let mut status = CacheStatus::Hit;
         match lookups {
@@ -228,9 +255,11 @@ impl Users {
                 .get_many(&wanted)
                 .await
                 .map_err(|e| UserError::Store(Arc::new(e)))?;
-            let mut by_email: HashMap<String, UserRecord> =
-                rows.into_iter().map(|u| (u.email.clone(), u)).collect();
-            let fills: Vec<(&str, &str, Option<&UserRecord>)> = misses
+            let mut by_email: HashMap<String, Profile> = rows
+                .into_iter()
+                .map(|p| (p.user.email.clone(), p))
+                .collect();
+            let fills: Vec<(&str, &str, Option<&Profile>)> = misses
                 .iter()
                 .filter_map(|(email, generation)| {
                     generation
@@ -275,22 +304,24 @@ impl Users {
     }
 
     /// Creates a user: 201 new, 200 identical retry, 409 different data.
-    pub async fn create(&self, draft: &UserDraft) -> Result<Created, UserError> {
+    pub async fn create(&self, draft: &UserDraft, caller: &Caller) -> Result<Created, UserError> {
+        let authorize = self.write_rule(&draft.email, caller);
         let (outcome, epoch) = self
             .store
-            .insert(draft, self.cache.degraded())
+            .insert(draft, &authorize, self.cache.degraded())
             .await
             .map_err(|e| UserError::Store(Arc::new(e)))?;
         match outcome {
-            Inserted::Created(user) => {
+            Inserted::Created(profile) => {
                 // Clears the brief "no such user" entry too.
-                self.invalidate(&draft.email, epoch).await?;
-                Ok(Created::New(user))
+                self.invalidate(&[draft.email.as_str()], epoch).await?;
+                Ok(Created::New(profile))
             }
-            Inserted::Existing(user) if user.has_same_data_as(draft) => {
-                Ok(Created::AlreadyExists(user))
+            Inserted::Existing(profile) if profile.user.has_same_data_as(draft) => {
+                Ok(Created::AlreadyExists(profile))
             }
             Inserted::Existing(_) => Err(UserError::Conflict(draft.email.clone())),
+            Inserted::Denied(denied) => Err(UserError::denied(denied, &draft.email)),
         }
     }
 
@@ -299,16 +330,18 @@ impl Users {
         &self,
         draft: &UserDraft,
         if_match: Option<&IfMatch>,
-    ) -> Result<UserRecord, UserError> {
+        caller: &Caller,
+    ) -> Result<Profile, UserError> {
+        let authorize = self.write_rule(&draft.email, caller);
         let (outcome, epoch) = self
             .store
-            .replace(draft, if_match, self.cache.degraded())
+            .replace(draft, if_match, &authorize, self.cache.degraded())
             .await
             .map_err(|e| UserError::Store(Arc::new(e)))?;
         match outcome {
-            Replaced::Updated(user) => {
-                self.invalidate(&draft.email, epoch).await?;
-                Ok(user)
+            Replaced::Updated(profile) => {
+                self.invalidate(&[draft.email.as_str()], epoch).await?;
+                Ok(profile)
             }
             // With a precondition, an absent user fails it (RFC 9110).
             Replaced::NotFound if if_match.is_some() => {
@@ -321,32 +354,50 @@ impl Users {
             Replaced::VersionMismatch { current } => Err(UserError::PreconditionFailed {
                 current: Some(current),
             }),
+            Replaced::Denied(denied) => Err(UserError::denied(denied, &draft.email)),
         }
     }
 
-    pub async fn delete(&self, email: &Email) -> Result<(), UserError> {
-        let (deleted, epoch) = self
+    /// Deletes a user, its account and what was shared with its email.
+    pub async fn delete(&self, email: &Email, caller: &Caller) -> Result<(), UserError> {
+        let authorize = self.write_rule(email, caller);
+        let (outcome, epoch) = self
             .store
-            .delete(email, self.cache.degraded())
+            .delete(email, &authorize, self.cache.degraded())
             .await
             .map_err(|e| UserError::Store(Arc::new(e)))?;
-        if !deleted {
-            return Err(UserError::NotFound {
+        match outcome {
+            Deleted::Deleted { unshared } => {
+                let mut emails: Vec<&str> = unshared.iter().map(String::as_str).collect();
+                emails.push(email.as_str());
+                self.invalidate(&emails, epoch).await
+            }
+            Deleted::NotFound => Err(UserError::NotFound {
                 loc: PATH_EMAIL,
                 emails: vec![email.to_string()],
-            });
+            }),
+            Deleted::Denied(denied) => Err(UserError::denied(denied, email)),
         }
-        self.invalidate(email, epoch).await
     }
 
-    /// After a committed write: drop the cached entry, or — when Redis cannot
-    /// be reached — advance the epoch so that no replica trusts the entry
+    /// The write rule of SPEC §6 for `email`, for the store to apply inside
+    /// the write's transaction.
+    fn write_rule<'a>(
+        &self,
+        email: &'a Email,
+        caller: &'a Caller,
+    ) -> impl Fn(Option<&Access>) -> Result<(), Denied> + Send + Sync + 'a {
+        let mode = self.mode;
+        move |access| Access::writable_by(access, email.as_str(), caller, mode)
+    }
+
+    /// After a committed write: drop the cached entries, or — when Redis
+    /// cannot be reached — advance the epoch so that no replica trusts them
     /// when Redis returns. Only then does the write return.
-    async fn invalidate(&self, email: &Email, epoch: i64) -> Result<(), UserError> {
+    pub(crate) async fn invalidate(&self, emails: &[&str], epoch: i64) -> Result<(), UserError> {
         self.cache.adopt_epoch(epoch);
-        let key = email.as_str();
-        self.flights.forget(|(e, _)| e == key);
-        if let Err(e) = self.cache.invalidate(&[key], self.cache.epoch()).await {
+        self.flights.forget(|(e, _)| emails.contains(&e.as_str()));
+        if let Err(e) = self.cache.invalidate(emails, self.cache.epoch()).await {
             self.cache.note_failure("invalidate", &e);
             let epoch = self
                 .store

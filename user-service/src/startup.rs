@@ -5,14 +5,21 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use w2meet_platform::Server;
+use w2meet_platform::auth::Verifier;
 
 use crate::config::Config;
-use crate::routes::{cache_aside, freebusy, health, users};
+use crate::routes::{auth, cache_aside, freebusy, health, shares, users};
 use crate::service::Users;
-use crate::store::{Cache, UserStore};
+use crate::service::accounts::Accounts;
+use crate::service::passwords::Hasher;
+use crate::service::tokens::SigningKeys;
+use crate::state::AppState;
+use crate::store::limits::RateLimiter;
+use crate::store::{AccountStore, Cache, UserStore};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,13 +37,44 @@ use crate::store::{Cache, UserStore};
         freebusy::freebusy,
         cache_aside::by_path,
         cache_aside::by_query,
+        auth::register,
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        auth::me,
+        auth::jwks,
+        shares::list,
+        shares::add,
+        shares::remove,
         health::health,
-    )
+    ),
+    modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;
 
+/// The `bearer` security scheme the protected routes name.
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from `POST /auth/login` (EdDSA JWT; keys at `/.well-known/jwks.json`). Needed to change a claimed profile, and to read one that is not yours unless it is shared with you.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
 /// The router with every route and the platform layers.
-pub fn router(users: Users, config: &Config) -> Router {
+pub fn router(state: AppState, config: &Config) -> Router {
     let routes = Router::new()
         .route("/users", post(users::create_user).get(users::batch_get))
         // 1000 emails of up to 254 characters do not fit the general limit.
@@ -53,8 +91,19 @@ pub fn router(users: Users, config: &Config) -> Router {
         .route("/users/{email}/freebusy", get(freebusy::freebusy))
         .route("/user-avail/cache-aside", get(cache_aside::by_query))
         .route("/user-avail/cache-aside/{email}", get(cache_aside::by_path))
+        .route(
+            "/users/{email}/shares/{viewer}",
+            put(shares::add).delete(shares::remove),
+        )
+        .route("/users/{email}/shares", get(shares::list))
+        .route("/auth/register", post(auth::register))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/health", get(health::health))
-        .with_state(users);
+        .with_state(state);
     w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http)
 }
 
@@ -70,9 +119,37 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let store = UserStore::new(&config.db)?;
     let cache = Cache::new(config.cache.clone())?;
     store.migrate_waiting(Duration::from_secs(30)).await?;
-    let users = Users::new(store, cache);
+    let accounts_store = AccountStore::new(store.pool());
+    let users = Users::new(store, cache, config.auth.mode);
     users.refresh_epoch().await?;
-    let router = router(users.clone(), &config);
+    let keys = match &config.auth.signing_key {
+        Some(pem) => SigningKeys::from_pems(pem, &config.auth.extra_keys)?,
+        None => {
+            tracing::warn!(
+                "no AUTH_SIGNING_KEY(_FILE): signing with a key made up now; tokens die with this process"
+            );
+            SigningKeys::ephemeral()?
+        }
+    };
+    let verifier = Verifier::from_jwks(keys.jwks(), config.auth.service_token.clone());
+    let accounts = Accounts {
+        users: users.clone(),
+        store: accounts_store,
+        hasher: Hasher::new(config.auth.hash_concurrency, config.auth.hash_wait)?,
+        limiter: RateLimiter::new(
+            users.cache.connection(),
+            &config.cache.prefix,
+            config.auth.login_limits,
+        ),
+        keys: std::sync::Arc::new(keys),
+        lifetimes: config.auth.lifetimes,
+    };
+    let state = AppState {
+        users: users.clone(),
+        accounts,
+        verifier,
+    };
+    let router = router(state, &config);
     let refresher = users.clone();
     let pool = users.store.pool();
     Ok(Server::bind(config.bind, router, users)

@@ -1,6 +1,20 @@
 //! The state every handler receives: cheap handles, cloned per request.
-//!
-//! user-service's state is its use-case type, [`Users`] (the PostgreSQL
-//! store and the Redis cache behind it); handlers extract it directly.
+//! Handlers extract the part they need (`State<Users>`, `State<Accounts>`);
+//! the [`Verifier`] is what the `Auth` extractor uses.
 
-pub use crate::service::Users as AppState;
+use axum::extract::FromRef;
+use w2meet_platform::auth::Verifier;
+
+use crate::service::Users;
+use crate::service::accounts::Accounts;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Profiles, read through the cache.
+    pub users: Users,
+    /// Accounts, tokens and sharing.
+    pub accounts: Accounts,
+    /// Verifies access tokens with this service's own public keys, and the
+    /// platform's service credential.
+    pub verifier: Verifier,
+}

@@ -48,3 +48,29 @@ pub fn instance_name() -> String {
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| format!("pid-{}", std::process::id()))
 }
+
+/// A secret given inline by `name` or in the file named by `{name}_FILE`
+/// (the file wins; surrounding whitespace is dropped). `None` when neither
+/// is set. The value never appears in an error.
+pub fn secret(name: &str) -> Result<Option<String>, ConfigError> {
+    let file_var = format!("{name}_FILE");
+    match std::env::var(&file_var) {
+        Ok(path) if !path.trim().is_empty() => std::fs::read_to_string(path.trim())
+            .map(|s| Some(s.trim().to_owned()).filter(|s| !s.is_empty()))
+            .map_err(|e| ConfigError {
+                name: file_var,
+                value: path.clone(),
+                reason: format!("cannot read the file: {e}"),
+            }),
+        _ => Ok(std::env::var(name)
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())),
+    }
+}
+
+/// The platform's service credential (`SERVICE_TOKEN` or
+/// `SERVICE_TOKEN_FILE`); see [`crate::auth`].
+pub fn service_token() -> Result<Option<crate::auth::ServiceToken>, ConfigError> {
+    Ok(secret("SERVICE_TOKEN")?.and_then(|s| crate::auth::ServiceToken::new(&s)))
+}

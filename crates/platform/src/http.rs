@@ -136,6 +136,7 @@ fn request_span(req: &Request) -> Span {
         // Filled by handlers that read through a cache (`hit`, `miss`,
         // `bypass`), so the request's own log line says how it was served.
         cache = tracing::field::Empty,
+        viewer = tracing::field::Empty,
     )
 }
 

@@ -3,6 +3,7 @@
 //! database or broker clients).
 //!
 //! # Layout
+//! - [`auth`]: who is calling — access tokens, the service credential.
 //! - [`case_id`]: the `Case-ID` type, its validation and extractor.
 //! - [`http`]: the layer stack and common routes every router is finished with.
 //! - [`error`]: the JSON error body (`{"case_id","detail":[...]}`), and `Json`/
@@ -17,6 +18,7 @@
 //! - `upstream` (feature `client`): calling another service with the Case-ID
 //!   and the SPEC's error mapping.
 
+pub mod auth;
 pub mod case_id;
 pub mod docs;
 pub mod env;

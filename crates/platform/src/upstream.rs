@@ -158,6 +158,9 @@ pub struct Upstream {
     /// connection open) may be sent again to the next replica. Only for
     /// calls without side effects; see [`Upstream::idempotent`].
     idempotent: bool,
+    /// Sent on every call, so the upstream treats this service as a
+    /// service (SPEC §6) and not as an anonymous client.
+    service_token: Option<crate::auth::ServiceToken>,
     http: reqwest::Client,
 }
 
@@ -188,6 +191,7 @@ impl Upstream {
             bases: bases.into(),
             next: Arc::default(),
             idempotent: false,
+            service_token: None,
             http,
         })
     }
@@ -198,6 +202,12 @@ impl Upstream {
     /// replica. Timeouts are never retried: they already took their time.
     pub fn idempotent(mut self) -> Upstream {
         self.idempotent = true;
+        self
+    }
+
+    /// Presents the platform's service credential on every call.
+    pub fn with_service_token(mut self, token: Option<crate::auth::ServiceToken>) -> Upstream {
+        self.service_token = token;
         self
     }
 
@@ -213,9 +223,22 @@ impl Upstream {
         body: &B,
         case_id: &CaseId,
     ) -> Result<T, UpstreamError> {
+        self.post_json_as(path, body, case_id, None).await
+    }
+
+    /// `POST {base}{path}` on behalf of `viewer` (see [`crate::auth`]): the
+    /// upstream answers what that person may see.
+    pub async fn post_json_as<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        case_id: &CaseId,
+        viewer: Option<&str>,
+    ) -> Result<T, UpstreamError> {
         self.send(
             |base| self.http.post(format!("{base}{path}")).json(body),
             case_id,
+            viewer,
         )
         .await
     }
@@ -226,8 +249,22 @@ impl Upstream {
         path: &str,
         case_id: &CaseId,
     ) -> Result<T, UpstreamError> {
-        self.send(|base| self.http.get(format!("{base}{path}")), case_id)
-            .await
+        self.get_json_as(path, case_id, None).await
+    }
+
+    /// `GET {base}{path}` on behalf of `viewer`.
+    pub async fn get_json_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        case_id: &CaseId,
+        viewer: Option<&str>,
+    ) -> Result<T, UpstreamError> {
+        self.send(
+            |base| self.http.get(format!("{base}{path}")),
+            case_id,
+            viewer,
+        )
+        .await
     }
 
     /// `GET {base}/health` for this service's own `/health`: Ok when 200.
@@ -240,6 +277,7 @@ impl Upstream {
         &self,
         request: impl Fn(&str) -> reqwest::RequestBuilder,
         case_id: &CaseId,
+        viewer: Option<&str>,
     ) -> Result<T, UpstreamError> {
         let service = self.service;
         let started = Instant::now();
@@ -247,11 +285,14 @@ impl Upstream {
         let mut attempt = 0;
         let res = loop {
             let base = &self.bases[(first + attempt) % self.bases.len()];
-            match request(base)
-                .header(CASE_ID_HEADER, case_id.header_value())
-                .send()
-                .await
-            {
+            let mut req = request(base).header(CASE_ID_HEADER, case_id.header_value());
+            if let Some(token) = &self.service_token {
+                req = req.header(&crate::auth::SERVICE_TOKEN_HEADER, token.header_value());
+                if let Some(viewer) = viewer {
+                    req = req.header(&crate::auth::VIEWER_HEADER, viewer);
+                }
+            }
+            match req.send().await {
                 Ok(res) => break res,
                 Err(e)
                     if (e.is_connect() || (self.idempotent && !e.is_timeout()))

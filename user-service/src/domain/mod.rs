@@ -8,11 +8,17 @@
 //! - [`UserDraft`]: a validated create/replace body.
 //! - [`UserRecord`]: a stored user as the API (and the cache) represents it.
 //! - [`IfMatch`]: the precondition of a replace.
+//! - [`Access`], [`Profile`]: who owns a profile and may read or change it.
+//! - [`Password`]: a password the registration policy accepts.
 
+pub mod access;
 mod if_match;
+mod password;
 pub mod user;
 
+pub use access::{Access, AuthMode, Denied, Profile};
 pub use if_match::IfMatch;
+pub use password::Password;
 pub use user::{
     AvailabilityRecord, InvalidField, Preference, TimeZone, UserDraft, UserInput, UserRecord,
 };

@@ -9,6 +9,21 @@ use utoipa::ToSchema;
 
 use super::Email;
 
+/// A display name: trimmed, empty means none, at most [`MAX_NAME_CHARS`]
+/// characters, no control characters.
+pub fn parse_name(raw: Option<String>) -> Result<Option<String>, String> {
+    let name = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if let Some(n) = &name {
+        if n.chars().count() > MAX_NAME_CHARS {
+            return Err(format!("name must be at most {MAX_NAME_CHARS} characters"));
+        }
+        if n.chars().any(char::is_control) {
+            return Err("name must not contain control characters".to_owned());
+        }
+    }
+    Ok(name)
+}
+
 /// Longest display name accepted, in characters.
 const MAX_NAME_CHARS: usize = 200;
 
@@ -150,23 +165,13 @@ impl UserDraft {
                 None
             }
         };
-        let name = input
-            .name
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty());
-        if let Some(n) = &name {
-            if n.chars().count() > MAX_NAME_CHARS {
-                errors.push(invalid(
-                    &["body", "name"],
-                    format!("name must be at most {MAX_NAME_CHARS} characters"),
-                ));
-            } else if n.chars().any(char::is_control) {
-                errors.push(invalid(
-                    &["body", "name"],
-                    "name must not contain control characters",
-                ));
+        let name = match parse_name(input.name) {
+            Ok(n) => n,
+            Err(msg) => {
+                errors.push(invalid(&["body", "name"], msg));
+                None
             }
-        }
+        };
         let timezone = match input.timezone.as_deref().map(str::trim) {
             None | Some("") => Some(TimeZone::default()),
             Some(tz) => TimeZone::parse(tz)

@@ -5,25 +5,35 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use w2meet_platform::auth::{Auth, Caller};
 use w2meet_platform::error::{ErrorBody, Path, Query};
 
 use super::users::{X_CACHE, parse_email};
 use crate::domain::{AvailabilityRecord, Email};
 use crate::error::{PATH_EMAIL, UserError};
-use crate::state::AppState;
+use crate::service::Users;
 
 /// A user's availability record, cache-aside.
 #[utoipa::path(get, path = "/user-avail/cache-aside/{email}", tag = "cache-aside",
     params(("email" = String, Path, description = "The user's email")),
     responses((status = 200, description = "The availability record; `X-Cache` says how it was served", body = AvailabilityRecord),
               (status = 400, description = "Not a valid email", body = ErrorBody),
+              (status = 401, description = "A claimed profile, and no valid token", body = ErrorBody),
+              (status = 403, description = "A claimed profile not shared with the caller", body = ErrorBody),
               (status = 404, description = "No such user", body = ErrorBody),
               (status = 503, description = "Cache miss while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn by_path(
-    State(users): State<AppState>,
+    State(users): State<Users>,
+    Auth(caller): Auth,
     Path(email): Path<String>,
 ) -> Result<Response, UserError> {
-    read(users, parse_email(&email, &PATH_EMAIL)?, PATH_EMAIL).await
+    read(
+        users,
+        &caller,
+        parse_email(&email, &PATH_EMAIL)?,
+        PATH_EMAIL,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -36,10 +46,13 @@ pub struct ByQuery {
 #[utoipa::path(get, path = "/user-avail/cache-aside", tag = "cache-aside", params(ByQuery),
     responses((status = 200, description = "The availability record", body = AvailabilityRecord),
               (status = 400, description = "Missing or invalid email", body = ErrorBody),
+              (status = 401, description = "A claimed profile, and no valid token", body = ErrorBody),
+              (status = 403, description = "A claimed profile not shared with the caller", body = ErrorBody),
               (status = 404, description = "No such user", body = ErrorBody),
               (status = 503, description = "Cache miss while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn by_query(
-    State(users): State<AppState>,
+    State(users): State<Users>,
+    Auth(caller): Auth,
     Query(q): Query<ByQuery>,
 ) -> Result<Response, UserError> {
     let raw = q
@@ -47,6 +60,7 @@ pub async fn by_query(
         .ok_or_else(|| UserError::invalid(&["query", "user1email"], "field required"))?;
     read(
         users,
+        &caller,
         parse_email(&raw, &["query", "user1email"])?,
         ["query", "user1email"],
     )
@@ -54,13 +68,14 @@ pub async fn by_query(
 }
 
 async fn read(
-    users: AppState,
+    users: Users,
+    caller: &Caller,
     email: Email,
     loc: [&'static str; 2],
 ) -> Result<Response, UserError> {
-    let (user, cache) = users.get(&email).await?;
-    let mut res = match user {
-        Some(u) => (StatusCode::OK, axum::Json(u.availability_view())).into_response(),
+    let (profile, cache) = users.get_for(&email, caller).await?;
+    let mut res = match profile {
+        Some(p) => (StatusCode::OK, axum::Json(p.user.availability_view())).into_response(),
         None => UserError::NotFound {
             loc,
             emails: vec![email.to_string()],

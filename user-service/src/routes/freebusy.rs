@@ -4,12 +4,13 @@ use axum::extract::State;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use w2meet_platform::auth::Auth;
 use w2meet_platform::error::{ErrorBody, Path, Query};
 
 use super::users::parse_email;
 use crate::domain::TimeZone;
 use crate::error::{PATH_EMAIL, UserError};
-use crate::state::AppState;
+use crate::service::Users;
 
 /// Longest window, in days.
 const MAX_DAYS: u32 = 62;
@@ -45,9 +46,12 @@ pub struct FreeBusy {
     params(("email" = String, Path, description = "The user's email"), FreeBusyQuery),
     responses((status = 200, description = "The view", body = FreeBusy),
               (status = 400, description = "Bad parameters", body = ErrorBody),
+              (status = 401, description = "A claimed profile, and no valid token", body = ErrorBody),
+              (status = 403, description = "A claimed profile not shared with the caller", body = ErrorBody),
               (status = 404, description = "No such user", body = ErrorBody)))]
 pub async fn freebusy(
-    State(users): State<AppState>,
+    State(users): State<Users>,
+    Auth(caller): Auth,
     Path(email): Path<String>,
     Query(q): Query<FreeBusyQuery>,
 ) -> Result<axum::Json<FreeBusy>, UserError> {
@@ -74,11 +78,13 @@ pub async fn freebusy(
         })
         .transpose()?;
 
-    let (user, _) = users.get(&email).await?;
-    let user = user.ok_or_else(|| UserError::NotFound {
-        loc: PATH_EMAIL,
-        emails: vec![email.to_string()],
-    })?;
+    let (profile, _) = users.get_for(&email, &caller).await?;
+    let user = profile
+        .ok_or_else(|| UserError::NotFound {
+            loc: PATH_EMAIL,
+            emails: vec![email.to_string()],
+        })?
+        .user;
     let user_tz = user.tz().map_err(UserError::Internal)?;
     let pattern = user
         .pattern()

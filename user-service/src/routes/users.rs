@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use w2meet_platform::auth::{Auth, Caller};
 use w2meet_platform::error::{ErrorBody, Json, Path, Query};
 
 use crate::domain::{Email, IfMatch, UserDraft, UserInput, UserRecord};
@@ -49,16 +50,19 @@ pub(crate) fn parse_email(raw: &str, loc: &[&str]) -> Result<Email, UserError> {
         (status = 201, description = "Created", body = UserRecord),
         (status = 200, description = "An identical user already existed (a retried create)", body = UserRecord),
         (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "A claimed profile (or `AUTH_MODE=required`) and no valid owner's token", body = ErrorBody),
+        (status = 403, description = "Someone else's claimed profile", body = ErrorBody),
         (status = 409, description = "The email exists with different data", body = ErrorBody),
         (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
 pub async fn create_user(
     State(users): State<Users>,
+    Auth(caller): Auth,
     Json(input): Json<UserInput>,
 ) -> Result<Response, UserError> {
     let draft = UserDraft::parse(input, None).map_err(UserError::Invalid)?;
-    Ok(match users.create(&draft).await? {
-        Created::New(u) => user_response(StatusCode::CREATED, &u, None),
-        Created::AlreadyExists(u) => user_response(StatusCode::OK, &u, None),
+    Ok(match users.create(&draft, &caller).await? {
+        Created::New(p) => user_response(StatusCode::CREATED, &p.user, None),
+        Created::AlreadyExists(p) => user_response(StatusCode::OK, &p.user, None),
     })
 }
 
@@ -68,15 +72,18 @@ pub async fn create_user(
     responses(
         (status = 200, description = "The user; `X-Cache` says how it was served", body = UserRecord),
         (status = 400, description = "Not a valid email", body = ErrorBody),
+        (status = 401, description = "A claimed profile and no valid token of its owner or a viewer", body = ErrorBody),
+        (status = 403, description = "A claimed profile not shared with the caller", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 503, description = "Cache miss while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn get_user(
     State(users): State<Users>,
+    Auth(caller): Auth,
     Path(email): Path<String>,
 ) -> Result<Response, UserError> {
     let email = parse_email(&email, &["path", "email"])?;
-    match users.get(&email).await? {
-        (Some(u), cache) => Ok(user_response(StatusCode::OK, &u, Some(cache))),
+    match users.get_for(&email, &caller).await? {
+        (Some(p), cache) => Ok(user_response(StatusCode::OK, &p.user, Some(cache))),
         (None, cache) => {
             let mut res = UserError::NotFound {
                 loc: PATH_EMAIL,
@@ -98,11 +105,14 @@ pub async fn get_user(
     responses(
         (status = 200, description = "Replaced", body = UserRecord),
         (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "A claimed profile (or `AUTH_MODE=required`) and no valid owner's token", body = ErrorBody),
+        (status = 403, description = "Someone else's claimed profile", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 412, description = "`If-Match` names no current version (or the user is absent)", body = ErrorBody),
         (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
 pub async fn replace_user(
     State(users): State<Users>,
+    Auth(caller): Auth,
     Path(email): Path<String>,
     headers: HeaderMap,
     Json(input): Json<UserInput>,
@@ -110,8 +120,8 @@ pub async fn replace_user(
     let email = parse_email(&email, &["path", "email"])?;
     let if_match = parse_if_match(&headers);
     let draft = UserDraft::parse(input, Some(&email)).map_err(UserError::Invalid)?;
-    let user = users.replace(&draft, if_match.as_ref()).await?;
-    Ok(user_response(StatusCode::OK, &user, None))
+    let profile = users.replace(&draft, if_match.as_ref(), &caller).await?;
+    Ok(user_response(StatusCode::OK, &profile.user, None))
 }
 
 /// `If-Match`, if sent. A value that is not even text matches nothing.
@@ -126,14 +136,17 @@ fn parse_if_match(headers: &HeaderMap) -> Option<IfMatch> {
     params(("email" = String, Path, description = "The user's email")),
     responses((status = 204, description = "Deleted"),
               (status = 400, description = "Not a valid email", body = ErrorBody),
+              (status = 401, description = "A claimed profile (or `AUTH_MODE=required`) and no valid owner's token", body = ErrorBody),
+              (status = 403, description = "Someone else's claimed profile", body = ErrorBody),
               (status = 404, description = "No such user", body = ErrorBody),
               (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
 pub async fn delete_user(
     State(users): State<Users>,
+    Auth(caller): Auth,
     Path(email): Path<String>,
 ) -> Result<StatusCode, UserError> {
     let email = parse_email(&email, &["path", "email"])?;
-    users.delete(&email).await?;
+    users.delete(&email, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -154,6 +167,13 @@ pub struct BatchBody {
 pub struct BatchResponse {
     pub users: Vec<UserRecord>,
     pub missing: Vec<String>,
+    /// Claimed profiles the viewer may not see (SPEC §6). For a person,
+    /// these are left out of `users`; for a service (which needs everyone's
+    /// data to compute a group answer), they are in `users` and listed
+    /// here so that the answer names them only as a count. Absent when
+    /// empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hidden: Vec<String>,
 }
 
 /// Read many users at once (GET form).
@@ -163,6 +183,7 @@ pub struct BatchResponse {
               (status = 503, description = "Cache misses while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn batch_get(
     State(users): State<Users>,
+    Auth(caller): Auth,
     Query(q): Query<BatchQuery>,
 ) -> Result<Response, UserError> {
     let raw: Vec<String> = q
@@ -173,7 +194,7 @@ pub async fn batch_get(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    batch(users, raw, "query").await
+    batch(users, &caller, raw, "query").await
 }
 
 /// Read many users at once (POST form, for large groups).
@@ -183,12 +204,18 @@ pub async fn batch_get(
               (status = 503, description = "Cache misses while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn batch_post(
     State(users): State<Users>,
+    Auth(caller): Auth,
     Json(body): Json<BatchBody>,
 ) -> Result<Response, UserError> {
-    batch(users, body.emails, "body").await
+    batch(users, &caller, body.emails, "body").await
 }
 
-async fn batch(users: Users, raw: Vec<String>, location: &str) -> Result<Response, UserError> {
+async fn batch(
+    users: Users,
+    caller: &Caller,
+    raw: Vec<String>,
+    location: &str,
+) -> Result<Response, UserError> {
     if raw.is_empty() {
         return Err(UserError::invalid(
             &[location, "emails"],
@@ -221,9 +248,23 @@ async fn batch(users: Users, raw: Vec<String>, location: &str) -> Result<Respons
         ));
     }
     let (found, missing, cache) = users.get_many(&emails).await?;
+    let viewer = caller.viewer();
+    let mut shown = Vec::with_capacity(found.len());
+    let mut hidden = Vec::new();
+    for p in found {
+        let email = p.user.email.as_str();
+        let visible = p.access.visible_to(email, viewer);
+        if !visible {
+            hidden.push(p.user.email.clone());
+        }
+        if visible || caller.is_service() {
+            shown.push(p.user);
+        }
+    }
     let mut res = axum::Json(BatchResponse {
-        users: found,
+        users: shown,
         missing,
+        hidden,
     })
     .into_response();
     res.headers_mut()

@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisError};
 
-use crate::domain::UserRecord;
+use crate::domain::Profile;
 
 /// The marker stored for "no such user" (never valid JSON for a user).
 const NEGATIVE: &str = "!";
@@ -87,7 +87,7 @@ pub struct CacheConfig {
 /// What the cache knows about one user.
 #[derive(Debug, Clone)]
 pub enum Lookup {
-    Hit(UserRecord),
+    Hit(Profile),
     /// Recently looked up and not found.
     KnownMissing,
     /// Not cached; `generation` is the invalidation counter read with it, to hand
@@ -144,6 +144,11 @@ impl Cache {
 
     pub fn config(&self) -> &CacheConfig {
         &self.inner.cfg
+    }
+
+    /// The shared Redis connection, for the login rate limits.
+    pub fn connection(&self) -> ConnectionManager {
+        self.inner.conn.clone()
     }
 
     fn now_ms(&self) -> u64 {
@@ -246,7 +251,7 @@ impl Cache {
     /// its counter still equals the `generation` its lookup saw. One round trip.
     pub async fn fill_many(
         &self,
-        fills: &[(&str, &str, Option<&UserRecord>)],
+        fills: &[(&str, &str, Option<&Profile>)],
     ) -> Result<(), RedisError> {
         if fills.is_empty() {
             return Ok(());

@@ -1,10 +1,15 @@
-//! I/O: PostgreSQL ([`postgres`]), the Redis cache ([`cache`]), and the
-//! per-process coalescing of concurrent loads ([`singleflight`]).
+//! I/O: PostgreSQL ([`postgres`] for users, [`accounts`] for credentials,
+//! refresh tokens and sharing), the Redis cache ([`cache`]), login rate
+//! limits in Redis ([`limits`]), and the per-process coalescing of
+//! concurrent loads ([`singleflight`]).
 
+pub mod accounts;
 pub mod cache;
+pub mod limits;
 pub mod postgres;
 pub mod singleflight;
 
+pub use accounts::{AccountStore, Credentials, NewRefresh, Registered, Rotation};
 pub use cache::{Cache, CacheConfig, Lookup};
-pub use postgres::{DbConfig, Inserted, Replaced, StoreError, UserStore};
+pub use postgres::{Authorize, DbConfig, Deleted, Inserted, Replaced, StoreError, UserStore};
 pub use singleflight::SingleFlight;

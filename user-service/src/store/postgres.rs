@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use tokio_postgres::Row;
 
-use crate::domain::{Email, IfMatch, UserDraft, UserRecord};
+use uuid::Uuid;
+
+use crate::domain::{Access, Denied, Email, IfMatch, Profile, UserDraft, UserRecord};
 
 /// Migrations, applied in order, each once, under an advisory lock so that
 /// replicas starting together do not race.
@@ -42,25 +44,69 @@ const MIGRATIONS: &[(i32, &str)] = &[
             version BIGINT NOT NULL
         );",
     ),
+    // Accounts (SPEC §6): a profile is claimed when `account_id` is set;
+    // `viewers` are the people its owner shares it with. Both live on the
+    // user row so that the cached entry carries them and every change to
+    // them goes through the same invalidation as a change to the data.
+    // Credentials and refresh tokens (hashed) have their own tables.
+    (
+        3,
+        "ALTER TABLE users ADD COLUMN account_id UUID UNIQUE,
+                           ADD COLUMN viewers TEXT[] NOT NULL DEFAULT '{}';
+        CREATE INDEX users_viewers ON users USING GIN (viewers);
+        CREATE TABLE accounts (
+            id            UUID PRIMARY KEY,
+            email         TEXT NOT NULL UNIQUE REFERENCES users (email) ON DELETE CASCADE,
+            password_hash TEXT NOT NULL,
+            created_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE TABLE refresh_tokens (
+            token_hash  BYTEA PRIMARY KEY,
+            family      UUID NOT NULL,
+            account_id  UUID NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+            expires_at  TIMESTAMPTZ NOT NULL,
+            used_at     TIMESTAMPTZ,
+            revoked_at  TIMESTAMPTZ
+        );
+        CREATE INDEX refresh_tokens_family ON refresh_tokens (family);",
+    ),
 ];
 
-const COLUMNS: &str =
-    "email, name, timezone, preference, availability, created_at, updated_at, version";
+const COLUMNS: &str = "email, name, timezone, preference, availability, created_at, updated_at, version, account_id, viewers";
 
 pub use w2meet_pg::{DbConfig, StoreError};
 
+/// Decides, inside a write's transaction (so no concurrent claim can slip
+/// between the check and the write), whether the caller may write the
+/// profile whose access is given (`None`: it does not exist).
+pub type Authorize<'a> = &'a (dyn Fn(Option<&Access>) -> Result<(), Denied> + Send + Sync);
+
 /// How a create ended.
 pub enum Inserted {
-    Created(UserRecord),
+    Created(Profile),
     /// The email was taken; this is what is stored.
-    Existing(UserRecord),
+    Existing(Profile),
+    Denied(Denied),
 }
 
 /// How a replace ended.
 pub enum Replaced {
-    Updated(UserRecord),
+    Updated(Profile),
     NotFound,
     VersionMismatch { current: i64 },
+    Denied(Denied),
+}
+
+/// How a delete ended.
+pub enum Deleted {
+    /// Deleted; also removed from these profiles' viewers (their cached
+    /// entries must go too).
+    Deleted {
+        unshared: Vec<String>,
+    },
+    NotFound,
+    Denied(Denied),
 }
 
 /// The user table. Cheap to clone.
@@ -107,7 +153,7 @@ impl UserStore {
         Ok(())
     }
 
-    pub async fn get(&self, email: &Email) -> Result<Option<UserRecord>, StoreError> {
+    pub async fn get(&self, email: &Email) -> Result<Option<Profile>, StoreError> {
         self.count_read();
         let client = self.pool.get().await?;
         let stmt = client
@@ -118,7 +164,7 @@ impl UserStore {
     }
 
     /// Many users in one query; absent ones are simply not returned.
-    pub async fn get_many(&self, emails: &[&str]) -> Result<Vec<UserRecord>, StoreError> {
+    pub async fn get_many(&self, emails: &[&str]) -> Result<Vec<Profile>, StoreError> {
         self.count_read();
         let client = self.pool.get().await?;
         let stmt = client
@@ -135,11 +181,29 @@ impl UserStore {
     pub async fn insert(
         &self,
         d: &UserDraft,
+        authorize: Authorize<'_>,
         bump_epoch: bool,
     ) -> Result<(Inserted, i64), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         lock_email(&tx, &d.email).await?;
+        let existing = tx
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM users WHERE email = $1 FOR UPDATE"),
+                &[&d.email.as_str()],
+            )
+            .await?
+            .map(|row| record(&row));
+        if let Some(profile) = existing {
+            let outcome = match authorize(Some(&profile.access)) {
+                Ok(()) => Inserted::Existing(profile),
+                Err(denied) => Inserted::Denied(denied),
+            };
+            return Ok((outcome, epoch_in(&tx, false).await?));
+        }
+        if let Err(denied) = authorize(None) {
+            return Ok((Inserted::Denied(denied), epoch_in(&tx, false).await?));
+        }
         let inserted = tx
             .query_opt(
                 &format!(
@@ -157,6 +221,7 @@ impl UserStore {
                 ],
             )
             .await?;
+        // The row was absent under the email's lock, so the insert happened.
         let outcome = match inserted {
             Some(row) => Inserted::Created(record(&row)),
             None => {
@@ -179,23 +244,30 @@ impl UserStore {
         &self,
         d: &UserDraft,
         if_match: Option<&IfMatch>,
+        authorize: Authorize<'_>,
         bump_epoch: bool,
     ) -> Result<(Replaced, i64), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let current = tx
             .query_opt(
-                "SELECT version FROM users WHERE email = $1 FOR UPDATE",
+                &format!("SELECT {COLUMNS} FROM users WHERE email = $1 FOR UPDATE"),
                 &[&d.email.as_str()],
             )
-            .await?;
-        let outcome = match current.map(|r| r.get::<_, i64>(0)) {
-            None => Replaced::NotFound,
-            Some(current) if if_match.is_some_and(|m| !m.matches(Some(current))) => {
-                Replaced::VersionMismatch { current }
-            }
-            Some(_) => {
-                let row = tx
+            .await?
+            .map(|row| record(&row));
+        let outcome = if let Err(denied) = authorize(current.as_ref().map(|p| &p.access)) {
+            Replaced::Denied(denied)
+        } else {
+            match current {
+                None => Replaced::NotFound,
+                Some(p) if if_match.is_some_and(|m| !m.matches(Some(p.user.version))) => {
+                    Replaced::VersionMismatch {
+                        current: p.user.version,
+                    }
+                }
+                Some(_) => {
+                    let row = tx
                     .query_one(
                         &format!(
                             "UPDATE users SET name = $2, timezone = $3, preference = $4, availability = $5,
@@ -211,7 +283,8 @@ impl UserStore {
                         ],
                     )
                     .await?;
-                Replaced::Updated(record(&row))
+                    Replaced::Updated(record(&row))
+                }
             }
         };
         let epoch = epoch_in(&tx, bump_epoch).await?;
@@ -219,24 +292,53 @@ impl UserStore {
         Ok((outcome, epoch))
     }
 
-    /// Deletes a user, remembering its last version; `false` if there was
-    /// none.
-    pub async fn delete(&self, email: &Email, bump_epoch: bool) -> Result<(bool, i64), StoreError> {
+    /// Deletes a user (and its account), remembering its last version.
+    pub async fn delete(
+        &self,
+        email: &Email,
+        authorize: Authorize<'_>,
+        bump_epoch: bool,
+    ) -> Result<(Deleted, i64), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         lock_email(&tx, email).await?;
-        let n = tx
-            .execute(
-                "WITH gone AS (DELETE FROM users WHERE email = $1 RETURNING email, version)
+        let current = tx
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM users WHERE email = $1 FOR UPDATE"),
+                &[&email.as_str()],
+            )
+            .await?
+            .map(|row| record(&row));
+        if let Err(denied) = authorize(current.as_ref().map(|p| &p.access)) {
+            return Ok((Deleted::Denied(denied), epoch_in(&tx, false).await?));
+        }
+        if current.is_none() {
+            return Ok((Deleted::NotFound, epoch_in(&tx, false).await?));
+        }
+        // Its account, credentials and refresh tokens go by the foreign
+        // keys; what others shared with this email goes too, so that whoever
+        // registers it next inherits nothing.
+        tx.execute(
+            "WITH gone AS (DELETE FROM users WHERE email = $1 RETURNING email, version)
                  INSERT INTO retired_versions (email, version) SELECT email, version FROM gone
                  ON CONFLICT (email) DO UPDATE
                      SET version = GREATEST(retired_versions.version, EXCLUDED.version)",
+            &[&email.as_str()],
+        )
+        .await?;
+        let unshared = tx
+            .query(
+                "UPDATE users SET viewers = array_remove(viewers, $1)
+                 WHERE viewers @> ARRAY[$1] RETURNING email",
                 &[&email.as_str()],
             )
-            .await?;
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         let epoch = epoch_in(&tx, bump_epoch).await?;
         tx.commit().await?;
-        Ok((n > 0, epoch))
+        Ok((Deleted::Deleted { unshared }, epoch))
     }
 
     /// The current cache epoch.
@@ -266,7 +368,7 @@ impl UserStore {
 /// advisory lock on the email's hash): without it, a create waiting on an
 /// uncommitted delete would read `retired_versions` from before the delete
 /// and start the new user at a version the deleted one already had.
-async fn lock_email(
+pub(crate) async fn lock_email(
     tx: &deadpool_postgres::Transaction<'_>,
     email: &Email,
 ) -> Result<(), StoreError> {
@@ -280,7 +382,10 @@ async fn lock_email(
 
 /// Reads (or advances) the epoch inside a write's transaction, so the writer
 /// learns the epoch its invalidation must target.
-async fn epoch_in(tx: &deadpool_postgres::Transaction<'_>, bump: bool) -> Result<i64, StoreError> {
+pub(crate) async fn epoch_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    bump: bool,
+) -> Result<i64, StoreError> {
     let sql = if bump {
         "UPDATE cache_epoch SET epoch = epoch + 1 RETURNING epoch"
     } else {
@@ -289,8 +394,8 @@ async fn epoch_in(tx: &deadpool_postgres::Transaction<'_>, bump: bool) -> Result
     Ok(tx.query_one(sql, &[]).await?.get(0))
 }
 
-fn record(row: &Row) -> UserRecord {
-    UserRecord {
+pub(crate) fn record(row: &Row) -> Profile {
+    let user = UserRecord {
         email: row.get("email"),
         name: row.get("name"),
         timezone: row.get("timezone"),
@@ -299,6 +404,15 @@ fn record(row: &Row) -> UserRecord {
         created_at: row.get::<_, DateTime<Utc>>("created_at"),
         updated_at: row.get::<_, DateTime<Utc>>("updated_at"),
         version: row.get("version"),
+    };
+    let mut viewers: Vec<String> = row.get("viewers");
+    viewers.sort();
+    Profile {
+        user,
+        access: Access {
+            account: row.get::<_, Option<Uuid>>("account_id"),
+            viewers,
+        },
     }
 }
 

@@ -4,8 +4,12 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 pub use test_support::assert_error;
 use test_support::{RedisPrefix, TestSchema};
-use user_service::config::Config;
+use user_service::config::{AuthConfig, Config};
+use user_service::domain::AuthMode;
 use user_service::service::Users;
+use user_service::service::accounts::Lifetimes;
+use user_service::store::limits::{Limit, LoginLimits};
+use w2meet_platform::auth::ServiceToken;
 
 use user_service::store::{CacheConfig, DbConfig};
 use w2meet_platform::http::HttpLimits;
@@ -17,6 +21,8 @@ pub struct TestApp {
     pub http: Client,
     pub users: Users,
     pub redis: RedisPrefix,
+    /// Keys and credentials, shared by replicas of this app.
+    pub auth: AuthConfig,
     /// Dropped with the app: the schema goes away.
     _schema: TestSchema,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -35,9 +41,42 @@ impl Drop for TestApp {
 pub struct Options {
     pub redis_url: Option<String>,
     pub database_url: Option<String>,
+    pub auth_mode: Option<AuthMode>,
+    pub login_limits: Option<LoginLimits>,
 }
 
-pub fn test_config(schema: &TestSchema, redis: &RedisPrefix, opts: &Options) -> Config {
+/// Auth settings for one test app: its own signing key and service
+/// credential, fast token lifetimes, and limits high enough not to get in
+/// the way of tests that do not test them.
+pub fn test_auth(opts: &Options) -> AuthConfig {
+    let unlimited = Limit {
+        max: 10_000,
+        window: Duration::from_secs(60),
+    };
+    AuthConfig {
+        mode: opts.auth_mode.unwrap_or(AuthMode::Open),
+        signing_key: Some(user_service::service::tokens::generate_pem().expect("key")),
+        extra_keys: Vec::new(),
+        service_token: ServiceToken::new(&uuid::Uuid::new_v4().to_string()),
+        lifetimes: Lifetimes {
+            access: Duration::from_secs(300),
+            refresh: Duration::from_secs(3600),
+        },
+        hash_concurrency: 2,
+        hash_wait: Duration::from_secs(5),
+        login_limits: opts.login_limits.unwrap_or(LoginLimits {
+            per_account: unlimited,
+            per_client: unlimited,
+        }),
+    }
+}
+
+pub fn test_config(
+    schema: &TestSchema,
+    redis: &RedisPrefix,
+    opts: &Options,
+    auth: &AuthConfig,
+) -> Config {
     Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         log_dir: std::env::temp_dir(),
@@ -61,6 +100,7 @@ pub fn test_config(schema: &TestSchema, redis: &RedisPrefix, opts: &Options) -> 
             epoch_refresh: Duration::from_millis(100),
         },
         http: HttpLimits::default(),
+        auth: auth.clone(),
     }
 }
 
@@ -72,7 +112,8 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     w2meet_platform::telemetry::init_for_tests("user-service");
     let schema = TestSchema::create().await;
     let redis = RedisPrefix::new();
-    let app = user_service::startup::build(test_config(&schema, &redis, &opts))
+    let auth = test_auth(&opts);
+    let app = user_service::startup::build(test_config(&schema, &redis, &opts, &auth))
         .await
         .expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port());
@@ -89,6 +130,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
             .unwrap(),
         users,
         redis,
+        auth,
         _schema: schema,
         shutdown: Some(tx),
     }
@@ -147,7 +189,7 @@ impl TestApp {
     /// The configuration of this app (same schema and prefix), for a second
     /// replica.
     pub fn replica_config(&self) -> Config {
-        test_config(&self._schema, &self.redis, &Options::default())
+        test_config(&self._schema, &self.redis, &Options::default(), &self.auth)
     }
 
     /// Database reads so far (single and batch).

@@ -460,7 +460,12 @@ async fn replicas_starting_together_migrate_the_schema_once() {
     let schema = test_support::TestSchema::create().await;
     let redis = test_support::RedisPrefix::new();
     let builds = (0..4).map(|_| {
-        let config = test_config(&schema, &redis, &Options::default());
+        let config = test_config(
+            &schema,
+            &redis,
+            &Options::default(),
+            &test_auth(&Options::default()),
+        );
         tokio::spawn(user_service::startup::build(config))
     });
     for b in futures::future::join_all(builds).await {
