@@ -1,6 +1,7 @@
 //! user-service against the real PostgreSQL and Redis: one schema and one
 //! key prefix per test, faults staged with private servers and proxies.
 
+mod auth;
 mod bad_input;
 mod cache;
 mod faults;
