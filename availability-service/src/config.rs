@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use w2meet_platform::auth::ServiceToken;
 use w2meet_platform::env::{ConfigError, millis_or, parse_or, string_or};
 use w2meet_platform::http::HttpLimits;
 use w2meet_platform::upstream::UpstreamTimeouts;
@@ -19,6 +20,9 @@ pub struct Config {
     /// innermost timeout fires first and its 504 travels out).
     pub upstream: UpstreamTimeouts,
     pub http: HttpLimits,
+    /// `SERVICE_TOKEN` or `SERVICE_TOKEN_FILE`: presented to user-service
+    /// (to read claimed profiles) and accepted from suggestion-service.
+    pub service_token: Option<ServiceToken>,
 }
 
 impl Config {
@@ -36,6 +40,7 @@ impl Config {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 256 * 1024)?,
                 request_timeout: millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
             },
+            service_token: w2meet_platform::env::service_token()?,
         })
     }
 }

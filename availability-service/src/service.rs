@@ -7,7 +7,9 @@ use w2meet_group::{Email, GroupRequest};
 use w2meet_platform::upstream::UpstreamError;
 use w2meet_platform::{CaseId, ErrorDetail};
 
-use crate::clients::{UserClient, UserSchedule};
+use std::collections::HashSet;
+
+use crate::clients::{BatchSchedules, UserClient, UserSchedule};
 use crate::domain::answer::{self, AvailabilityAnswer};
 use crate::domain::request::AvailabilityRequest;
 use crate::error::AvailabilityError;
@@ -24,19 +26,22 @@ impl Availability {
         &self,
         req: &AvailabilityRequest,
         case_id: &CaseId,
+        viewer: Option<&str>,
     ) -> Result<AvailabilityAnswer, AvailabilityError> {
         let group = &req.group;
         let window = group
             .window(chrono::Utc::now())
             .map_err(|e| AvailabilityError::Invalid(vec![e]))?;
-        let schedules = self.fetch(group, case_id).await?;
-        let ordered = self.every_member(group.members(), &schedules)?;
+        let batch = self.fetch(group, case_id, viewer).await?;
+        let ordered = self.every_member(group.members(), &batch.found)?;
+        let hidden: HashSet<&Email> = batch.hidden.iter().collect();
         let answer = answer::common(
             group,
             req.detail_users,
             req.is_original_form(),
             window,
             &ordered,
+            &hidden,
             case_id.as_str(),
         );
         tracing::info!(users = ordered.len(), "availability computed");
@@ -49,6 +54,7 @@ impl Availability {
         &self,
         req: TimelinesRequest,
         case_id: &CaseId,
+        viewer: Option<&str>,
     ) -> Result<TimelinesAnswer, AvailabilityError> {
         let invalid =
             |field: &str, msg: String| ErrorDetail::new(["body", field], msg, "value_error");
@@ -69,12 +75,13 @@ impl Availability {
                 format!("a group needs from 2 to 1000 users, got {n}"),
             )]));
         }
-        let batch = self.users.schedules(&req.users, case_id).await?;
+        let batch = self.users.schedules(&req.users, case_id, viewer).await?;
         if !batch.missing.is_empty() {
             return Ok(TimelinesAnswer::missing(&window, batch.missing));
         }
         let ordered = self.every_member(&req.users, &batch.found)?;
-        let answer = answer::timelines(window, &ordered);
+        let mut answer = answer::timelines(window, &ordered);
+        answer.hidden = batch.hidden;
         tracing::info!(users = n, weeks = answer.weeks.len(), "timelines laid out");
         Ok(answer)
     }
@@ -106,10 +113,14 @@ impl Availability {
         &self,
         group: &GroupRequest,
         case_id: &CaseId,
-    ) -> Result<Vec<UserSchedule>, AvailabilityError> {
-        let batch = self.users.schedules(group.members(), case_id).await?;
+        viewer: Option<&str>,
+    ) -> Result<BatchSchedules, AvailabilityError> {
+        let batch = self
+            .users
+            .schedules(group.members(), case_id, viewer)
+            .await?;
         if batch.missing.is_empty() {
-            Ok(batch.found)
+            Ok(batch)
         } else {
             Err(AvailabilityError::UnknownUsers(
                 group.unknown_members(&batch.missing),

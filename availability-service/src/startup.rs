@@ -4,6 +4,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use utoipa::OpenApi;
 use w2meet_platform::Server;
+use w2meet_platform::auth::Verifier;
 use w2meet_platform::upstream::Upstream;
 
 use crate::clients::UserClient;
@@ -46,8 +47,10 @@ pub type Application = Server<AppState>;
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let upstream = Upstream::new("user-service", &config.user_service_url, config.upstream)?
         // A batch read has no side effects: safe to send to another replica.
-        .idempotent();
+        .idempotent()
+        .with_service_token(config.service_token.clone());
     let state = AppState {
+        verifier: Verifier::remote(upstream.clone(), config.service_token.clone()),
         availability: Availability {
             users: UserClient::new(upstream),
         },

@@ -3,12 +3,49 @@
 //! prefix, so a caller's tests need not know how this service is
 //! configured.
 
+/// The service credential every instance started here accepts (random per
+/// test process): give it to the services under test.
+pub fn service_token() -> w2meet_platform::auth::ServiceToken {
+    static TOKEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        crate::service::tokens::new_refresh_token()
+            .expect("random")
+            .0
+    });
+    w2meet_platform::auth::ServiceToken::new(&TOKEN).expect("not empty")
+}
+
+/// Registers `email` at the instance at `base` and returns its access
+/// token; panics unless it answers 201.
+pub async fn register(http: &reqwest::Client, base: &str, email: &str) -> String {
+    let res = http
+        .post(format!("{base}/auth/register"))
+        .json(&serde_json::json!({"email": email, "password": "a long test passphrase"}))
+        .send()
+        .await
+        .expect("user-service answers");
+    assert_eq!(res.status().as_u16(), 201, "register {email}");
+    let body: serde_json::Value = res.json().await.expect("JSON");
+    body["access_token"].as_str().expect("a token").to_owned()
+}
+
+/// Shares `owner`'s profile with `viewer`, with the owner's token.
+pub async fn share(http: &reqwest::Client, base: &str, owner: &str, token: &str, viewer: &str) {
+    let res = http
+        .put(format!("{base}/users/{owner}/shares/{viewer}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("user-service answers");
+    assert_eq!(res.status().as_u16(), 200, "share {owner} with {viewer}");
+}
+
 /// Starts user-service with the environment's defaults except where it
 /// listens (a free port), logs (the temp dir), which schema of `db_url` it
 /// uses and which Redis key prefix; returns its base URL. It runs until the
 /// test's runtime ends.
 pub async fn spawn(db_url: &str, schema: &str, redis_url: &str, prefix: &str) -> String {
     let mut config = crate::config::Config::from_env().expect("user-service defaults");
+    config.auth.service_token = Some(service_token());
     config.bind = "127.0.0.1:0".parse().expect("an address");
     config.log_dir = std::env::temp_dir();
     config.db.url = db_url.to_owned();

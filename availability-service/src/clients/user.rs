@@ -24,6 +24,8 @@ pub struct UserSchedule {
 struct BatchAnswer {
     users: Vec<BatchUser>,
     missing: Vec<String>,
+    #[serde(default)]
+    hidden: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -34,11 +36,12 @@ struct BatchUser {
     availabilities: Value,
 }
 
-/// The users user-service knows (in no particular order) and those it does
-/// not.
+/// The users user-service knows (in no particular order), those it does
+/// not, and those of the found whom the viewer may not see by address.
 pub struct BatchSchedules {
     pub found: Vec<UserSchedule>,
     pub missing: Vec<Email>,
+    pub hidden: Vec<Email>,
 }
 
 #[derive(Clone, Debug)]
@@ -55,15 +58,23 @@ impl UserClient {
         &self.upstream
     }
 
-    /// All users in one call (`POST /users/batch`).
+    /// All users in one call (`POST /users/batch`), with the service
+    /// credential (so claimed profiles are included) on behalf of `viewer`
+    /// (so user-service says whom that person may not see).
     pub async fn schedules(
         &self,
         emails: &[Email],
         case_id: &CaseId,
+        viewer: Option<&str>,
     ) -> Result<BatchSchedules, UpstreamError> {
         let answer: BatchAnswer = self
             .upstream
-            .post_json("/users/batch", &json!({ "emails": emails }), case_id)
+            .post_json_as(
+                "/users/batch",
+                &json!({ "emails": emails }),
+                case_id,
+                viewer,
+            )
             .await?;
         let wrong = |reason: String| UpstreamError::BadAnswer {
             service: self.upstream.service,
@@ -93,6 +104,15 @@ impl UserClient {
             .iter()
             .map(|m| email(m))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(BatchSchedules { found, missing })
+        let hidden = answer
+            .hidden
+            .iter()
+            .map(|m| email(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(BatchSchedules {
+            found,
+            missing,
+            hidden,
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! The answers this service computes from the members' schedules: pure, no
 //! I/O (`service` fetches, this computes).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use scheduling::{Group, Window};
@@ -32,8 +32,18 @@ pub struct WindowOut {
 pub struct IntervalOut {
     pub start: String,
     pub end: String,
+    /// Who is free, by address — except claimed profiles the caller may not
+    /// see (SPEC §6), which are only counted in `hidden`.
     pub available: Vec<String>,
+    /// Everyone free, named or not.
     pub count: usize,
+    /// How many of `count` are not named. Absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hidden: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The answer to the original request (`?userId1=&userId2=` and nothing
@@ -72,7 +82,12 @@ pub struct AvailabilityResponse {
     /// Every maximal interval where the required users and at least
     /// `min_attendees` users are free.
     pub intervals: Vec<IntervalOut>,
-    /// With `detail=users`: each user's own free intervals `[start, end]`.
+    /// How many members are claimed profiles the caller may not see: they
+    /// count in every interval but are named nowhere. Absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hidden: usize,
+    /// With `detail=users`: each user's own free intervals `[start, end]`
+    /// (except the hidden members').
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub free: Option<Map<String, Value>>,
@@ -117,6 +132,7 @@ pub fn common(
     original_form: bool,
     window: Window,
     ordered: &[&UserSchedule],
+    hidden: &HashSet<&Email>,
     case_id: &str,
 ) -> AvailabilityAnswer {
     let group = lay_out(window, ordered);
@@ -130,20 +146,29 @@ pub fn common(
             user2preference: preference(1).unwrap_or_default(),
         });
     }
-    let email = |i: usize| ordered[i].email.to_string();
+    let is_hidden = |i: usize| hidden.contains(&ordered[i].email);
     let intervals = scheduling::intersect(&group, &req.attendance())
         .into_iter()
-        .map(|iv| IntervalOut {
-            start: rfc3339(iv.start),
-            end: rfc3339(iv.end),
-            count: iv.available.len(),
-            available: iv.available.into_iter().map(email).collect(),
+        .map(|iv| {
+            let (unnamed, named): (Vec<usize>, Vec<usize>) =
+                iv.available.iter().partition(|&&i| is_hidden(i));
+            IntervalOut {
+                start: rfc3339(iv.start),
+                end: rfc3339(iv.end),
+                count: iv.available.len(),
+                available: named
+                    .into_iter()
+                    .map(|i| ordered[i].email.to_string())
+                    .collect(),
+                hidden: unnamed.len(),
+            }
         })
         .collect();
     let free = detail_users.then(|| {
         ordered
             .iter()
             .zip(group.timelines())
+            .filter(|(s, _)| !hidden.contains(&s.email))
             .map(|(s, t)| {
                 let runs: Vec<Value> = t
                     .free_runs()
@@ -186,6 +211,7 @@ pub fn common(
             end: rfc3339(window.end()),
         },
         intervals,
+        hidden: ordered.iter().filter(|s| hidden.contains(&s.email)).count(),
         free,
     }))
 }

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use w2meet_group::GroupQuery;
 use w2meet_platform::CaseId;
+use w2meet_platform::auth::Auth;
 use w2meet_platform::error::{ErrorBody, Json, Query};
 
 use crate::domain::answer::AvailabilityAnswer;
@@ -19,6 +20,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "Common availability", body = AvailabilityAnswer),
         (status = 400, description = "Bad parameters", body = ErrorBody),
+        (status = 401, description = "A token or service credential that does not verify", body = ErrorBody),
         (status = 404, description = "Unknown users, listed", body = ErrorBody),
         (status = 502, description = "user-service answered wrongly", body = ErrorBody),
         (status = 503, description = "user-service unreachable", body = ErrorBody),
@@ -26,10 +28,16 @@ use crate::state::AppState;
 pub async fn get_availabilities(
     State(state): State<AppState>,
     case_id: CaseId,
+    Auth(caller): Auth,
     Query(q): Query<AvailabilityQuery>,
 ) -> Result<axum::Json<AvailabilityAnswer>, AvailabilityError> {
     let req = AvailabilityRequest::from_query(q).map_err(AvailabilityError::Invalid)?;
-    Ok(axum::Json(state.availability.common(&req, &case_id).await?))
+    Ok(axum::Json(
+        state
+            .availability
+            .common(&req, &case_id, caller.viewer())
+            .await?,
+    ))
 }
 
 /// The same with a JSON body, for large groups (always the full answer).
@@ -37,6 +45,7 @@ pub async fn get_availabilities(
     responses(
         (status = 200, description = "Common availability", body = AvailabilityAnswer),
         (status = 400, description = "Bad parameters", body = ErrorBody),
+        (status = 401, description = "A token or service credential that does not verify", body = ErrorBody),
         (status = 404, description = "Unknown users, listed", body = ErrorBody),
         (status = 502, description = "user-service answered wrongly", body = ErrorBody),
         (status = 503, description = "user-service unreachable", body = ErrorBody),
@@ -44,8 +53,14 @@ pub async fn get_availabilities(
 pub async fn post_availabilities(
     State(state): State<AppState>,
     case_id: CaseId,
+    Auth(caller): Auth,
     Json(body): Json<AvailabilityBody>,
 ) -> Result<axum::Json<AvailabilityAnswer>, AvailabilityError> {
     let req = AvailabilityRequest::from_body(body).map_err(AvailabilityError::Invalid)?;
-    Ok(axum::Json(state.availability.common(&req, &case_id).await?))
+    Ok(axum::Json(
+        state
+            .availability
+            .common(&req, &case_id, caller.viewer())
+            .await?,
+    ))
 }

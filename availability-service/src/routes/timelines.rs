@@ -4,6 +4,7 @@
 use axum::extract::State;
 use w2meet_group::wire::{TimelinesAnswer, TimelinesRequest};
 use w2meet_platform::CaseId;
+use w2meet_platform::auth::Auth;
 use w2meet_platform::error::{ErrorBody, Json};
 
 use crate::error::AvailabilityError;
@@ -16,15 +17,20 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "Timelines, or the unknown members", body = TimelinesAnswer),
         (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "A token or service credential that does not verify", body = ErrorBody),
         (status = 502, description = "user-service answered wrongly", body = ErrorBody),
         (status = 503, description = "user-service unreachable", body = ErrorBody),
         (status = 504, description = "user-service too slow", body = ErrorBody)))]
 pub async fn post_timelines(
     State(state): State<AppState>,
     case_id: CaseId,
+    Auth(caller): Auth,
     Json(req): Json<TimelinesRequest>,
 ) -> Result<axum::Json<TimelinesAnswer>, AvailabilityError> {
     Ok(axum::Json(
-        state.availability.timelines(req, &case_id).await?,
+        state
+            .availability
+            .timelines(req, &case_id, caller.viewer())
+            .await?,
     ))
 }

@@ -346,3 +346,64 @@ async fn a_user_service_that_forgets_a_member_is_a_502_not_a_crash() {
         .unwrap();
     assert_error(res, StatusCode::BAD_GATEWAY).await;
 }
+
+#[tokio::test]
+async fn a_claimed_member_the_caller_may_not_see_is_counted_not_named() {
+    let s = spawn_app().await;
+    let monday = json!({"monday": ["09:00-10:00"]});
+    s.user(json!({"email": "a@x.io", "availabilities": monday}))
+        .await;
+    s.user(json!({"email": "b@x.io", "availabilities": monday}))
+        .await;
+    let b_token = user_service::testing::register(&s.http, &s.user_base, "b@x.io").await;
+    let c_token = user_service::testing::register(&s.http, &s.user_base, "c@x.io").await;
+    let query = "users=a@x.io,b@x.io&from=2026-11-23&detail=users";
+    let as_caller = |token: Option<&str>| {
+        let req = s.http.get(format!("{}/availabilities?{query}", s.base));
+        let req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let interval = |available: Value, hidden: Option<u64>| {
+        let mut iv = json!({"start": "2026-11-23T09:00:00Z", "end": "2026-11-23T10:00:00Z",
+                            "available": available, "count": 2});
+        if let Some(h) = hidden {
+            iv["hidden"] = json!(h);
+        }
+        json!([iv])
+    };
+
+    // Anonymous, and someone b has not shared with: b is a count.
+    for token in [None, Some(c_token.as_str())] {
+        let answer = as_caller(token).await;
+        assert_eq!(answer["intervals"], interval(json!(["a@x.io"]), Some(1)));
+        assert_eq!(answer["hidden"], 1);
+        assert!(answer["free"].get("b@x.io").is_none(), "{answer}");
+        assert!(answer["free"].get("a@x.io").is_some(), "{answer}");
+    }
+    // b sees b; once b shares with c, so does c.
+    let own = as_caller(Some(&b_token)).await;
+    assert_eq!(
+        own["intervals"],
+        interval(json!(["a@x.io", "b@x.io"]), None)
+    );
+    assert!(own.get("hidden").is_none());
+    user_service::testing::share(&s.http, &s.user_base, "b@x.io", &b_token, "c@x.io").await;
+    let shared = as_caller(Some(&c_token)).await;
+    assert_eq!(
+        shared["intervals"],
+        interval(json!(["a@x.io", "b@x.io"]), None)
+    );
+
+    // A token that does not verify is refused, not read as anonymous.
+    let res = s
+        .http
+        .get(format!("{}/availabilities?{query}", s.base))
+        .bearer_auth("e30.e30.e30")
+        .send()
+        .await
+        .unwrap();
+    test_support::assert_error(res, 401u16).await;
+}

@@ -32,6 +32,7 @@ pub async fn spawn_availability(user_service_url: String) -> String {
             body_limit_bytes: 256 * 1024,
             request_timeout: Duration::from_secs(10),
         },
+        service_token: Some(user_service::testing::service_token()),
     })
     .await
     .unwrap();

@@ -107,6 +107,12 @@ pub struct TimelinesAnswer {
     pub missing: Vec<Email>,
     /// The distinct weeks, base64.
     pub weeks: Vec<String>,
+    /// Members (among `users`) whom the viewer the request was made for may
+    /// not see by address (SPEC §6): they count, but answers must not name
+    /// them. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
+    pub hidden: Vec<Email>,
 }
 
 /// A malformed or inconsistent wire message.
@@ -159,6 +165,7 @@ impl TimelinesAnswer {
             users,
             missing: Vec::new(),
             weeks,
+            hidden: Vec::new(),
         }
     }
 
@@ -170,6 +177,7 @@ impl TimelinesAnswer {
             users: Vec::new(),
             missing,
             weeks: Vec::new(),
+            hidden: Vec::new(),
         }
     }
 
