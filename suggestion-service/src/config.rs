@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use w2meet_platform::auth::ServiceToken;
 use w2meet_platform::env::{ConfigError, millis_or, parse_or, string_or};
 use w2meet_platform::http::HttpLimits;
 use w2meet_platform::upstream::UpstreamTimeouts;
@@ -19,6 +20,12 @@ pub struct Config {
     /// innermost timeout fires first and its 504 travels out).
     pub upstream: UpstreamTimeouts,
     pub http: HttpLimits,
+    /// `USER_SERVICE_URL`, default `http://127.0.0.1:8001`: where the public
+    /// keys that verify access tokens are (`/.well-known/jwks.json`).
+    pub user_service_url: String,
+    /// `SERVICE_TOKEN` or `SERVICE_TOKEN_FILE`: presented to
+    /// availability-service, accepted from the worker.
+    pub service_token: Option<ServiceToken>,
 }
 
 impl Config {
@@ -39,6 +46,8 @@ impl Config {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 256 * 1024)?,
                 request_timeout: millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
             },
+            user_service_url: string_or("USER_SERVICE_URL", "http://127.0.0.1:8001"),
+            service_token: w2meet_platform::env::service_token()?,
         })
     }
 }

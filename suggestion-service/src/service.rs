@@ -7,7 +7,7 @@ use w2meet_group::wire::{TimelinesRequest, WIRE_VERSION, WindowSpec};
 use w2meet_platform::CaseId;
 
 use crate::clients::AvailabilityClient;
-use crate::domain::ranking::{self, SuggestionsAnswer};
+use crate::domain::ranking::{self, Members, SuggestionsAnswer};
 use crate::error::SuggestionError;
 
 /// The service: an availability-service client (pooled, with timeouts).
@@ -22,6 +22,7 @@ impl Suggestions {
         &self,
         req: &SuggestionRequest,
         case_id: &CaseId,
+        viewer: Option<&str>,
     ) -> Result<SuggestionsAnswer, SuggestionError> {
         let group = &req.group;
         let window = group
@@ -36,6 +37,7 @@ impl Suggestions {
                     window: WindowSpec::of(&window),
                 },
                 case_id,
+                viewer,
             )
             .await?;
         if !answer.missing.is_empty() {
@@ -57,7 +59,15 @@ impl Suggestions {
                 "timelines for another group or window".to_owned(),
             ));
         }
-        let ranked = ranking::rank(req, &decoded.group, &decoded.members, case_id.as_str());
+        let named = Members {
+            hidden: decoded
+                .members
+                .iter()
+                .map(|(e, _)| answer.hidden.contains(e))
+                .collect(),
+            members: &decoded.members,
+        };
+        let ranked = ranking::rank(req, &decoded.group, &named, case_id.as_str());
         tracing::info!(
             users = decoded.members.len(),
             suggestions = ranked.suggestions(),

@@ -5,6 +5,7 @@ use axum::Router;
 use axum::routing::get;
 use utoipa::OpenApi;
 use w2meet_platform::Server;
+use w2meet_platform::auth::Verifier;
 use w2meet_platform::upstream::Upstream;
 
 use crate::clients::AvailabilityClient;
@@ -49,8 +50,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         config.upstream,
     )?
     // Laying out timelines has no side effects: safe to send to another replica.
-    .idempotent();
+    .idempotent()
+    .with_service_token(config.service_token.clone());
+    let keys =
+        Upstream::new("user-service", &config.user_service_url, config.upstream)?.idempotent();
     let state = AppState {
+        verifier: Verifier::remote(keys, config.service_token.clone()),
         suggestions: Suggestions {
             availability: AvailabilityClient::new(upstream),
         },

@@ -19,14 +19,16 @@ impl AvailabilityClient {
         &self.upstream
     }
 
-    /// One call for the whole group.
+    /// One call for the whole group, with the service credential on behalf
+    /// of `viewer` (availability says whom that person may not see).
     pub async fn timelines(
         &self,
         request: &TimelinesRequest,
         case_id: &CaseId,
+        viewer: Option<&str>,
     ) -> Result<TimelinesAnswer, UpstreamError> {
         self.upstream
-            .post_json("/timelines", request, case_id)
+            .post_json_as("/timelines", request, case_id, viewer)
             .await
     }
 }

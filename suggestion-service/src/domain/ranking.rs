@@ -22,12 +22,45 @@ pub struct SuggestionOut {
     /// RFC 3339 UTC.
     pub start: String,
     pub end: String,
+    /// Who can attend, by address — except claimed profiles the caller may
+    /// not see (SPEC §6), counted in `hidden_attendees` instead.
     pub attendees: Vec<String>,
+    /// Who cannot, likewise (`hidden_missing`).
     pub missing: Vec<String>,
+    /// Attendees not named. Absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hidden_attendees: usize,
+    /// Missing people not named. Absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hidden_missing: usize,
     /// Share of the group that can attend, in (0, 1].
     pub score: f64,
     /// Why this one: the ranking that chose it.
     pub reason: String,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The group's members as an answer may name them: member `i` is
+/// `members[i]` (with its stored preference), named unless `hidden[i]`.
+pub struct Members<'a> {
+    pub members: &'a [(Email, String)],
+    pub hidden: Vec<bool>,
+}
+
+impl Members<'_> {
+    /// The named members among `ix`, and how many others.
+    fn names(&self, ix: &[usize]) -> (Vec<String>, usize) {
+        let named: Vec<String> = ix
+            .iter()
+            .filter(|&&i| !self.hidden[i])
+            .map(|&i| self.members[i].0.to_string())
+            .collect();
+        let others = ix.len() - named.len();
+        (named, others)
+    }
 }
 
 /// A meeting that fits if one constraint is relaxed.
@@ -92,9 +125,10 @@ impl SuggestionsAnswer {
 pub fn rank(
     req: &SuggestionRequest,
     group: &Group,
-    members: &[(Email, String)],
+    named: &Members<'_>,
     case_id: &str,
 ) -> SuggestionsAnswer {
+    let members = named.members;
     let options = &req.options;
     let tz = group.window().tz();
     let stored = |i: usize| members[i].1.parse::<Preference>().unwrap_or_default();
@@ -150,12 +184,12 @@ pub fn rank(
                 .collect(),
         });
     }
-    let out = |s: &Suggestion, reason: String| suggestion_out(s, tz, members, reason);
+    let out = |s: &Suggestion, reason: String| suggestion_out(s, tz, named, reason);
     let (empty_reason, empty_reason_detail, alternatives) =
         match (&first_empty, suggestions.is_empty()) {
             (Some(r), true) => (
                 r.empty_reason.as_ref().map(|e| e.code().to_owned()),
-                r.empty_reason.as_ref().map(|e| describe(e, members)),
+                r.empty_reason.as_ref().map(|e| describe(e, named)),
                 r.alternatives
                     .iter()
                     .map(|a| AlternativeOut {
@@ -176,11 +210,15 @@ pub fn rank(
     })
 }
 
-/// The reason in words, naming people by email.
-fn describe(reason: &EmptyReason, members: &[(Email, String)]) -> String {
+/// The reason in words, naming people by email (as far as the caller may
+/// see them).
+fn describe(reason: &EmptyReason, named: &Members<'_>) -> String {
     match reason {
         EmptyReason::RequiredAttendeeUnavailable { users } => {
-            let names: Vec<&str> = users.iter().map(|i| members[*i].0.as_str()).collect();
+            let (mut names, others) = named.names(users);
+            if others > 0 {
+                names.push(format!("{others} other(s)"));
+            }
             format!(
                 "required attendee(s) {} are never free in the window",
                 names.join(", ")
@@ -232,21 +270,19 @@ fn day_and_slot(s: &Suggestion, tz: Tz) -> (String, [Value; 2]) {
     )
 }
 
-fn suggestion_out(
-    s: &Suggestion,
-    tz: Tz,
-    members: &[(Email, String)],
-    reason: String,
-) -> SuggestionOut {
-    let names = |ix: &[usize]| ix.iter().map(|i| members[*i].0.to_string()).collect();
+fn suggestion_out(s: &Suggestion, tz: Tz, named: &Members<'_>, reason: String) -> SuggestionOut {
+    let (attendees, hidden_attendees) = named.names(&s.attendees);
+    let (missing, hidden_missing) = named.names(&s.missing);
     let (day, slot) = day_and_slot(s, tz);
     SuggestionOut {
         day,
         slot,
         start: s.start.to_rfc3339_opts(SecondsFormat::Secs, true),
         end: s.end.to_rfc3339_opts(SecondsFormat::Secs, true),
-        attendees: names(&s.attendees),
-        missing: names(&s.missing),
+        attendees,
+        missing,
+        hidden_attendees,
+        hidden_missing,
         score: s.score,
         reason,
     }
@@ -289,6 +325,37 @@ mod tests {
             chrono_tz::Australia::Lord_Howe,
         );
         assert_eq!(slot, [Value::from(1), Value::from(1.5)]);
+    }
+
+    #[test]
+    fn a_hidden_member_is_counted_and_never_named() {
+        let members = vec![
+            (Email::parse("a@x.io").expect("email"), "first".to_owned()),
+            (Email::parse("b@x.io").expect("email"), "first".to_owned()),
+        ];
+        let named = Members {
+            members: &members,
+            hidden: vec![false, true],
+        };
+        let mut m = meeting("2027-01-04T09:00:00Z", "2027-01-04T10:00:00Z");
+        let out = suggestion_out(&m, chrono_tz::UTC, &named, String::new());
+        assert_eq!(out.attendees, ["a@x.io"]);
+        assert_eq!(out.hidden_attendees, 1);
+        m.attendees = vec![0];
+        m.missing = vec![1];
+        let out = suggestion_out(&m, chrono_tz::UTC, &named, String::new());
+        assert_eq!((out.missing.len(), out.hidden_missing), (0, 1));
+        let json = serde_json::to_value(&out).expect("json");
+        assert!(!json.to_string().contains("b@x.io"), "{json}");
+        assert!(json.get("hidden_attendees").is_none(), "absent when zero");
+        let why = describe(
+            &EmptyReason::RequiredAttendeeUnavailable { users: vec![0, 1] },
+            &named,
+        );
+        assert_eq!(
+            why,
+            "required attendee(s) a@x.io, 1 other(s) are never free in the window"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use w2meet_group::{GroupQuery, RankQuery, SuggestBody, SuggestQuery, SuggestionRequest};
 use w2meet_platform::CaseId;
+use w2meet_platform::auth::Auth;
 use w2meet_platform::error::{ErrorBody, Json, Query};
 
 use crate::domain::ranking::SuggestionsAnswer;
@@ -17,6 +18,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "Suggestions, or why none fit", body = SuggestionsAnswer),
         (status = 400, description = "Bad parameters", body = ErrorBody),
+        (status = 401, description = "A token or service credential that does not verify", body = ErrorBody),
         (status = 404, description = "Unknown users, listed", body = ErrorBody),
         (status = 502, description = "availability-service answered wrongly", body = ErrorBody),
         (status = 503, description = "availability-service unreachable", body = ErrorBody),
@@ -24,10 +26,16 @@ use crate::state::AppState;
 pub async fn get_suggestions(
     State(state): State<AppState>,
     case_id: CaseId,
+    Auth(caller): Auth,
     Query(q): Query<SuggestQuery>,
 ) -> Result<axum::Json<SuggestionsAnswer>, SuggestionError> {
     let req = SuggestionRequest::from_query(q).map_err(SuggestionError::Invalid)?;
-    Ok(axum::Json(state.suggestions.suggest(&req, &case_id).await?))
+    Ok(axum::Json(
+        state
+            .suggestions
+            .suggest(&req, &case_id, caller.viewer())
+            .await?,
+    ))
 }
 
 /// The same with a JSON body, for large groups and the worker's jobs
@@ -36,6 +44,7 @@ pub async fn get_suggestions(
     responses(
         (status = 200, description = "Suggestions, or why none fit", body = SuggestionsAnswer),
         (status = 400, description = "Bad parameters", body = ErrorBody),
+        (status = 401, description = "A token or service credential that does not verify", body = ErrorBody),
         (status = 404, description = "Unknown users, listed", body = ErrorBody),
         (status = 502, description = "availability-service answered wrongly", body = ErrorBody),
         (status = 503, description = "availability-service unreachable", body = ErrorBody),
@@ -43,8 +52,14 @@ pub async fn get_suggestions(
 pub async fn post_suggestions(
     State(state): State<AppState>,
     case_id: CaseId,
+    Auth(caller): Auth,
     Json(body): Json<SuggestBody>,
 ) -> Result<axum::Json<SuggestionsAnswer>, SuggestionError> {
     let req = SuggestionRequest::from_body(body).map_err(SuggestionError::Invalid)?;
-    Ok(axum::Json(state.suggestions.suggest(&req, &case_id).await?))
+    Ok(axum::Json(
+        state
+            .suggestions
+            .suggest(&req, &case_id, caller.viewer())
+            .await?,
+    ))
 }

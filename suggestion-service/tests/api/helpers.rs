@@ -26,13 +26,17 @@ pub fn limits() -> HttpLimits {
     }
 }
 
-pub async fn spawn_suggestion(availability_url: String) -> String {
+/// suggestion-service in front of `availability_url`, verifying tokens with
+/// the keys of the user-service at `user_url`.
+pub async fn spawn_suggestion(availability_url: String, user_url: String) -> String {
     let app = suggestion_service::startup::build(Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         log_dir: std::env::temp_dir(),
         availability_service_url: availability_url,
         upstream: timeouts(),
         http: limits(),
+        user_service_url: user_url,
+        service_token: Some(user_service::testing::service_token()),
     })
     .await
     .unwrap();
@@ -48,6 +52,7 @@ pub async fn spawn_availability(user_url: String) -> String {
         user_service_url: user_url,
         upstream: timeouts(),
         http: limits(),
+        service_token: Some(user_service::testing::service_token()),
     })
     .await
     .unwrap();
@@ -73,7 +78,7 @@ pub async fn spawn_app() -> Stack {
         user_service::testing::spawn(&schema.url, &schema.name, &redis.url, &redis.prefix).await;
     let availability = spawn_availability(user_base.clone()).await;
     Stack {
-        base: spawn_suggestion(availability).await,
+        base: spawn_suggestion(availability, user_base.clone()).await,
         user_base,
         http: Client::new(),
         _schema: schema,

@@ -230,7 +230,7 @@ async fn bad_input_is_400_and_unknown_users_404_through_the_chain() {
 async fn availability_failures_map_to_502_503_and_504_without_hanging() {
     assert_upstream_faults(
         "/timelines",
-        spawn_suggestion,
+        |url: String| spawn_suggestion(url, "http://127.0.0.1:9".to_owned()),
         "/suggestions?users=a@x.io,b@x.io",
     )
     .await;
@@ -240,7 +240,7 @@ async fn availability_failures_map_to_502_503_and_504_without_hanging() {
 async fn the_case_id_travels_through_availability_to_the_user_service() {
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let users = spawn_stub(user_service::testing::recording_batch_stub(seen.clone())).await;
-    let base = spawn_suggestion(spawn_availability(users).await).await;
+    let base = spawn_suggestion(spawn_availability(users.clone()).await, users).await;
     let res = Client::new()
         .get(format!("{base}/suggestions?users=a@x.io,b@x.io"))
         .header("Case-ID", "trace.me-1")
@@ -253,4 +253,43 @@ async fn the_case_id_travels_through_availability_to_the_user_service() {
     assert_eq!(body["case_id"], "trace.me-1");
     assert_eq!(body["suggestions"][0]["slot"], json!([9, 10]));
     assert_eq!(*seen.lock().unwrap(), ["trace.me-1"]);
+}
+
+#[tokio::test]
+async fn suggestions_name_a_claimed_person_only_to_whom_may_see_them() {
+    let s = spawn_app().await;
+    s.two_users().await;
+    let bob = user_service::testing::register(&s.http, &s.user_base, "bob@x.io").await;
+    let query = "users=ann@x.io,bob@x.io&from=2026-11-23&count=1&preference=best";
+    let as_caller = |token: Option<&str>| {
+        let req = s.http.get(format!("{}/suggestions?{query}", s.base));
+        let req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    // Anonymous: bob attends, as a count.
+    let anonymous = as_caller(None).await;
+    let best = &anonymous["suggestions"][0];
+    assert_eq!(best["attendees"], json!(["ann@x.io"]), "{anonymous}");
+    assert_eq!(best["hidden_attendees"], 1);
+    assert_eq!(best["score"], 1.0);
+    assert!(!anonymous.to_string().contains("bob@x.io"), "{anonymous}");
+    // Bob's own token (verified here with keys fetched from user-service).
+    let own = as_caller(Some(&bob)).await;
+    assert_eq!(
+        own["suggestions"][0]["attendees"],
+        json!(["ann@x.io", "bob@x.io"])
+    );
+    assert!(own["suggestions"][0].get("hidden_attendees").is_none());
+    // A forged token is refused here too.
+    let res = s
+        .http
+        .get(format!("{}/suggestions?{query}", s.base))
+        .bearer_auth(format!("{bob}x"))
+        .send()
+        .await
+        .unwrap();
+    test_support::assert_error(res, 401u16).await;
 }
