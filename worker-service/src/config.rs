@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use w2meet_platform::auth::ServiceToken;
 use w2meet_platform::env::{ConfigError, millis_or, parse_or, string_or};
 use w2meet_platform::http::HttpLimits;
 
@@ -25,6 +26,12 @@ pub struct Config {
     pub suggestion: SuggestionConfig,
     pub callback: CallbackConfig,
     pub http: HttpLimits,
+    /// `USER_SERVICE_URL`, default `http://127.0.0.1:8001`: where the public
+    /// keys that verify access tokens are (`/.well-known/jwks.json`).
+    pub user_service_url: String,
+    /// `SERVICE_TOKEN` or `SERVICE_TOKEN_FILE`: consumers present it to
+    /// suggestion-service to compute a job as its submitter may see it.
+    pub service_token: Option<ServiceToken>,
 }
 
 /// RabbitMQ.
@@ -143,6 +150,8 @@ impl Config {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 256 * 1024)?,
                 request_timeout: millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
             },
+            user_service_url: string_or("USER_SERVICE_URL", "http://127.0.0.1:8001"),
+            service_token: w2meet_platform::env::service_token()?,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use w2meet_platform::auth::AuthError;
 use w2meet_platform::{ApiError, ErrorDetail};
 
 use crate::broker::BrokerError;
@@ -16,6 +17,12 @@ pub enum TaskError {
     /// 404: no such job.
     #[error("job not found")]
     NotFound(String),
+    /// 401: a job submitted with a token, read without one.
+    #[error("unauthenticated")]
+    Unauthenticated(AuthError),
+    /// 403: someone else's job.
+    #[error("forbidden")]
+    Forbidden,
     /// 409: the `Idempotency-Key` names a different submission.
     #[error("idempotency conflict: {0}")]
     Conflict(String),
@@ -44,6 +51,15 @@ impl IntoResponse for TaskError {
                 status: StatusCode::BAD_REQUEST,
                 detail,
             },
+            TaskError::Unauthenticated(e) => return e.into_response(),
+            TaskError::Forbidden => ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorDetail::new(
+                    ["path", "job_id"],
+                    "this job was submitted by someone else",
+                    "forbidden",
+                ),
+            ),
             TaskError::NotFound(id) => ApiError::new(
                 StatusCode::NOT_FOUND,
                 ErrorDetail::new(

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use uuid::Uuid;
+use w2meet_platform::auth::{AuthError, Caller};
 
 use crate::broker::{Broker, headers};
 use crate::domain::{JobMessage, JobStatus, Submission};
@@ -56,6 +57,7 @@ impl Tasks {
         case_id: &str,
         submission: &Submission,
         idempotency_key: Option<&str>,
+        submitter: Option<&str>,
     ) -> Result<Accepted, TaskError> {
         let new = NewJob {
             id: Uuid::now_v7(),
@@ -64,6 +66,7 @@ impl Tasks {
             case_id,
             callback_url: submission.callback_url(),
             idempotency_key,
+            submitter,
         };
         let job = match self.store.insert(&new).await? {
             Inserted::Created(job) => job,
@@ -71,6 +74,7 @@ impl Tasks {
                 if &job.request != submission.request()
                     || job.kind != submission.kind().as_str()
                     || job.callback_url.as_deref() != submission.callback_url()
+                    || job.submitter.as_deref() != submitter
                 {
                     return Err(TaskError::Conflict(
                         "this Idempotency-Key was used for a different submission".to_owned(),
@@ -208,11 +212,21 @@ impl Tasks {
         }
     }
 
-    pub async fn get(&self, id: Uuid) -> Result<JobRecord, TaskError> {
-        self.store
+    /// A job, for `caller`: a job submitted with a token is read only with
+    /// that person's token (or by a service); an anonymous one by anyone
+    /// who has its id, as in the original.
+    pub async fn get(&self, id: Uuid, caller: &Caller) -> Result<JobRecord, TaskError> {
+        let job = self
+            .store
             .get(id)
             .await?
-            .ok_or_else(|| TaskError::NotFound(id.to_string()))
+            .ok_or_else(|| TaskError::NotFound(id.to_string()))?;
+        match (&job.submitter, caller) {
+            (None, _) | (_, Caller::Service { .. }) => Ok(job),
+            (Some(s), Caller::Person { email, .. }) if s == email => Ok(job),
+            (Some(_), Caller::Person { .. }) => Err(TaskError::Forbidden),
+            (Some(_), Caller::Anonymous) => Err(TaskError::Unauthenticated(AuthError::Required)),
+        }
     }
 
     /// Refreshes the queue depth gauges.

@@ -10,6 +10,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use utoipa::OpenApi;
 use w2meet_platform::Server;
+use w2meet_platform::auth::Verifier;
+use w2meet_platform::upstream::{Upstream, UpstreamTimeouts};
 
 use crate::broker::{Broker, Topology};
 use crate::clients::{Callbacks, SuggestionClient};
@@ -17,6 +19,7 @@ use crate::config::Config;
 use crate::consumer::{Consumer, JobContext};
 use crate::routes::{health, tasks};
 use crate::service::Tasks;
+use crate::state::AppState;
 use crate::store::JobStore;
 
 /// How long start-up waits for PostgreSQL.
@@ -33,12 +36,12 @@ const STARTUP_WAIT: Duration = Duration::from_secs(30);
 pub struct ApiDoc;
 
 /// The router with every route and the platform layers.
-pub fn router(tasks: Tasks, config: &Config) -> Router {
+pub fn router(state: AppState, config: &Config) -> Router {
     let routes = Router::new()
         .route("/tasks", post(tasks::submit))
         .route("/tasks/{job_id}", get(tasks::get_task))
         .route("/health", get(health::health))
-        .with_state(tasks);
+        .with_state(state);
     w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http)
 }
 
@@ -72,7 +75,20 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let (depth, sweeper) = (tasks.clone(), tasks.clone());
     let pool = tasks.store.pool();
     let interval = config.amqp.depth_interval;
-    let server = Server::bind(config.bind, router(tasks.clone(), &config), tasks)
+    let keys = Upstream::new(
+        "user-service",
+        &config.user_service_url,
+        UpstreamTimeouts {
+            connect: config.suggestion.connect_timeout,
+            request: config.suggestion.timeout,
+        },
+    )?
+    .idempotent();
+    let state = AppState {
+        tasks: tasks.clone(),
+        verifier: Verifier::remote(keys, config.service_token.clone()),
+    };
+    let server = Server::bind(config.bind, router(state, &config), tasks)
         .await?
         .with_background(async move {
             loop {
@@ -114,7 +130,7 @@ impl ConsumerApp {
         crate::job_metrics::describe();
         let ctx = JobContext {
             store: job_store(&config).await?,
-            suggestions: SuggestionClient::new(&config.suggestion)?,
+            suggestions: SuggestionClient::new(&config.suggestion, config.service_token.clone())?,
             callbacks: Callbacks::new(config.callback)?,
             topology: topology(&config),
             policy: config.jobs,

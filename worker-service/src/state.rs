@@ -1,6 +1,15 @@
 //! The state every HTTP handler receives: cheap handles, cloned per request.
-//!
-//! worker-service's state is its use-case type, [`Tasks`] (the job store
-//! and the confirming broker connection); handlers extract it directly.
 
-pub use crate::service::Tasks as AppState;
+use axum::extract::FromRef;
+use w2meet_platform::auth::Verifier;
+
+use crate::service::Tasks;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// The use cases: the job store and the confirming broker connection.
+    pub tasks: Tasks,
+    /// Verifies the caller's token (user-service's keys, fetched): who
+    /// submits a job, and who may read it.
+    pub verifier: Verifier,
+}

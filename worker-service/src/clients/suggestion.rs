@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 use w2meet_platform::CaseId;
+use w2meet_platform::auth::ServiceToken;
 use w2meet_platform::upstream::{Upstream, UpstreamError, UpstreamTimeouts};
 
 use crate::config::SuggestionConfig;
@@ -48,22 +49,34 @@ pub struct SuggestionClient {
 }
 
 impl SuggestionClient {
-    pub fn new(cfg: &SuggestionConfig) -> anyhow::Result<SuggestionClient> {
+    /// `service_token` lets the client ask on behalf of a job's submitter.
+    pub fn new(
+        cfg: &SuggestionConfig,
+        service_token: Option<ServiceToken>,
+    ) -> anyhow::Result<SuggestionClient> {
         let timeouts = UpstreamTimeouts {
             connect: cfg.connect_timeout,
             request: cfg.timeout,
         };
         Ok(SuggestionClient {
             // Ranking has no side effects: safe to send again elsewhere.
-            upstream: Upstream::new("suggestion-service", &cfg.url, timeouts)?.idempotent(),
+            upstream: Upstream::new("suggestion-service", &cfg.url, timeouts)?
+                .idempotent()
+                .with_service_token(service_token),
         })
     }
 
-    /// Suggestions for `request` (suggestion-service's JSON body).
-    pub async fn suggest(&self, case_id: &str, request: &Value) -> Result<Value, SuggestionError> {
+    /// Suggestions for `request` (suggestion-service's JSON body), as
+    /// `viewer` (the job's submitter) may see them.
+    pub async fn suggest(
+        &self,
+        case_id: &str,
+        request: &Value,
+        viewer: Option<&str>,
+    ) -> Result<Value, SuggestionError> {
         let case_id = CaseId::parse(case_id).unwrap_or_else(CaseId::generate);
         self.upstream
-            .post_json("/suggestions", request, &case_id)
+            .post_json_as("/suggestions", request, &case_id, viewer)
             .await
             .map_err(|e| match e {
                 UpstreamError::Rejected { status, detail, .. } => {
@@ -133,9 +146,10 @@ mod tests {
 
     #[tokio::test]
     async fn answers_are_mapped_to_permanent_and_transient_failures() {
-        let ok = SuggestionClient::new(&cfg(stub(200, json!({"suggestions": []})).await)).unwrap();
+        let ok =
+            SuggestionClient::new(&cfg(stub(200, json!({"suggestions": []})).await), None).unwrap();
         assert_eq!(
-            ok.suggest("case-7", &json!({})).await.unwrap(),
+            ok.suggest("case-7", &json!({}), None).await.unwrap(),
             json!({"suggestions": []})
         );
 
@@ -144,9 +158,9 @@ mod tests {
             json!({"detail": [{"msg": "One or both users not found"}]}),
         )
         .await;
-        let err = SuggestionClient::new(&cfg(missing))
+        let err = SuggestionClient::new(&cfg(missing), None)
             .unwrap()
-            .suggest("case-7", &json!({}))
+            .suggest("case-7", &json!({}), None)
             .await
             .unwrap_err();
         assert!(!err.is_transient());
@@ -155,22 +169,22 @@ mod tests {
             "{err}"
         );
 
-        let bad = SuggestionClient::new(&cfg(stub(400, json!({})).await)).unwrap();
+        let bad = SuggestionClient::new(&cfg(stub(400, json!({})).await), None).unwrap();
         assert!(
-            !bad.suggest("case-7", &json!({}))
+            !bad.suggest("case-7", &json!({}), None)
                 .await
                 .unwrap_err()
                 .is_transient()
         );
 
-        let down = SuggestionClient::new(&cfg(stub(503, json!({})).await)).unwrap();
-        let err = down.suggest("case-7", &json!({})).await.unwrap_err();
+        let down = SuggestionClient::new(&cfg(stub(503, json!({})).await), None).unwrap();
+        let err = down.suggest("case-7", &json!({}), None).await.unwrap_err();
         assert!(matches!(err, SuggestionError::Upstream(_)), "{err:?}");
 
         let closed = format!("http://127.0.0.1:{}", test_support::free_port());
-        let err = SuggestionClient::new(&cfg(closed))
+        let err = SuggestionClient::new(&cfg(closed), None)
             .unwrap()
-            .suggest("case-7", &json!({}))
+            .suggest("case-7", &json!({}), None)
             .await
             .unwrap_err();
         assert!(matches!(err, SuggestionError::Unreachable));
@@ -186,9 +200,9 @@ mod tests {
             }),
         ))
         .await;
-        let err = SuggestionClient::new(&cfg(slow))
+        let err = SuggestionClient::new(&cfg(slow), None)
             .unwrap()
-            .suggest("case-7", &json!({}))
+            .suggest("case-7", &json!({}), None)
             .await
             .unwrap_err();
         assert!(matches!(err, SuggestionError::Timeout), "{err:?}");

@@ -85,7 +85,10 @@ pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
     };
     tracing::info!(redelivered = msg.redelivered, "job started");
     let started = Instant::now();
-    let answer = ctx.suggestions.suggest(&job.case_id, &job.request).await;
+    let answer = ctx
+        .suggestions
+        .suggest(&job.case_id, &job.request, job.submitter.as_deref())
+        .await;
     metrics::histogram!(job_metrics::ATTEMPT_DURATION)
         .record(job_metrics::seconds(started.elapsed()));
     let stored = match &answer {

@@ -7,11 +7,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use w2meet_platform::CaseId;
+use w2meet_platform::auth::Auth;
 use w2meet_platform::error::{ErrorBody, Json, Path};
 
 use crate::domain::{JobView, Submission, TaskInput};
 use crate::error::TaskError;
-use crate::state::AppState;
+use crate::service::Tasks;
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -41,18 +42,25 @@ pub struct Enqueued {
     responses(
         (status = 202, description = "Stored and enqueued (`Idempotent-Replayed: true` for a repeat)", body = Enqueued),
         (status = 400, description = "Invalid submission", body = ErrorBody),
+        (status = 401, description = "A token that does not verify", body = ErrorBody),
         (status = 409, description = "The Idempotency-Key was used for another submission", body = ErrorBody),
         (status = 503, description = "RabbitMQ or PostgreSQL unavailable; the job was not accepted", body = ErrorBody)))]
 pub async fn submit(
-    State(tasks): State<AppState>,
+    State(tasks): State<Tasks>,
     case_id: CaseId,
+    Auth(caller): Auth,
     headers: HeaderMap,
     Json(input): Json<TaskInput>,
 ) -> Result<Response, TaskError> {
     let key = idempotency_key(&headers)?;
     let submission = Submission::parse(input).map_err(TaskError::Invalid)?;
     let accepted = tasks
-        .submit(case_id.as_str(), &submission, key.as_deref())
+        .submit(
+            case_id.as_str(),
+            &submission,
+            key.as_deref(),
+            caller.viewer(),
+        )
         .await?;
     let body = Enqueued {
         case_id: case_id.to_string(),
@@ -93,13 +101,16 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, TaskError> {
     responses(
         (status = 200, description = "The job", body = JobView),
         (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 401, description = "A job submitted with a token, and no valid token", body = ErrorBody),
+        (status = 403, description = "Someone else's job", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
 pub async fn get_task(
-    State(tasks): State<AppState>,
+    State(tasks): State<Tasks>,
+    Auth(caller): Auth,
     Path(job_id): Path<String>,
 ) -> Result<axum::Json<JobView>, TaskError> {
     let id = Uuid::parse_str(job_id.trim())
         .map_err(|_| TaskError::invalid(&["path", "job_id"], "job_id must be a UUID"))?;
-    Ok(axum::Json(tasks.get(id).await?.view()))
+    Ok(axum::Json(tasks.get(id, &caller).await?.view()))
 }

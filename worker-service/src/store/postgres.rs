@@ -18,9 +18,10 @@ use crate::domain::{JobStatus, JobView};
 
 /// Migrations, applied in order, each once, under an advisory lock so that
 /// replicas starting together do not race.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE jobs (
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE jobs (
             id              UUID PRIMARY KEY,
             kind            TEXT NOT NULL,
             status          TEXT NOT NULL
@@ -39,10 +40,14 @@ const MIGRATIONS: &[(i32, &str)] = &[(
         );
         CREATE INDEX jobs_unpublished ON jobs (created_at)
             WHERE published_at IS NULL AND status = 'queued';",
-)];
+    ),
+    // Who submitted the job (the token's subject), so that only they read
+    // it and its result shows what they may see (SPEC §6). NULL: anonymous.
+    (2, "ALTER TABLE jobs ADD COLUMN submitter TEXT;"),
+];
 
 const COLUMNS: &str = "id, kind, status, attempts, request, result, error, case_id, callback_url, \
-     idempotency_key, published_at, created_at, updated_at, finished_at";
+     idempotency_key, published_at, created_at, updated_at, finished_at, submitter";
 
 pub use w2meet_pg::{DbConfig, StoreError};
 
@@ -65,6 +70,8 @@ pub struct JobRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The person who submitted it; `None` for an anonymous submission.
+    pub submitter: Option<String>,
 }
 
 impl JobRecord {
@@ -90,6 +97,7 @@ pub struct NewJob<'a> {
     pub case_id: &'a str,
     pub callback_url: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
+    pub submitter: Option<&'a str>,
 }
 
 /// How an insert ended.
@@ -148,8 +156,8 @@ impl JobStore {
         let row = client
             .query_opt(
                 &format!(
-                    "INSERT INTO jobs (id, kind, status, request, case_id, callback_url, idempotency_key)
-                     VALUES ($1, $2, 'queued', $3, $4, $5, $6)
+                    "INSERT INTO jobs (id, kind, status, request, case_id, callback_url, idempotency_key, submitter)
+                     VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7)
                      ON CONFLICT (idempotency_key) DO NOTHING RETURNING {COLUMNS}"
                 ),
                 &[
@@ -159,6 +167,7 @@ impl JobStore {
                     &job.case_id,
                     &job.callback_url,
                     &job.idempotency_key,
+                    &job.submitter,
                 ],
             )
             .await?;
@@ -369,5 +378,6 @@ fn record(row: &Row) -> JobRecord {
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         finished_at: row.get("finished_at"),
+        submitter: row.get("submitter"),
     }
 }

@@ -29,6 +29,8 @@ pub struct Stub {
     pub url: String,
     pub calls: Arc<AtomicUsize>,
     pub case_ids: Arc<Mutex<Vec<String>>>,
+    /// The `W2Meet-Viewer` of each call that presented a service credential.
+    pub viewers: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 impl Stub {
@@ -40,13 +42,18 @@ impl Stub {
     pub async fn start_with_delay(script: Vec<u16>, delay: Duration) -> Stub {
         let calls = Arc::new(AtomicUsize::new(0));
         let case_ids = Arc::new(Mutex::new(Vec::new()));
-        let (c, ids) = (calls.clone(), case_ids.clone());
+        let viewers = Arc::new(Mutex::new(Vec::new()));
+        let (c, ids, seen) = (calls.clone(), case_ids.clone(), viewers.clone());
         let router = Router::new().route(
             "/suggestions",
             post(move |headers: HeaderMap, body: axum::Json<Value>| {
-                let (c, ids, script) = (c.clone(), ids.clone(), script.clone());
+                let (c, ids, script, seen) = (c.clone(), ids.clone(), script.clone(), seen.clone());
                 async move {
                     let n = c.fetch_add(1, Ordering::SeqCst);
+                    if headers.contains_key("w2meet-service-token") {
+                        let viewer = headers.get("w2meet-viewer").and_then(|v| v.to_str().ok());
+                        seen.lock().unwrap().push(viewer.map(str::to_owned));
+                    }
                     if let Some(id) = headers.get("case-id").and_then(|v| v.to_str().ok()) {
                         ids.lock().unwrap().push(id.to_owned());
                     }
@@ -74,6 +81,7 @@ impl Stub {
             url: test_support::spawn_stub(router).await,
             calls,
             case_ids,
+            viewers,
         }
     }
 
@@ -134,6 +142,10 @@ impl TestEnv {
                 timeout: Duration::from_secs(2),
             },
             http: HttpLimits::default(),
+            // No user-service unless a test starts one (tokens are then
+            // refused as unverifiable, which no other test sends).
+            user_service_url: "http://127.0.0.1:9".to_owned(),
+            service_token: Some(user_service::testing::service_token()),
         };
         let env = TestEnv {
             schema,

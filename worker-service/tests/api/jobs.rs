@@ -315,7 +315,7 @@ async fn one_delivery_is_decided_without_a_consumer_loop() {
     let c = &env.config;
     let ctx = JobContext {
         store: JobStore::new(&c.db).unwrap(),
-        suggestions: SuggestionClient::new(&c.suggestion).unwrap(),
+        suggestions: SuggestionClient::new(&c.suggestion, c.service_token.clone()).unwrap(),
         callbacks: Callbacks::new(c.callback).unwrap(),
         topology: Topology::new(&c.amqp.queue, c.jobs),
         policy: c.jobs,
@@ -382,6 +382,7 @@ async fn a_job_whose_submitter_died_before_the_confirm_is_republished_and_comple
         case_id: "abandoned-1",
         callback_url: None,
         idempotency_key: None,
+        submitter: None,
     };
     api.tasks.store.insert(&job).await.unwrap();
     assert_eq!(api.job(&id.to_string()).await["status"], "queued");
@@ -402,4 +403,60 @@ async fn a_job_whose_submitter_died_before_the_confirm_is_republished_and_comple
             .is_empty()
     );
     consumer.stop().await;
+}
+
+#[tokio::test]
+async fn a_job_submitted_with_a_token_is_its_submitters_alone() {
+    let stub = Stub::start(vec![]).await;
+    let mut env = TestEnv::new(&stub.url).await;
+    let schema = test_support::TestSchema::create().await;
+    let redis = test_support::RedisPrefix::new();
+    let users =
+        user_service::testing::spawn(&schema.url, &schema.name, &redis.url, &redis.prefix).await;
+    env.config.user_service_url = users.clone();
+    let http = reqwest::Client::new();
+    let ann = user_service::testing::register(&http, &users, "ann@example.com").await;
+    let eve = user_service::testing::register(&http, &users, "eve@example.com").await;
+    let api = spawn_app(env.config.clone()).await;
+    let _consumer = spawn_consumer(env.config.clone()).await;
+
+    let res = http
+        .post(api.url("/tasks"))
+        .bearer_auth(&ann)
+        .json(&json!({"users": ["ann@example.com", "bob@example.com"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let id = res.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let read = |token: Option<&str>| {
+        let req = http.get(api.url(&format!("/tasks/{id}")));
+        let req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        req.send()
+    };
+    let ok = wait_until(Duration::from_secs(20), || async {
+        let job: Value = read(Some(&ann)).await.unwrap().json().await.unwrap();
+        job["status"] == "succeeded"
+    })
+    .await;
+    assert!(ok, "the job never succeeded");
+    // The consumer computed it as ann may see it.
+    assert_eq!(
+        stub.viewers.lock().unwrap().as_slice(),
+        [Some("ann@example.com".to_owned())]
+    );
+    test_support::assert_error(read(None).await.unwrap(), 401u16).await;
+    test_support::assert_error(read(Some(&eve)).await.unwrap(), 403u16).await;
+
+    // An anonymous job stays readable by id, as in the original, and is
+    // computed for nobody in particular.
+    let anonymous = api.submit(&pair()).await;
+    api.wait_for(&anonymous, JobStatus::Succeeded).await;
+    assert_eq!(stub.viewers.lock().unwrap().last(), Some(&None));
 }

@@ -170,6 +170,7 @@ async fn a_repeat_takes_over_a_job_whose_submitter_died_before_publishing() {
             case_id: "orphan-case",
             callback_url: None,
             idempotency_key: Some("orphan-1"),
+            submitter: None,
         })
         .await
         .expect("staged");
