@@ -61,7 +61,7 @@ impl AuthConfig {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(AuthConfig {
             mode,
-            signing_key: env::secret("AUTH_SIGNING_KEY")?,
+            signing_key: env::secret("AUTH_SIGNING_KEY", "AUTH_SIGNING_KEY_FILE")?,
             extra_keys,
             service_token: env::service_token()?,
             lifetimes: Lifetimes {

@@ -49,16 +49,15 @@ pub fn instance_name() -> String {
         .unwrap_or_else(|_| format!("pid-{}", std::process::id()))
 }
 
-/// A secret given inline by `name` or in the file named by `{name}_FILE`
+/// A secret given inline by `name` or in the file named by `file_var`
 /// (the file wins; surrounding whitespace is dropped). `None` when neither
 /// is set. The value never appears in an error.
-pub fn secret(name: &str) -> Result<Option<String>, ConfigError> {
-    let file_var = format!("{name}_FILE");
-    match std::env::var(&file_var) {
+pub fn secret(name: &str, file_var: &str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(file_var) {
         Ok(path) if !path.trim().is_empty() => std::fs::read_to_string(path.trim())
             .map(|s| Some(s.trim().to_owned()).filter(|s| !s.is_empty()))
             .map_err(|e| ConfigError {
-                name: file_var,
+                name: file_var.to_owned(),
                 value: path.clone(),
                 reason: format!("cannot read the file: {e}"),
             }),
@@ -72,5 +71,6 @@ pub fn secret(name: &str) -> Result<Option<String>, ConfigError> {
 /// The platform's service credential (`SERVICE_TOKEN` or
 /// `SERVICE_TOKEN_FILE`); see [`crate::auth`].
 pub fn service_token() -> Result<Option<crate::auth::ServiceToken>, ConfigError> {
-    Ok(secret("SERVICE_TOKEN")?.and_then(|s| crate::auth::ServiceToken::new(&s)))
+    Ok(secret("SERVICE_TOKEN", "SERVICE_TOKEN_FILE")?
+        .and_then(|s| crate::auth::ServiceToken::new(&s)))
 }
