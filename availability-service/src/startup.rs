@@ -4,6 +4,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use utoipa::OpenApi;
 use w2meet_platform::Server;
+use w2meet_platform::auth::BearerScheme;
 use w2meet_platform::auth::Verifier;
 use w2meet_platform::upstream::Upstream;
 
@@ -24,7 +25,8 @@ use crate::state::AppState;
         availabilities::post_availabilities,
         timelines::post_timelines,
         health::health
-    )
+    ),
+    modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;
 

@@ -5,6 +5,7 @@ use axum::Router;
 use axum::routing::get;
 use utoipa::OpenApi;
 use w2meet_platform::Server;
+use w2meet_platform::auth::BearerScheme;
 use w2meet_platform::auth::Verifier;
 use w2meet_platform::upstream::Upstream;
 
@@ -24,7 +25,8 @@ use crate::state::AppState;
         suggestions::get_suggestions,
         suggestions::post_suggestions,
         health::health
-    )
+    ),
+    modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;
 

@@ -117,7 +117,9 @@ impl Users {
         let generation = if self.cache.usable() {
             match self.cache.lookup_many(&[email.as_str()]).await {
                 Ok(mut found) => match found.pop() {
-                    Some(Lookup::Hit(user)) => return Ok(self.served(Some(user), CacheStatus::Hit)),
+                    Some(Lookup::Hit(user)) => {
+                        return Ok(self.served(Some(*user), CacheStatus::Hit));
+                    }
                     Some(Lookup::KnownMissing) => return Ok(self.served(None, CacheStatus::Hit)),
                     Some(Lookup::Miss { generation }) => Some(generation),
                     None => None,
@@ -231,7 +233,7 @@ impl Users {
                 for (email, lookup) in keys.iter().zip(lookups) {
                     match lookup {
                         Lookup::Hit(u) => {
-                            found.insert(email, Some(u));
+                            found.insert(email, Some(*u));
                         }
                         Lookup::KnownMissing => {
                             found.insert(email, None);
@@ -341,7 +343,7 @@ impl Users {
         match outcome {
             Replaced::Updated(profile) => {
                 self.invalidate(&[draft.email.as_str()], epoch).await?;
-                Ok(profile)
+                Ok(*profile)
             }
             // With a precondition, an absent user fails it (RFC 9110).
             Replaced::NotFound if if_match.is_some() => {

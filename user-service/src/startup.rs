@@ -7,8 +7,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use w2meet_platform::Server;
+use w2meet_platform::auth::BearerScheme;
 use w2meet_platform::auth::Verifier;
 
 use crate::config::Config;
@@ -51,27 +51,6 @@ use crate::store::{AccountStore, Cache, UserStore};
     modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;
-
-/// The `bearer` security scheme the protected routes name.
-struct BearerScheme;
-
-impl utoipa::Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some(
-                        "An access token from `POST /auth/login` (EdDSA JWT; keys at `/.well-known/jwks.json`). Needed to change a claimed profile, and to read one that is not yours unless it is shared with you.",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// The router with every route and the platform layers.
 pub fn router(state: AppState, config: &Config) -> Router {

@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// Common availability of 2–1000 users (query-string form: the original
 /// `userId1`/`userId2`, or `users=a,b,c`). The original request, with no
 /// newer parameter, gets the original fields only.
-#[utoipa::path(get, path = "/availabilities", tag = "availability", params(GroupQuery, DetailQuery),
+#[utoipa::path(get, path = "/availabilities", tag = "availability", security((), ("bearer" = [])), params(GroupQuery, DetailQuery),
     responses(
         (status = 200, description = "Common availability", body = AvailabilityAnswer),
         (status = 400, description = "Bad parameters", body = ErrorBody),
@@ -41,7 +41,7 @@ pub async fn get_availabilities(
 }
 
 /// The same with a JSON body, for large groups (always the full answer).
-#[utoipa::path(post, path = "/availabilities", tag = "availability", request_body = AvailabilityBody,
+#[utoipa::path(post, path = "/availabilities", tag = "availability", security((), ("bearer" = [])), request_body = AvailabilityBody,
     responses(
         (status = 200, description = "Common availability", body = AvailabilityAnswer),
         (status = 400, description = "Bad parameters", body = ErrorBody),

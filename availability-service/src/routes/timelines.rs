@@ -13,7 +13,7 @@ use crate::state::AppState;
 /// Each member's free time over a resolved window, as week bitsets (wire
 /// format version 1). Unknown members are listed in `missing` (200), so the
 /// caller reports them in its own client's terms.
-#[utoipa::path(post, path = "/timelines", tag = "availability", request_body = TimelinesRequest,
+#[utoipa::path(post, path = "/timelines", tag = "availability", security((), ("bearer" = [])), request_body = TimelinesRequest,
     responses(
         (status = 200, description = "Timelines, or the unknown members", body = TimelinesAnswer),
         (status = 400, description = "Malformed request", body = ErrorBody),

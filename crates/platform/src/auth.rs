@@ -277,6 +277,11 @@ struct Inner {
     fetching: tokio::sync::Mutex<Option<Instant>>,
     service_token: Option<ServiceToken>,
     validation: Validation,
+    /// [`KEYS_MAX_AGE`] and [`REFETCH_AFTER`] unless a test says otherwise.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    max_age: Duration,
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    refetch_after: Duration,
 }
 
 /// Verifies access tokens and the service credential. Cheap to clone.
@@ -299,6 +304,8 @@ impl Verifier {
             fetching: tokio::sync::Mutex::new(None),
             service_token,
             validation,
+            max_age: KEYS_MAX_AGE,
+            refetch_after: REFETCH_AFTER,
         }))
     }
 
@@ -314,10 +321,28 @@ impl Verifier {
         users: crate::upstream::Upstream,
         service_token: Option<ServiceToken>,
     ) -> Verifier {
-        let v = Verifier::with(Source::Remote(users), &Jwks::default(), service_token);
-        // Stale from the start: the first token fetches.
-        if let Ok(mut keys) = v.0.keys.write() {
-            keys.fetched = Instant::now() - KEYS_MAX_AGE - Duration::from_secs(1);
+        Verifier::remote_with(users, service_token, KEYS_MAX_AGE, REFETCH_AFTER)
+    }
+
+    /// [`Verifier::remote`] with another key-set lifetime and refetch
+    /// interval (tests of rotation use short ones).
+    #[cfg(feature = "client")]
+    pub fn remote_with(
+        users: crate::upstream::Upstream,
+        service_token: Option<ServiceToken>,
+        max_age: Duration,
+        refetch_after: Duration,
+    ) -> Verifier {
+        let mut v = Verifier::with(Source::Remote(users), &Jwks::default(), service_token);
+        if let Some(inner) = Arc::get_mut(&mut v.0) {
+            inner.max_age = max_age;
+            inner.refetch_after = refetch_after;
+            // Stale from the start: the first token fetches.
+            if let Ok(keys) = inner.keys.get_mut() {
+                keys.fetched = Instant::now()
+                    .checked_sub(max_age + Duration::from_secs(1))
+                    .unwrap_or_else(Instant::now);
+            }
         }
         v
     }
@@ -396,7 +421,7 @@ impl Verifier {
                 .0
                 .keys
                 .read()
-                .map(|k| k.fetched.elapsed() > KEYS_MAX_AGE)
+                .map(|k| k.fetched.elapsed() > self.0.max_age)
                 .unwrap_or(true),
         }
     }
@@ -409,7 +434,7 @@ impl Verifier {
         #[cfg(feature = "client")]
         if let Source::Remote(users) = &self.0.source {
             let mut last = self.0.fetching.lock().await;
-            if because_unknown && last.is_some_and(|t| t.elapsed() < REFETCH_AFTER) {
+            if because_unknown && last.is_some_and(|t| t.elapsed() < self.0.refetch_after) {
                 return;
             }
             if !because_unknown && !self.stale() {
@@ -442,6 +467,30 @@ fn bearer(value: &HeaderValue) -> Result<&str, AuthError> {
         return Err(AuthError::Malformed);
     }
     Ok(token)
+}
+
+/// The `bearer` security scheme that routes taking an access token name
+/// (`security(("bearer" = []))`, or `security((), ("bearer" = []))` where
+/// the token is optional): add it with `modifiers(&BearerScheme)`.
+pub struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from `POST /users/auth/login` (EdDSA JWT; keys at `/users/.well-known/jwks.json`). Optional where anonymous use is allowed: with it, answers are what its owner may see; a claimed profile is changed only with its owner's token.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
 }
 
 /// Extractor: the request's [`Caller`], or a 401 for a credential that does

@@ -14,7 +14,7 @@ use crate::state::AppState;
 /// `preference`: one suggestion per distinct stored preference, as the
 /// original W2Meet did; the original request (`userId1`/`userId2` and no
 /// newer parameter) gets the original body, `{"case_id","suggestions":[{"day","slot"}]}`.
-#[utoipa::path(get, path = "/suggestions", tag = "suggestions", params(GroupQuery, RankQuery),
+#[utoipa::path(get, path = "/suggestions", tag = "suggestions", security((), ("bearer" = [])), params(GroupQuery, RankQuery),
     responses(
         (status = 200, description = "Suggestions, or why none fit", body = SuggestionsAnswer),
         (status = 400, description = "Bad parameters", body = ErrorBody),
@@ -40,7 +40,7 @@ pub async fn get_suggestions(
 
 /// The same with a JSON body, for large groups and the worker's jobs
 /// (always the full answer).
-#[utoipa::path(post, path = "/suggestions", tag = "suggestions", request_body = SuggestBody,
+#[utoipa::path(post, path = "/suggestions", tag = "suggestions", security((), ("bearer" = [])), request_body = SuggestBody,
     responses(
         (status = 200, description = "Suggestions, or why none fit", body = SuggestionsAnswer),
         (status = 400, description = "Bad parameters", body = ErrorBody),

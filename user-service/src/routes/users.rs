@@ -45,7 +45,7 @@ pub(crate) fn parse_email(raw: &str, loc: &[&str]) -> Result<Email, UserError> {
 }
 
 /// Create a user.
-#[utoipa::path(post, path = "/users", request_body = UserInput, tag = "users",
+#[utoipa::path(post, path = "/users", request_body = UserInput, tag = "users", security((), ("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = UserRecord),
         (status = 200, description = "An identical user already existed (a retried create)", body = UserRecord),
@@ -67,7 +67,7 @@ pub async fn create_user(
 }
 
 /// Read a user (cache-aside).
-#[utoipa::path(get, path = "/users/{email}", tag = "users",
+#[utoipa::path(get, path = "/users/{email}", tag = "users", security((), ("bearer" = [])),
     params(("email" = String, Path, description = "The user's email")),
     responses(
         (status = 200, description = "The user; `X-Cache` says how it was served", body = UserRecord),
@@ -99,7 +99,7 @@ pub async fn get_user(
 
 /// Replace a user. Send `If-Match: "<version>"` (or a list, or `*`) to
 /// refuse to overwrite a change you have not seen.
-#[utoipa::path(put, path = "/users/{email}", request_body = UserInput, tag = "users",
+#[utoipa::path(put, path = "/users/{email}", request_body = UserInput, tag = "users", security((), ("bearer" = [])),
     params(("email" = String, Path, description = "The user's email"),
            ("If-Match" = Option<String>, Header, description = "Expected version, as returned in `ETag`")),
     responses(
@@ -132,7 +132,7 @@ fn parse_if_match(headers: &HeaderMap) -> Option<IfMatch> {
 }
 
 /// Delete a user.
-#[utoipa::path(delete, path = "/users/{email}", tag = "users",
+#[utoipa::path(delete, path = "/users/{email}", tag = "users", security((), ("bearer" = [])),
     params(("email" = String, Path, description = "The user's email")),
     responses((status = 204, description = "Deleted"),
               (status = 400, description = "Not a valid email", body = ErrorBody),
@@ -177,9 +177,10 @@ pub struct BatchResponse {
 }
 
 /// Read many users at once (GET form).
-#[utoipa::path(get, path = "/users", tag = "users", params(BatchQuery),
+#[utoipa::path(get, path = "/users", tag = "users", security((), ("bearer" = [])), params(BatchQuery),
     responses((status = 200, description = "Found and missing users", body = BatchResponse),
               (status = 400, description = "No, too many or invalid emails", body = ErrorBody),
+              (status = 401, description = "A token or service credential that does not verify", body = ErrorBody),
               (status = 503, description = "Cache misses while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn batch_get(
     State(users): State<Users>,
@@ -198,9 +199,10 @@ pub async fn batch_get(
 }
 
 /// Read many users at once (POST form, for large groups).
-#[utoipa::path(post, path = "/users/batch", tag = "users", request_body = BatchBody,
+#[utoipa::path(post, path = "/users/batch", tag = "users", security((), ("bearer" = [])), request_body = BatchBody,
     responses((status = 200, description = "Found and missing users", body = BatchResponse),
               (status = 400, description = "No, too many or invalid emails", body = ErrorBody),
+              (status = 401, description = "A token or service credential that does not verify", body = ErrorBody),
               (status = 503, description = "Cache misses while PostgreSQL is unavailable", body = ErrorBody)))]
 pub async fn batch_post(
     State(users): State<Users>,

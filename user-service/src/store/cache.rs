@@ -87,7 +87,7 @@ pub struct CacheConfig {
 /// What the cache knows about one user.
 #[derive(Debug, Clone)]
 pub enum Lookup {
-    Hit(Profile),
+    Hit(Box<Profile>),
     /// Recently looked up and not found.
     KnownMissing,
     /// Not cached; `generation` is the invalidation counter read with it, to hand
@@ -234,7 +234,7 @@ impl Cache {
                 match payload {
                     Some(NEGATIVE) => Lookup::KnownMissing,
                     Some(json) => match serde_json::from_str(json) {
-                        Ok(user) => Lookup::Hit(user),
+                        Ok(user) => Lookup::Hit(Box::new(user)),
                         Err(_) => Lookup::Miss {
                             generation: current.to_owned(),
                         },

@@ -92,7 +92,7 @@ pub enum Inserted {
 
 /// How a replace ended.
 pub enum Replaced {
-    Updated(Profile),
+    Updated(Box<Profile>),
     NotFound,
     VersionMismatch { current: i64 },
     Denied(Denied),
@@ -283,7 +283,7 @@ impl UserStore {
                         ],
                     )
                     .await?;
-                    Replaced::Updated(record(&row))
+                    Replaced::Updated(Box::new(record(&row)))
                 }
             }
         };

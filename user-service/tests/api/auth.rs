@@ -700,3 +700,90 @@ async fn a_token_from_one_replica_works_on_another_and_the_jwks_names_its_key() 
     assert_eq!(jwks["keys"][0]["kty"], "OKP");
     assert!(jwks["keys"][0].get("d").is_none(), "no private part");
 }
+
+#[tokio::test]
+async fn a_remote_verifier_learns_a_rotated_in_key_and_forgets_a_removed_one() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use user_service::service::tokens::{SigningKeys, generate_pem};
+    use w2meet_platform::auth::{AuthError, Jwks, Verifier};
+    use w2meet_platform::upstream::{Upstream, UpstreamTimeouts};
+
+    let (old_pem, new_pem) = (generate_pem().unwrap(), generate_pem().unwrap());
+    let old = SigningKeys::from_pems(&old_pem, &[]).unwrap();
+    let new = SigningKeys::from_pems(&new_pem, std::slice::from_ref(&old_pem)).unwrap();
+    let served: Arc<Mutex<Jwks>> = Arc::new(Mutex::new(old.jwks().clone()));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let (s, f) = (served.clone(), fetches.clone());
+    let stub = test_support::spawn_stub(axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || {
+            let (s, f) = (s.clone(), f.clone());
+            async move {
+                f.fetch_add(1, Ordering::SeqCst);
+                axum::Json(s.lock().unwrap().clone())
+            }
+        }),
+    ))
+    .await;
+    let timeouts = UpstreamTimeouts {
+        connect: Duration::from_millis(500),
+        request: Duration::from_millis(500),
+    };
+    let verifier = Verifier::remote_with(
+        Upstream::new("user-service", &stub, timeouts).unwrap(),
+        None,
+        Duration::from_millis(1500),
+        Duration::from_millis(200),
+    );
+    let issue = |keys: &SigningKeys| {
+        keys.issue(
+            "ann@example.com",
+            uuid::Uuid::new_v4(),
+            chrono::Utc::now(),
+            Duration::from_secs(60),
+        )
+        .unwrap()
+    };
+    let (old_token, new_token) = (issue(&old), issue(&new));
+    assert!(verifier.verify(&old_token).await.is_ok());
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "fetched once, then cached"
+    );
+    assert!(verifier.verify(&old_token).await.is_ok());
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+    // Rotation step 2: user-service signs with the new key, publishing both.
+    *served.lock().unwrap() = new.jwks().clone();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(
+        verifier.verify(&new_token).await.is_ok(),
+        "unknown kid → refetch"
+    );
+    assert!(
+        verifier.verify(&old_token).await.is_ok(),
+        "nobody logged out"
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+
+    // Made-up kids cannot turn into a flood of fetches.
+    let other = SigningKeys::ephemeral().unwrap();
+    for _ in 0..20 {
+        assert!(verifier.verify(&issue(&other)).await.is_err());
+    }
+    assert!(fetches.load(Ordering::SeqCst) <= 3, "{fetches:?}");
+
+    // Step 3: the old key leaves the JWKS; once the cached set is too old,
+    // its tokens stop verifying everywhere.
+    *served.lock().unwrap() = Jwks {
+        keys: vec![new.jwks().keys[0].clone()],
+    };
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert!(verifier.verify(&new_token).await.is_ok());
+    assert_eq!(
+        verifier.verify(&old_token).await,
+        Err(AuthError::Invalid("unknown kid"))
+    );
+}

@@ -36,7 +36,7 @@ pub struct Enqueued {
 /// Answers only after RabbitMQ confirmed the message is stored. Send the
 /// same `Idempotency-Key` again (after a timeout, say) to get the same job
 /// back instead of a second one.
-#[utoipa::path(post, path = "/tasks", request_body = TaskInput, tag = "tasks",
+#[utoipa::path(post, path = "/tasks", request_body = TaskInput, tag = "tasks", security((), ("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header,
         description = "Makes a repeated submission return the first one's job (1–255 visible ASCII characters)")),
     responses(
@@ -96,7 +96,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, TaskError> {
 }
 
 /// Read a job's state.
-#[utoipa::path(get, path = "/tasks/{job_id}", tag = "tasks",
+#[utoipa::path(get, path = "/tasks/{job_id}", tag = "tasks", security((), ("bearer" = [])),
     params(("job_id" = String, Path, description = "The job id from the 202")),
     responses(
         (status = 200, description = "The job", body = JobView),
