@@ -29,10 +29,10 @@ ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/
 DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
-def call(method, url, body=None, timeout=120):
+def call(method, url, body=None, timeout=120, headers=None):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"content-type": "application/json"})
+                                 headers={"content-type": "application/json", **(headers or {})})
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=timeout) as res:
@@ -102,7 +102,13 @@ def main():
     else:
         inner_url = f"{a.inner}/availabilities"
         inner_body = dict(group, min_attendees=2, detail="users")
-    status, payload, inner_ms = call("POST", inner_url, inner_body)
+    # /timelines is for the services: ask with the stack's service credential.
+    token_file = os.path.join(os.environ.get("W2M_RUN_DIR", ""), "secrets", "service-token")
+    inner_headers = {}
+    if os.path.isfile(token_file):
+        with open(token_file) as f:
+            inner_headers["W2Meet-Service-Token"] = f.read().strip()
+    status, payload, inner_ms = call("POST", inner_url, inner_body, headers=inner_headers)
     assert status == 200, (status, payload[:300])
     inner_bytes = len(payload)
 

@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use w2meet_platform::auth::AuthError;
 use w2meet_platform::upstream::UpstreamError;
 use w2meet_platform::{ApiError, ErrorDetail};
 
@@ -17,6 +18,10 @@ pub enum AvailabilityError {
     /// was unreachable or too slow.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// 401 without the service credential, 403 for a person: `/timelines`
+    /// carries every member's free time and is for the platform's services.
+    #[error("services only")]
+    ServicesOnly { anonymous: bool },
 }
 
 impl IntoResponse for AvailabilityError {
@@ -30,6 +35,17 @@ impl IntoResponse for AvailabilityError {
                 status: StatusCode::NOT_FOUND,
                 detail,
             },
+            AvailabilityError::ServicesOnly { anonymous: true } => {
+                return AuthError::Required.into_response();
+            }
+            AvailabilityError::ServicesOnly { anonymous: false } => ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorDetail::new(
+                    ["header", "W2Meet-Service-Token"],
+                    "this route is for the platform's services; clients ask GET/POST /availabilities",
+                    "forbidden",
+                ),
+            ),
             AvailabilityError::Upstream(e) => {
                 if !matches!(e, UpstreamError::Rejected { .. }) {
                     tracing::error!(

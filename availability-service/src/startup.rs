@@ -4,7 +4,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use utoipa::OpenApi;
 use w2meet_platform::Server;
-use w2meet_platform::auth::BearerScheme;
+use w2meet_platform::auth::SecuritySchemes;
 use w2meet_platform::auth::Verifier;
 use w2meet_platform::upstream::Upstream;
 
@@ -26,7 +26,7 @@ use crate::state::AppState;
         timelines::post_timelines,
         health::health
     ),
-    modifiers(&BearerScheme)
+    modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
 

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::routing::get;
 use utoipa::OpenApi;
 use w2meet_platform::Server;
-use w2meet_platform::auth::BearerScheme;
+use w2meet_platform::auth::SecuritySchemes;
 use w2meet_platform::auth::Verifier;
 use w2meet_platform::upstream::Upstream;
 
@@ -26,7 +26,7 @@ use crate::state::AppState;
         suggestions::post_suggestions,
         health::health
     ),
-    modifiers(&BearerScheme)
+    modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
 

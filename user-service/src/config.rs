@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use w2meet_platform::auth::ServiceToken;
-use w2meet_platform::env::{self, ConfigError, millis_or, parse_or, string_or};
+use w2meet_platform::env::{self, ConfigError, Secret, millis_or, parse_or, string_or};
 use w2meet_platform::http::HttpLimits;
 
 use crate::domain::AuthMode;
@@ -21,10 +21,10 @@ pub struct AuthConfig {
     /// `AUTH_SIGNING_KEY` or `AUTH_SIGNING_KEY_FILE`: an Ed25519 private
     /// key, PKCS#8 PEM. Unset: a key is made up at start (tokens then die
     /// with the process; fine for tests, wrong for replicas).
-    pub signing_key: Option<String>,
+    pub signing_key: Option<Secret>,
     /// `AUTH_EXTRA_KEY_FILES`: comma-separated PEM files of keys that still
     /// verify (published in the JWKS) but no longer sign — for rotation.
-    pub extra_keys: Vec<String>,
+    pub extra_keys: Vec<Secret>,
     /// `SERVICE_TOKEN` or `SERVICE_TOKEN_FILE`.
     pub service_token: Option<ServiceToken>,
     /// `AUTH_ACCESS_TTL_SECS` (900), `AUTH_REFRESH_TTL_SECS` (2592000).
@@ -52,11 +52,13 @@ impl AuthConfig {
             .map(str::trim)
             .filter(|f| !f.is_empty())
             .map(|f| {
-                std::fs::read_to_string(f).map_err(|e| ConfigError {
-                    name: "AUTH_EXTRA_KEY_FILES".into(),
-                    value: f.to_owned(),
-                    reason: format!("cannot read the file: {e}"),
-                })
+                std::fs::read_to_string(f)
+                    .map(Secret::new)
+                    .map_err(|e| ConfigError {
+                        name: "AUTH_EXTRA_KEY_FILES".into(),
+                        value: f.to_owned(),
+                        reason: format!("cannot read the file: {e}"),
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(AuthConfig {

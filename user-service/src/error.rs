@@ -178,7 +178,7 @@ impl IntoResponse for UserError {
                     StatusCode::TOO_MANY_REQUESTS,
                     ErrorDetail::new(
                         ["body"],
-                        format!("too many login attempts; try again in {secs} s"),
+                        format!("too many attempts; try again in {secs} s"),
                         "rate_limited",
                     ),
                 )

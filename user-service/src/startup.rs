@@ -8,7 +8,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use utoipa::OpenApi;
 use w2meet_platform::Server;
-use w2meet_platform::auth::BearerScheme;
+use w2meet_platform::auth::SecuritySchemes;
 use w2meet_platform::auth::Verifier;
 
 use crate::config::Config;
@@ -48,7 +48,7 @@ use crate::store::{AccountStore, Cache, UserStore};
         shares::remove,
         health::health,
     ),
-    modifiers(&BearerScheme)
+    modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
 
@@ -102,7 +102,15 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let users = Users::new(store, cache, config.auth.mode);
     users.refresh_epoch().await?;
     let keys = match &config.auth.signing_key {
-        Some(pem) => SigningKeys::from_pems(pem, &config.auth.extra_keys)?,
+        Some(pem) => {
+            let extra: Vec<String> = config
+                .auth
+                .extra_keys
+                .iter()
+                .map(|k| k.expose().to_owned())
+                .collect();
+            SigningKeys::from_pems(pem.expose(), &extra)?
+        }
         None => {
             tracing::warn!(
                 "no AUTH_SIGNING_KEY(_FILE): signing with a key made up now; tokens die with this process"

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use utoipa::OpenApi;
 use w2meet_platform::Server;
-use w2meet_platform::auth::BearerScheme;
+use w2meet_platform::auth::SecuritySchemes;
 use w2meet_platform::auth::Verifier;
 use w2meet_platform::upstream::{Upstream, UpstreamTimeouts};
 
@@ -33,7 +33,7 @@ const STARTUP_WAIT: Duration = Duration::from_secs(30);
         description = "Asynchronous suggestion jobs. A submission is stored in PostgreSQL and queued on RabbitMQ (durable queue, persistent messages, publisher confirms) before the 202; consumers compute it through suggestion-service, retry transient failures with backoff, and store the result."
     ),
     paths(tasks::submit, tasks::get_task, health::health),
-    modifiers(&BearerScheme)
+    modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
 

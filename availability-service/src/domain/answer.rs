@@ -75,7 +75,7 @@ pub struct AvailabilityResponse {
     pub case_id: String,
     /// The group, in the order asked, duplicates removed.
     pub users: Vec<String>,
-    /// Email → stored preference.
+    /// Email → stored preference (except the hidden members').
     #[schema(value_type = Object)]
     pub preferences: Map<String, Value>,
     pub window: WindowOut,
@@ -200,6 +200,7 @@ pub fn common(
         users: ordered.iter().map(|s| s.email.to_string()).collect(),
         preferences: ordered
             .iter()
+            .filter(|s| !hidden.contains(&s.email))
             .map(|s| (s.email.to_string(), Value::from(s.preference.clone())))
             .collect(),
         window: WindowOut {

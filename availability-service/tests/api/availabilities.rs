@@ -339,6 +339,10 @@ async fn a_user_service_that_forgets_a_member_is_a_502_not_a_crash() {
     assert_error(res, StatusCode::BAD_GATEWAY).await;
     let res = http
         .post(format!("{base}/timelines"))
+        .header(
+            "w2meet-service-token",
+            user_service::testing::service_token().header_value(),
+        )
         .json(&json!({"version": 1, "users": ["a@x.io", "b@x.io"],
                       "window": {"from": "2027-01-04", "days": 7, "tz": "UTC"}}))
         .send()
@@ -382,6 +386,7 @@ async fn a_claimed_member_the_caller_may_not_see_is_counted_not_named() {
         assert_eq!(answer["hidden"], 1);
         assert!(answer["free"].get("b@x.io").is_none(), "{answer}");
         assert!(answer["free"].get("a@x.io").is_some(), "{answer}");
+        assert_eq!(answer["preferences"], json!({"a@x.io": "first"}));
     }
     // b sees b; once b shares with c, so does c.
     let own = as_caller(Some(&b_token)).await;
@@ -406,4 +411,39 @@ async fn a_claimed_member_the_caller_may_not_see_is_counted_not_named() {
         .await
         .unwrap();
     test_support::assert_error(res, 401u16).await;
+}
+
+#[tokio::test]
+async fn timelines_are_for_the_platforms_services_only() {
+    let s = spawn_app().await;
+    let monday = json!({"monday": ["09:00-10:00"]});
+    s.user(json!({"email": "a@x.io", "availabilities": monday}))
+        .await;
+    s.user(json!({"email": "b@x.io", "availabilities": monday}))
+        .await;
+    let b_token = user_service::testing::register(&s.http, &s.user_base, "b@x.io").await;
+    let body = json!({"version": 1, "users": ["a@x.io", "b@x.io"],
+                      "window": {"from": "2026-11-23", "days": 7, "tz": "UTC"}});
+    let post = || s.http.post(format!("{}/timelines", s.base)).json(&body);
+    let anonymous = post().send().await.unwrap();
+    assert_eq!(
+        anonymous.headers()["www-authenticate"],
+        "Bearer realm=\"w2meet\""
+    );
+    test_support::assert_error(anonymous, 401u16).await;
+    // Even the claimed member's own token: the route is not for people.
+    test_support::assert_error(post().bearer_auth(&b_token).send().await.unwrap(), 403u16).await;
+    let service = post()
+        .header(
+            "w2meet-service-token",
+            user_service::testing::service_token().header_value(),
+        )
+        .header("w2meet-viewer", "c@x.io")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(service.status(), 200);
+    let answer: Value = service.json().await.unwrap();
+    assert_eq!(answer["users"].as_array().unwrap().len(), 2);
+    assert_eq!(answer["hidden"], json!(["b@x.io"]));
 }

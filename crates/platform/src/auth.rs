@@ -426,15 +426,26 @@ impl Verifier {
         }
     }
 
-    /// Fetches the remote key set (one fetch at a time; `because_unknown`
-    /// fetches at most once per [`REFETCH_AFTER`]). A failed fetch keeps the
-    /// keys already known.
+    /// Fetches the remote key set: one fetch at a time, at most one per
+    /// [`REFETCH_AFTER`]. A failed fetch keeps the keys already known.
     #[allow(unused_variables)]
     async fn fetch(&self, because_unknown: bool) {
         #[cfg(feature = "client")]
         if let Source::Remote(users) = &self.0.source {
-            let mut last = self.0.fetching.lock().await;
-            if because_unknown && last.is_some_and(|t| t.elapsed() < self.0.refetch_after) {
+            // A refresh of a stale set does not wait for one in flight: the
+            // keys known so far serve meanwhile. An unknown `kid` waits.
+            let mut last = if because_unknown {
+                self.0.fetching.lock().await
+            } else {
+                match self.0.fetching.try_lock() {
+                    Ok(guard) => guard,
+                    Err(_) => return,
+                }
+            };
+            // At most one fetch per `refetch_after`, whatever the reason and
+            // however it ended: while user-service is down, requests use the
+            // keys already known instead of each waiting for a fetch.
+            if last.is_some_and(|t| t.elapsed() < self.0.refetch_after) {
                 return;
             }
             if !because_unknown && !self.stale() {
@@ -469,14 +480,17 @@ fn bearer(value: &HeaderValue) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-/// The `bearer` security scheme that routes taking an access token name
-/// (`security(("bearer" = []))`, or `security((), ("bearer" = []))` where
-/// the token is optional): add it with `modifiers(&BearerScheme)`.
-pub struct BearerScheme;
+/// The security schemes routes name: `bearer` (an access token:
+/// `security(("bearer" = []))`, or `security((), ("bearer" = []))` where it
+/// is optional) and `service` (the service credential, for service-only
+/// routes). Add them with `modifiers(&SecuritySchemes)`.
+pub struct SecuritySchemes;
 
-impl utoipa::Modify for BearerScheme {
+impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -489,6 +503,13 @@ impl utoipa::Modify for BearerScheme {
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "service",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "W2Meet-Service-Token",
+                "The platform's service credential (SERVICE_TOKEN_FILE). The gateway removes it from every client request: service-only routes cannot be used through it.",
+            ))),
         );
     }
 }

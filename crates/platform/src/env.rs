@@ -49,13 +49,38 @@ pub fn instance_name() -> String {
         .unwrap_or_else(|_| format!("pid-{}", std::process::id()))
 }
 
+/// A secret value: its `Debug` is `<redacted>`, so a config printed whole
+/// (`{config:?}`) shows no key or credential.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
 /// A secret given inline by `name` or in the file named by `file_var`
 /// (the file wins; surrounding whitespace is dropped). `None` when neither
 /// is set. The value never appears in an error.
-pub fn secret(name: &str, file_var: &str) -> Result<Option<String>, ConfigError> {
+pub fn secret(name: &str, file_var: &str) -> Result<Option<Secret>, ConfigError> {
     match std::env::var(file_var) {
         Ok(path) if !path.trim().is_empty() => std::fs::read_to_string(path.trim())
-            .map(|s| Some(s.trim().to_owned()).filter(|s| !s.is_empty()))
+            .map(|s| {
+                Some(s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .map(Secret)
+            })
             .map_err(|e| ConfigError {
                 name: file_var.to_owned(),
                 value: path.clone(),
@@ -64,7 +89,8 @@ pub fn secret(name: &str, file_var: &str) -> Result<Option<String>, ConfigError>
         _ => Ok(std::env::var(name)
             .ok()
             .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())),
+            .filter(|s| !s.is_empty())
+            .map(Secret)),
     }
 }
 
@@ -72,5 +98,5 @@ pub fn secret(name: &str, file_var: &str) -> Result<Option<String>, ConfigError>
 /// `SERVICE_TOKEN_FILE`); see [`crate::auth`].
 pub fn service_token() -> Result<Option<crate::auth::ServiceToken>, ConfigError> {
     Ok(secret("SERVICE_TOKEN", "SERVICE_TOKEN_FILE")?
-        .and_then(|s| crate::auth::ServiceToken::new(&s)))
+        .and_then(|s| crate::auth::ServiceToken::new(s.expose())))
 }

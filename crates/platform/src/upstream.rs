@@ -319,6 +319,20 @@ impl Upstream {
                 reason: format!("undecodable body: {e}"),
             });
         }
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            // Clients' tokens are never forwarded (services verify them and
+            // ask as a service): a refusal is of this service's own
+            // credential — a deployment fault, not the client's.
+            tracing::error!(
+                upstream = service,
+                upstream_status = status.as_u16(),
+                "the upstream refused this service's credential (SERVICE_TOKEN)"
+            );
+            return Err(UpstreamError::BadAnswer {
+                service,
+                reason: format!("refused the service credential ({status})"),
+            });
+        }
         if status.is_client_error() {
             let detail = serde_json::from_slice::<ErrorBodyIn>(&bytes)
                 .map(|b| b.detail)

@@ -52,9 +52,11 @@ pub struct RefreshBody {
         (status = 201, description = "Registered and logged in", body = Registration),
         (status = 400, description = "Invalid email, name or password", body = ErrorBody),
         (status = 409, description = "The email already has an account", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this client (`Retry-After`)", body = ErrorBody),
         (status = 503, description = "PostgreSQL unavailable, or password hashing saturated (`Retry-After`)", body = ErrorBody)))]
 pub async fn register(
     State(accounts): State<Accounts>,
+    headers: HeaderMap,
     Json(body): Json<RegisterBody>,
 ) -> Result<Response, UserError> {
     let email = parse_email(&body.email, &["body", "email"]);
@@ -62,7 +64,9 @@ pub async fn register(
         Password::parse(body.password).map_err(|m| UserError::invalid(&["body", "password"], m));
     let name = parse_name(body.name).map_err(|m| UserError::invalid(&["body", "name"], m));
     let (email, password, name) = collect_invalid(email, password, name)?;
-    let (profile, session) = accounts.register(&email, password, name).await?;
+    let (profile, session) = accounts
+        .register(&email, password, name, &client_address(&headers))
+        .await?;
     Ok(no_store(
         (
             StatusCode::CREATED,
@@ -145,6 +149,7 @@ fn client_address(headers: &HeaderMap) -> String {
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshBody,
     responses(
         (status = 200, description = "A new pair", body = Session),
+        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = ErrorBody),
         (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
 pub async fn refresh(
@@ -160,6 +165,7 @@ pub async fn refresh(
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshBody,
     responses(
         (status = 204, description = "Logged out (also for an unknown token)"),
+        (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 503, description = "PostgreSQL unavailable", body = ErrorBody)))]
 pub async fn logout(
     State(accounts): State<Accounts>,

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
-use w2meet_platform::auth::Auth;
+use w2meet_platform::auth::{Auth, AuthError, Caller};
 use w2meet_platform::error::{ErrorBody, Path};
 
 use super::users::parse_email;
@@ -24,6 +24,7 @@ pub struct Shares {
     params(("email" = String, Path, description = "The owner's email")),
     responses(
         (status = 200, description = "The viewers", body = Shares),
+        (status = 400, description = "Not a valid email", body = ErrorBody),
         (status = 401, description = "No valid token of the owner", body = ErrorBody),
         (status = 403, description = "Someone else's profile, or one nobody has claimed", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody)))]
@@ -32,6 +33,7 @@ pub async fn list(
     Auth(caller): Auth,
     Path(email): Path<String>,
 ) -> Result<axum::Json<Shares>, UserError> {
+    require_person(&caller)?;
     let owner = parse_email(&email, &["path", "email"])?;
     let viewers = accounts.shares(&owner, &caller).await?;
     Ok(axum::Json(Shares {
@@ -76,13 +78,23 @@ pub async fn remove(
     change(accounts, caller, email, viewer, false).await
 }
 
+/// Only an owner manages a list: without a token, nothing else is looked
+/// at (401 before any 400 about the path).
+fn require_person(caller: &Caller) -> Result<(), UserError> {
+    match caller {
+        Caller::Person { .. } => Ok(()),
+        _ => Err(UserError::Unauthenticated(AuthError::Required)),
+    }
+}
+
 async fn change(
     accounts: Accounts,
-    caller: w2meet_platform::auth::Caller,
+    caller: Caller,
     email: String,
     viewer: String,
     shared: bool,
 ) -> Result<axum::Json<Shares>, UserError> {
+    require_person(&caller)?;
     let owner = parse_email(&email, &["path", "email"])?;
     let viewer = parse_email(&viewer, &["path", "viewer"])?;
     if viewer == owner {

@@ -85,7 +85,11 @@ impl Accounts {
         email: &Email,
         password: Password,
         name: Option<String>,
+        client: &str,
     ) -> Result<(ProfileOutcome, Session), UserError> {
+        if let Some(retry_after) = self.limiter.register_attempt(client).await {
+            return Err(UserError::RateLimited { retry_after });
+        }
         let hash = self
             .hasher
             .hash(password.expose().to_owned())

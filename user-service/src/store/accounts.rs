@@ -47,6 +47,23 @@ pub struct NewRefresh<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Serialises everything done to one refresh-token family (a
+/// transaction-scoped advisory lock on its id). Without it, under READ
+/// COMMITTED, a revocation's `UPDATE … WHERE family = $1` would not see a
+/// successor inserted by a rotation committing meanwhile, and that
+/// successor would stay live.
+async fn lock_family(
+    tx: &deadpool_postgres::Transaction<'_>,
+    family: Uuid,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 1))",
+        &[&family],
+    )
+    .await?;
+    Ok(())
+}
+
 /// The account tables. Cheap to clone (shares the user store's pool).
 #[derive(Clone)]
 pub struct AccountStore {
@@ -82,8 +99,13 @@ impl AccountStore {
         let outcome = match row.map(|r| r.get::<_, Option<Uuid>>(0)) {
             Some(Some(_)) => Registered::Taken,
             Some(None) => {
+                // A name given at registration fills an empty one; that is a
+                // change of the body, so it gets a new version (ETag).
                 tx.execute(
-                    "UPDATE users SET account_id = $2, name = COALESCE(name, $3) WHERE email = $1",
+                    "UPDATE users SET account_id = $2, name = COALESCE(name, $3),
+                         version = version + CASE WHEN name IS NULL AND $3::text IS NOT NULL THEN 1 ELSE 0 END,
+                         updated_at = CASE WHEN name IS NULL AND $3::text IS NOT NULL THEN now() ELSE updated_at END
+                     WHERE email = $1",
                     &[&email.as_str(), &account, &name],
                 )
                 .await?;
@@ -166,21 +188,32 @@ impl AccountStore {
     ) -> Result<Rotation, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let row = tx
+        // One family at a time (see `lock_family`): a replay's revocation
+        // and a rotation of the same family cannot interleave, so the
+        // revocation never misses a successor that a rotation is inserting.
+        let family: Option<Uuid> = tx
             .query_opt(
-                "SELECT t.family, t.account_id, a.email,
+                "SELECT family FROM refresh_tokens WHERE token_hash = $1",
+                &[&hash],
+            )
+            .await?
+            .map(|r| r.get(0));
+        let Some(family) = family else {
+            return Ok(Rotation::Invalid);
+        };
+        lock_family(&tx, family).await?;
+        let row = tx
+            .query_one(
+                "SELECT t.account_id, a.email,
                         t.used_at IS NOT NULL, t.revoked_at IS NOT NULL, t.expires_at <= now()
                  FROM refresh_tokens t JOIN accounts a ON a.id = t.account_id
-                 WHERE t.token_hash = $1 FOR UPDATE OF t",
+                 WHERE t.token_hash = $1",
                 &[&hash],
             )
             .await?;
-        let Some(row) = row else {
-            return Ok(Rotation::Invalid);
-        };
-        let (family, account, email): (Uuid, Uuid, String) = (row.get(0), row.get(1), row.get(2));
-        let (used, revoked, expired): (bool, bool, bool) = (row.get(3), row.get(4), row.get(5));
-        if revoked || expired {
+        let (account, email): (Uuid, String) = (row.get(0), row.get(1));
+        let (used, revoked, expired): (bool, bool, bool) = (row.get(2), row.get(3), row.get(4));
+        if revoked {
             return Ok(Rotation::Invalid);
         }
         if used {
@@ -192,6 +225,9 @@ impl AccountStore {
             .await?;
             tx.commit().await?;
             return Ok(Rotation::Reused);
+        }
+        if expired {
+            return Ok(Rotation::Invalid);
         }
         tx.execute(
             "UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1",
@@ -211,15 +247,25 @@ impl AccountStore {
     /// Revokes the family of the refresh token hashed as `hash` (logout).
     /// Unknown tokens are ignored: logging out twice is harmless.
     pub async fn revoke_family_of(&self, hash: &[u8]) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "UPDATE refresh_tokens SET revoked_at = now()
-                 WHERE revoked_at IS NULL
-                   AND family = (SELECT family FROM refresh_tokens WHERE token_hash = $1)",
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let family: Option<Uuid> = tx
+            .query_opt(
+                "SELECT family FROM refresh_tokens WHERE token_hash = $1",
                 &[&hash],
             )
+            .await?
+            .map(|r| r.get(0));
+        if let Some(family) = family {
+            lock_family(&tx, family).await?;
+            tx.execute(
+                "UPDATE refresh_tokens SET revoked_at = now()
+                 WHERE family = $1 AND revoked_at IS NULL",
+                &[&family],
+            )
             .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

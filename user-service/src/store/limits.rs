@@ -51,6 +51,14 @@ impl RateLimiter {
         }
     }
 
+    /// Counts one registration from `client` against the per-client limit
+    /// (each one costs an Argon2id hash, like a login). `Some(wait)` when
+    /// over it.
+    pub async fn register_attempt(&self, client: &str) -> Option<Duration> {
+        let key = format!("{}register:client:{client}", self.prefix);
+        self.hit(&[(key, self.limits.per_client)]).await
+    }
+
     /// Counts one login attempt for `account` (the email as typed, trimmed
     /// and lower-cased) from `client`. `Some(wait)` when it is over a limit.
     pub async fn login_attempt(&self, account: &str, client: &str) -> Option<Duration> {
@@ -64,8 +72,13 @@ impl RateLimiter {
                 self.limits.per_client,
             ),
         ];
+        self.hit(&keys).await
+    }
+
+    /// One hit on each `(key, limit)`; the longest wait of those over.
+    async fn hit(&self, keys: &[(String, Limit)]) -> Option<Duration> {
         let mut pipe = redis::pipe();
-        for (key, limit) in &keys {
+        for (key, limit) in keys {
             pipe.cmd("EVAL")
                 .arg(HIT_SCRIPT)
                 .arg(1)
@@ -76,7 +89,7 @@ impl RateLimiter {
         match pipe.query_async::<Vec<(u64, u64)>>(&mut conn).await {
             Ok(counts) => counts
                 .iter()
-                .zip(&keys)
+                .zip(keys)
                 .filter(|((n, _), (_, limit))| *n > limit.max)
                 .map(|((_, ttl_ms), _)| Duration::from_millis(*ttl_ms))
                 .max(),

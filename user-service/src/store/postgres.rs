@@ -302,9 +302,17 @@ impl UserStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         lock_email(&tx, email).await?;
+        // The row and every row that shares with this email (changed
+        // below), locked in email order: two deletes of people who share
+        // with each other then wait for one another instead of deadlocking.
+        tx.execute(
+            "SELECT 1 FROM users WHERE email = $1 OR viewers @> ARRAY[$1] ORDER BY email FOR UPDATE",
+            &[&email.as_str()],
+        )
+        .await?;
         let current = tx
             .query_opt(
-                &format!("SELECT {COLUMNS} FROM users WHERE email = $1 FOR UPDATE"),
+                &format!("SELECT {COLUMNS} FROM users WHERE email = $1"),
                 &[&email.as_str()],
             )
             .await?

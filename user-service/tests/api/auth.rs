@@ -787,3 +787,89 @@ async fn a_remote_verifier_learns_a_rotated_in_key_and_forgets_a_removed_one() {
         Err(AuthError::Invalid("unknown kid"))
     );
 }
+
+#[tokio::test]
+async fn two_people_who_share_with_each_other_can_both_leave_at_once() {
+    let app = spawn_app().await;
+    for round in 0..3 {
+        let (a, b) = (
+            format!("a{round}@example.com"),
+            format!("b{round}@example.com"),
+        );
+        let (ta, tb) = (app.token(&a).await, app.token(&b).await);
+        for (owner, token, viewer) in [(&a, &ta, &b), (&b, &tb, &a)] {
+            let res = app
+                .http
+                .put(app.url(&format!("/users/{owner}/shares/{viewer}")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+        let delete = |who: &String, token: &String| {
+            app.http
+                .delete(app.url(&format!("/users/{who}")))
+                .bearer_auth(token)
+                .send()
+        };
+        let (ra, rb) = tokio::join!(delete(&a, &ta), delete(&b, &tb));
+        assert_eq!(ra.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(rb.unwrap().status(), StatusCode::NO_CONTENT);
+    }
+}
+
+#[tokio::test]
+async fn registrations_are_limited_per_client() {
+    let window = Duration::from_secs(60);
+    let app = spawn_app_with(Options {
+        login_limits: Some(LoginLimits {
+            per_account: Limit { max: 1000, window },
+            per_client: Limit { max: 2, window },
+        }),
+        ..Options::default()
+    })
+    .await;
+    let register = |email: &'static str| {
+        app.http
+            .post(app.url("/auth/register"))
+            .header("x-real-ip", "10.0.0.9")
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+    };
+    assert_eq!(register("a@example.com").await.unwrap().status(), 201);
+    assert_eq!(register("b@example.com").await.unwrap().status(), 201);
+    let res = register("c@example.com").await.unwrap();
+    assert!(res.headers().contains_key("retry-after"));
+    assert_error(res, 429u16).await;
+}
+
+#[tokio::test]
+async fn claiming_with_a_name_is_a_new_version() {
+    let app = spawn_app().await;
+    let created = app.create("ann@example.com", pattern(&[9])).await;
+    assert_eq!(created["version"], 1);
+    let res = app
+        .post(
+            "/auth/register",
+            &json!({"email": "ann@example.com", "password": PASSWORD, "name": "Ann"}),
+        )
+        .await;
+    let token = res.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .http
+        .get(app.url("/users/ann@example.com"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["etag"], "\"2\"");
+    let now: Value = res.json().await.unwrap();
+    assert_eq!(
+        (now["name"].as_str(), now["version"].as_i64()),
+        (Some("Ann"), Some(2))
+    );
+}

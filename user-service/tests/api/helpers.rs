@@ -55,7 +55,9 @@ pub fn test_auth(opts: &Options) -> AuthConfig {
     };
     AuthConfig {
         mode: opts.auth_mode.unwrap_or(AuthMode::Open),
-        signing_key: Some(user_service::service::tokens::generate_pem().expect("key")),
+        signing_key: Some(w2meet_platform::env::Secret::new(
+            user_service::service::tokens::generate_pem().expect("key"),
+        )),
         extra_keys: Vec::new(),
         service_token: ServiceToken::new(&uuid::Uuid::new_v4().to_string()),
         lifetimes: Lifetimes {
