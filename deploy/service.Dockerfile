@@ -52,5 +52,5 @@ ENV BIND_ADDR=0.0.0.0:8000 \
     LOG_DIR=/var/log/w2meet
 USER 10001:10001
 EXPOSE 8000
-HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["http-health", "8000", "/health"]
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["http-health", "8000", "/readyz"]
 ENTRYPOINT ["/usr/local/bin/w2meet-service"]

@@ -7,6 +7,7 @@ use utoipa::OpenApi;
 use w2meet_platform::Server;
 use w2meet_platform::auth::SecuritySchemes;
 use w2meet_platform::auth::Verifier;
+use w2meet_platform::probes::Readiness;
 use w2meet_platform::upstream::Upstream;
 
 use crate::clients::AvailabilityClient;
@@ -30,7 +31,7 @@ use crate::state::AppState;
 )]
 pub struct ApiDoc;
 
-pub fn router(state: AppState, config: &Config) -> Router {
+pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router {
     let routes = Router::new()
         .route(
             "/suggestions",
@@ -38,7 +39,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
         .route("/health", get(health::health))
         .with_state(state);
-    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http)
+    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http, readiness)
 }
 
 /// The running service (see [`w2meet_platform::Server`]).
@@ -62,5 +63,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             availability: AvailabilityClient::new(upstream),
         },
     };
-    Ok(Server::bind(config.bind, router(state.clone(), &config), state).await?)
+    // No links of its own: ready unless draining (the services it calls
+    // have their own probes).
+    let readiness = Readiness::without_links(config.http.drain);
+    let router = router(state.clone(), &config, &readiness);
+    Ok(Server::bind(config.bind, router, state)
+        .await?
+        .draining(readiness))
 }

@@ -125,6 +125,7 @@ impl Config {
             http: HttpLimits {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 64 * 1024)?,
                 request_timeout: millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
+                drain: millis_or("SHUTDOWN_DRAIN_MS", 2000)?,
             },
             auth: AuthConfig::from_env()?,
         })

@@ -10,6 +10,8 @@ use utoipa::OpenApi;
 use w2meet_platform::Server;
 use w2meet_platform::auth::SecuritySchemes;
 use w2meet_platform::auth::Verifier;
+use w2meet_platform::health::link;
+use w2meet_platform::probes::{Link, Readiness};
 
 use crate::config::Config;
 use crate::routes::{auth, cache_aside, freebusy, health, shares, users};
@@ -53,7 +55,7 @@ use crate::store::{AccountStore, Cache, UserStore};
 pub struct ApiDoc;
 
 /// The router with every route and the platform layers.
-pub fn router(state: AppState, config: &Config) -> Router {
+pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router {
     let routes = Router::new()
         .route("/users", post(users::create_user).get(users::batch_get))
         // 1000 emails of up to 254 characters do not fit the general limit.
@@ -83,7 +85,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/health", get(health::health))
         .with_state(state);
-    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http)
+    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http, readiness)
 }
 
 /// The running service (see [`w2meet_platform::Server`]); its state is the
@@ -136,11 +138,26 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         accounts,
         verifier,
     };
-    let router = router(state, &config);
+    // Ready while PostgreSQL answers; Redis is reported but not required
+    // (reads then go to PostgreSQL).
+    let probe = users.clone();
+    let readiness = Readiness::new(config.http.drain, move || {
+        let users = probe.clone();
+        async move {
+            let (postgres, redis) =
+                tokio::join!(link(users.store.ping()), link(users.cache.ping()));
+            vec![
+                Link::required("postgresql", postgres),
+                Link::optional("redis", redis),
+            ]
+        }
+    });
+    let router = router(state, &config, &readiness);
     let refresher = users.clone();
     let pool = users.store.pool();
     Ok(Server::bind(config.bind, router, users)
         .await?
+        .draining(readiness)
         .with_background(async move { refresher.refresh_epoch_forever().await })
         .with_background(w2meet_pg::close_idle_forever(
             pool,

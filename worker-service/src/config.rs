@@ -149,6 +149,7 @@ impl Config {
             http: HttpLimits {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 256 * 1024)?,
                 request_timeout: millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
+                drain: millis_or("SHUTDOWN_DRAIN_MS", 2000)?,
             },
             user_service_url: string_or("USER_SERVICE_URL", "http://127.0.0.1:8001"),
             service_token: w2meet_platform::env::service_token()?,

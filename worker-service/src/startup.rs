@@ -12,6 +12,8 @@ use utoipa::OpenApi;
 use w2meet_platform::Server;
 use w2meet_platform::auth::SecuritySchemes;
 use w2meet_platform::auth::Verifier;
+use w2meet_platform::health::link;
+use w2meet_platform::probes::{Link, Readiness};
 use w2meet_platform::upstream::{Upstream, UpstreamTimeouts};
 
 use crate::broker::{Broker, Topology};
@@ -38,13 +40,13 @@ const STARTUP_WAIT: Duration = Duration::from_secs(30);
 pub struct ApiDoc;
 
 /// The router with every route and the platform layers.
-pub fn router(state: AppState, config: &Config) -> Router {
+pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router {
     let routes = Router::new()
         .route("/tasks", post(tasks::submit))
         .route("/tasks/{job_id}", get(tasks::get_task))
         .route("/health", get(health::health))
         .with_state(state);
-    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http)
+    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http, readiness)
 }
 
 /// The job store, migrated.
@@ -90,8 +92,22 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         tasks: tasks.clone(),
         verifier: Verifier::remote(keys, config.service_token.clone()),
     };
-    let server = Server::bind(config.bind, router(state, &config), tasks)
+    // Ready while PostgreSQL and RabbitMQ answer: a submission needs both.
+    let probe = tasks.clone();
+    let readiness = Readiness::new(config.http.drain, move || {
+        let tasks = probe.clone();
+        async move {
+            let (postgres, rabbitmq) =
+                tokio::join!(link(tasks.store.ping()), link(tasks.broker.ping()));
+            vec![
+                Link::required("postgresql", postgres),
+                Link::required("rabbitmq", rabbitmq),
+            ]
+        }
+    });
+    let server = Server::bind(config.bind, router(state, &config, &readiness), tasks)
         .await?
+        .draining(readiness)
         .with_background(async move {
             loop {
                 depth.refresh_depth().await;

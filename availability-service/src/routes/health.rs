@@ -6,7 +6,8 @@ use w2meet_platform::health::{self, Health};
 
 use crate::state::AppState;
 
-/// 200 when the user-service answers its own `/health` with 200.
+/// 200 when the user-service is ready (its `/readyz`: it can serve), so an
+/// outage behind it — Redis, say — does not make this service unhealthy.
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, description = "Healthy", body = Health),
               (status = 503, description = "user-service unhealthy or unreachable", body = Health)))]

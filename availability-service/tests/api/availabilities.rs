@@ -447,3 +447,33 @@ async fn timelines_are_for_the_platforms_services_only() {
     assert_eq!(answer["users"].as_array().unwrap().len(), 2);
     assert_eq!(answer["hidden"], json!(["b@x.io"]));
 }
+
+#[tokio::test]
+async fn health_is_not_transitive_a_redis_outage_behind_user_service_leaves_it_healthy() {
+    // user-service with Redis on a closed port: its own /health is 503
+    // (redis unhealthy) but it is ready — it serves from PostgreSQL.
+    let schema = test_support::TestSchema::create().await;
+    let redis = test_support::RedisPrefix::new();
+    let dead_redis = format!("redis://127.0.0.1:{}", test_support::free_port());
+    let users =
+        user_service::testing::spawn(&schema.url, &schema.name, &dead_redis, &redis.prefix).await;
+    let http = Client::new();
+    let own = http.get(format!("{users}/health")).send().await.unwrap();
+    assert_eq!(own.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let base = spawn_availability(users).await;
+    let health = http.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let h: Value = health.json().await.unwrap();
+    assert_eq!(h["dependencies"]["user-service"]["status"], "healthy");
+    let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    // No user-service at all: this service is still ready (its readiness
+    // is its own links, and it has none), while /health says why answers
+    // would fail.
+    let lonely =
+        spawn_availability(format!("http://127.0.0.1:{}", test_support::free_port())).await;
+    let ready = http.get(format!("{lonely}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let health = http.get(format!("{lonely}/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

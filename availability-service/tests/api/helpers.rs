@@ -31,6 +31,7 @@ pub async fn spawn_availability(user_service_url: String) -> String {
         http: HttpLimits {
             body_limit_bytes: 256 * 1024,
             request_timeout: Duration::from_secs(10),
+            drain: Duration::ZERO,
         },
         service_token: Some(user_service::testing::service_token()),
     })

@@ -33,6 +33,19 @@ pub async fn close_idle_forever(pool: Pool, idle: Duration) {
     }
 }
 
+/// Whether the database answers, for health and readiness. A pool whose
+/// every connection is in use right now counts as up: those connections
+/// are talking to the database, and waiting for one would report a busy
+/// pool as a dead database.
+pub async fn ping(pool: &Pool) -> Result<(), StoreError> {
+    let status = pool.status();
+    if status.available == 0 && status.size >= status.max_size {
+        return Ok(());
+    }
+    pool.get().await?.simple_query("SELECT 1").await?;
+    Ok(())
+}
+
 /// Database settings.
 #[derive(Debug, Clone)]
 pub struct DbConfig {

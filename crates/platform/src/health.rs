@@ -116,7 +116,9 @@ where
 }
 
 /// The health of a service whose one dependency is the upstream service it
-/// calls: that service's `/health`, named after it.
+/// calls, named after it: healthy while that service is *ready* (its
+/// `/readyz`: its own links), so an outage behind it — Redis behind
+/// user-service, say — does not turn every service in the chain unhealthy.
 #[cfg(feature = "client")]
 pub async fn of_upstream(
     case_id: &CaseId,

@@ -31,6 +31,10 @@ pub struct HttpLimits {
     pub body_limit_bytes: usize,
     /// A request still running after this gets 503 (the handler is dropped).
     pub request_timeout: Duration,
+    /// `SHUTDOWN_DRAIN_MS`: after the shutdown signal, how long the process
+    /// keeps serving (unready, closing connections) before it stops
+    /// accepting (see [`crate::probes`]).
+    pub drain: Duration,
 }
 
 impl Default for HttpLimits {
@@ -38,15 +42,18 @@ impl Default for HttpLimits {
         Self {
             body_limit_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
+            drain: Duration::ZERO,
         }
     }
 }
 
-/// Adds the common routes and layers to a service's router.
+/// Adds the common routes and layers to a service's router; `readiness`
+/// answers `/readyz` and tells the layers when the process is draining.
 pub fn finish_router(
     router: Router,
     openapi: utoipa::openapi::OpenApi,
     limits: HttpLimits,
+    readiness: &crate::probes::Readiness,
 ) -> Router {
     // Install the recorder now: metrics recorded before it exists are lost.
     crate::metrics::handle();
@@ -55,6 +62,7 @@ pub fn finish_router(
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
     let docs = Arc::new(crate::docs::page(&openapi_json));
     router
+        .merge(crate::probes::routes(readiness.clone()))
         .route("/metrics", get(crate::metrics::render))
         .route(
             "/openapi.json",
@@ -85,6 +93,10 @@ pub fn finish_router(
                 .layer(PropagateRequestIdLayer::new(CASE_ID_HEADER))
                 .layer(axum::middleware::from_fn(crate::metrics::track))
                 .layer(axum::middleware::from_fn(render_error_bodies))
+                .layer(axum::middleware::from_fn_with_state(
+                    readiness.clone(),
+                    crate::probes::close_while_draining,
+                ))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
                     limits.request_timeout,
@@ -223,8 +235,14 @@ mod tests {
         let limits = HttpLimits {
             body_limit_bytes: 16,
             request_timeout: Duration::from_secs(5),
+            drain: Duration::ZERO,
         };
-        finish_router(routes, utoipa::openapi::OpenApi::default(), limits)
+        finish_router(
+            routes,
+            utoipa::openapi::OpenApi::default(),
+            limits,
+            &crate::probes::Readiness::without_links(Duration::ZERO),
+        )
     }
 
     async fn call(req: Request<Body>) -> (StatusCode, String, Value) {

@@ -9,6 +9,7 @@
 //! - [`error`]: the JSON error body (`{"case_id","detail":[...]}`), and `Json`/
 //!   `Query` extractors whose rejections use it.
 //! - [`health`]: the `/health` body and a timed dependency check.
+//! - [`probes`]: `/livez`, `/readyz` (own links only), draining on shutdown.
 //! - [`metrics`]: the Prometheus recorder, request metrics, `/metrics`.
 //! - [`telemetry`]: JSON log lines to stdout and a per-process file.
 //! - [`docs`]: the `/docs` page rendered from the OpenAPI document.
@@ -26,6 +27,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod probes;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

@@ -20,6 +20,8 @@ pub struct Server<S> {
     /// Started when serving starts, aborted when it ends: they only make
     /// sense while the service answers requests.
     background: Vec<Task>,
+    /// Turned unready on shutdown, then served for its drain time.
+    readiness: Option<crate::probes::Readiness>,
 }
 
 impl<S> Server<S> {
@@ -30,7 +32,15 @@ impl<S> Server<S> {
             router,
             state,
             background: Vec::new(),
+            readiness: None,
         })
+    }
+
+    /// Drains on shutdown: unready at once, serving `readiness.drain()`
+    /// longer, then graceful shutdown (see [`crate::probes`]).
+    pub fn draining(mut self, readiness: crate::probes::Readiness) -> Self {
+        self.readiness = Some(readiness);
+        self
     }
 
     /// Runs `task` beside the router while it serves.
@@ -56,6 +66,19 @@ impl<S> Server<S> {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let running: Vec<_> = self.background.into_iter().map(tokio::spawn).collect();
+        let readiness = self.readiness;
+        let shutdown = async move {
+            shutdown.await;
+            if let Some(r) = readiness {
+                r.start_draining();
+                tracing::info!(
+                    drain_ms = r.drain().as_millis() as u64,
+                    "draining: unready, closing connections"
+                );
+                tokio::time::sleep(r.drain()).await;
+            }
+            tracing::info!("no longer accepting; finishing in-flight requests");
+        };
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -267,9 +267,9 @@ impl Upstream {
         .await
     }
 
-    /// `GET {base}/health` for this service's own `/health`: Ok when 200.
+    /// `GET {base}/readyz` for this service's own `/health`: Ok when 200.
     pub async fn health(&self, case_id: &CaseId) -> Result<(), UpstreamError> {
-        let _: serde_json::Value = self.get_json("/health", case_id).await?;
+        let _: serde_json::Value = self.get_json("/readyz", case_id).await?;
         Ok(())
     }
 

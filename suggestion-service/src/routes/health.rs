@@ -6,7 +6,8 @@ use w2meet_platform::health::{self, Health};
 
 use crate::state::AppState;
 
-/// 200 when the availability-service answers its own `/health` with 200.
+/// 200 when the availability-service is ready (its `/readyz`), whatever
+/// the state of the services behind it.
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, description = "Healthy", body = Health),
               (status = 503, description = "availability-service unhealthy or unreachable", body = Health)))]

@@ -23,6 +23,7 @@ pub fn limits() -> HttpLimits {
     HttpLimits {
         body_limit_bytes: 256 * 1024,
         request_timeout: Duration::from_secs(10),
+        drain: Duration::ZERO,
     }
 }
 

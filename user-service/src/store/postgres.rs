@@ -149,8 +149,7 @@ impl UserStore {
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.pool.get().await?.simple_query("SELECT 1").await?;
-        Ok(())
+        w2meet_pg::ping(&self.pool).await
     }
 
     pub async fn get(&self, email: &Email) -> Result<Option<Profile>, StoreError> {

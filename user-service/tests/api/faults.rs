@@ -46,6 +46,14 @@ async fn with_redis_down_reads_bypass_to_postgresql_and_health_names_redis() {
     assert_eq!(h["status"], "unhealthy");
     assert_eq!(h["dependencies"]["redis"]["status"], "unhealthy");
     assert_eq!(h["dependencies"]["postgresql"]["status"], "healthy");
+    // Yet the service can serve: ready (Redis is not required), and alive.
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    let r: Value = ready.json().await.unwrap();
+    assert_eq!(r["status"], "ready");
+    assert_eq!(r["links"]["redis"]["status"], "unhealthy");
+    assert_eq!(r["links"]["redis"]["required"], false);
+    assert_eq!(app.get("/livez").await.status(), StatusCode::OK);
 }
 
 /// Redis keeps its data across the outage (a snapshot, or just a network
@@ -161,6 +169,10 @@ async fn with_postgresql_down_hits_are_served_and_misses_and_writes_get_503() {
         health.json::<Value>().await.unwrap()["dependencies"]["postgresql"]["status"],
         "unhealthy"
     );
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "unready");
+    assert_eq!(app.get("/livez").await.status(), StatusCode::OK);
 
     proxy.restore();
     let back = wait_until(Duration::from_secs(10), || async {

@@ -146,8 +146,7 @@ impl JobStore {
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.pool.get().await?.simple_query("SELECT 1").await?;
-        Ok(())
+        w2meet_pg::ping(&self.pool).await
     }
 
     /// Stores a queued job, unless its idempotency key is taken.
