@@ -17,7 +17,23 @@ for svc in users availability suggestion worker; do
     req GET "/$svc/docs"
     expect_status 200 "/$svc/docs"
     grep -q 'href="openapi.json"' <<<"$BODY" || fail "/$svc/docs does not link its document"
-    req GET "/$svc/metrics"
-    grep -q '^http_requests_total' <<<"$BODY" || fail "/$svc/metrics has no request counter"
+    # Metrics are for the operator: not through the public gateway (the same
+    # JSON 404 as any unknown path, however the path is spelled), but on
+    # each replica's own port.
+    for path in "/$svc/metrics" "/$svc/metrics?x=1" "/$svc/%6detrics" "/$svc/metrics/"; do
+        req GET "$path"
+        expect_error 404 "$path through the gateway"
+    done
+    req GET "/$svc/livez"
+    expect_status 200 "/$svc/livez"
+    req GET "/$svc/readyz"
+    expect_status 200 "/$svc/readyz"
+    jq -e '.status == "ready"' <<<"$BODY" >/dev/null || fail "/$svc/readyz: $BODY"
+done
+RUN_DIR="${W2M_RUN_DIR:-$ROOT/run}"
+for name in user-service-1 availability-service-1 suggestion-service-1 worker-api-1; do
+    port=$(tr '\0' '\n' <"/proc/$(cat "$RUN_DIR/pids/$name.pid")/environ" | sed -n 's/^BIND_ADDR=//p')
+    body=$(curl -fsS --max-time 5 "http://$port/metrics") || fail "$name: no /metrics on its own port"
+    grep -q '^http_requests_total' <<<"$body" || fail "$name /metrics has no request counter"
 done
 echo "all health checks pass"
