@@ -13,14 +13,21 @@ use tokio_postgres::NoTls;
 /// How long a pooled connection may sit unused before it is closed.
 pub const IDLE_CLOSE_AFTER: Duration = Duration::from_secs(60);
 
-/// Closes pooled connections unused for `idle`, checking every `idle / 2`,
-/// until the process ends. deadpool opens a connection whenever every
+/// Closes pooled connections unused for `idle`, checking every 5 s (at
+/// most every `idle / 2`), until the process ends; each check also sets the
+/// pool gauges `db_pool_connections{state="idle"|"in_use"}` and
+/// `db_pool_max_connections`. deadpool opens a connection whenever every
 /// pooled one is busy and never closes one by itself, so without this a
 /// pool would hold the most connections a spike ever needed, for good; with
 /// it, the pool holds what the load of the last minute needed.
 pub async fn close_idle_forever(pool: Pool, idle: Duration) {
-    let mut tick = tokio::time::interval(idle / 2);
+    let mut tick = tokio::time::interval((idle / 2).min(Duration::from_secs(5)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    metrics::describe_gauge!(
+        "db_pool_connections",
+        "Pooled PostgreSQL connections, by state"
+    );
+    metrics::describe_gauge!("db_pool_max_connections", "The pool's size limit");
     loop {
         tick.tick().await;
         let closed = pool
@@ -30,6 +37,11 @@ pub async fn close_idle_forever(pool: Pool, idle: Duration) {
         if closed > 0 {
             tracing::debug!(closed, "idle database connections closed");
         }
+        let status = pool.status();
+        metrics::gauge!("db_pool_connections", "state" => "idle").set(status.available as f64);
+        metrics::gauge!("db_pool_connections", "state" => "in_use")
+            .set(status.size.saturating_sub(status.available) as f64);
+        metrics::gauge!("db_pool_max_connections").set(status.max_size as f64);
     }
 }
 

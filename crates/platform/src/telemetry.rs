@@ -125,6 +125,7 @@ pub struct LogGuards(#[allow(dead_code)] Vec<WorkerGuard>);
 /// redirect it into a second file with the same lines. The filter comes from
 /// `RUST_LOG`, default `info`.
 pub fn init(service: &str, instance: &str, log_dir: &Path) -> io::Result<LogGuards> {
+    crate::metrics::set_service(service);
     std::fs::create_dir_all(log_dir)?;
     let file = std::fs::OpenOptions::new()
         .create(true)

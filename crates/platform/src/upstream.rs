@@ -306,6 +306,9 @@ impl Upstream {
         };
         let status = res.status();
         let bytes = res.bytes().await.map_err(|e| self.classify(e))?;
+        metrics::histogram!("upstream_request_duration_seconds",
+            "upstream" => service, "status" => status.as_u16().to_string())
+        .record(started.elapsed().as_secs_f64());
         let upstream_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
         tracing::info!(
             upstream = service,
@@ -357,6 +360,15 @@ impl Upstream {
 
     fn classify(&self, e: reqwest::Error) -> UpstreamError {
         let service = self.service;
+        let kind = if e.is_timeout() {
+            "timeout"
+        } else if e.is_connect() {
+            "unreachable"
+        } else {
+            "transport"
+        };
+        metrics::counter!("upstream_errors_total", "upstream" => service, "kind" => kind)
+            .increment(1);
         if e.is_timeout() {
             UpstreamError::Timeout { service }
         } else if e.is_connect() {
