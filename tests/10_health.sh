@@ -14,6 +14,11 @@ for svc in users availability suggestion worker; do
     req GET "/$svc/openapi.json"
     expect_status 200 "/$svc/openapi.json"
     jq -e '.openapi | startswith("3.")' <<<"$BODY" >/dev/null || fail "/$svc/openapi.json is not OpenAPI 3"
+    # The public base path, and one distinct, descriptive operationId each.
+    jq -e --arg p "/$svc" '.servers[0].url == $p' <<<"$BODY" >/dev/null || fail "/$svc/openapi.json: servers should name $svc's gateway path"
+    jq -e '[.paths[][] | .operationId] | (length == (unique | length))
+           and all(. as $id | ["get","post","put","delete","list","add","remove","me","by_path","by_query"] | index($id) | not)' \
+        <<<"$BODY" >/dev/null || fail "/$svc/openapi.json: operationIds must be distinct and descriptive: $(jq -c '[.paths[][] | .operationId]' <<<"$BODY")"
     req GET "/$svc/docs"
     expect_status 200 "/$svc/docs"
     grep -q 'href="openapi.json"' <<<"$BODY" || fail "/$svc/docs does not link its document"

@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
+    servers((url = "/availability", description = "Through the gateway (paths below are the service's own; the gateway adds this prefix)")),
     info(
         title = "W2Meet availability-service",
         description = "Intersects the weekly schedules of 2–1000 users over real dates, each in their own time zone."

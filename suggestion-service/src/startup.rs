@@ -18,6 +18,7 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
+    servers((url = "/suggestion", description = "Through the gateway (paths below are the service's own; the gateway adds this prefix)")),
     info(
         title = "W2Meet suggestion-service",
         description = "Ranks candidate meeting times for a group from the timelines availability-service lays out."

@@ -25,6 +25,7 @@ use crate::store::{AccountStore, Cache, UserStore};
 
 #[derive(OpenApi)]
 #[openapi(
+    servers((url = "/users", description = "Through the gateway (paths below are the service's own; the gateway adds this prefix)")),
     info(
         title = "W2Meet user-service",
         description = "Users and their weekly availability. PostgreSQL is the source of truth; reads go through a Redis cache (`X-Cache: HIT|MISS|BYPASS`)."

@@ -30,6 +30,7 @@ const STARTUP_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(OpenApi)]
 #[openapi(
+    servers((url = "/worker", description = "Through the gateway (paths below are the service's own; the gateway adds this prefix)")),
     info(
         title = "W2Meet worker-service",
         description = "Asynchronous suggestion jobs. A submission is stored in PostgreSQL and queued on RabbitMQ (durable queue, persistent messages, publisher confirms) before the 202; consumers compute it through suggestion-service, retry transient failures with backoff, and store the result."

@@ -176,7 +176,7 @@ pub async fn logout(
 }
 
 /// Who the access token names.
-#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, path = "/auth/me", operation_id = "get_me", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = Me),
         (status = 401, description = "No valid token, or its account is gone", body = ErrorBody),
@@ -190,7 +190,7 @@ pub async fn me(
 
 /// The public keys that verify access tokens (RFC 7517). Cached for five
 /// minutes; a service that meets an unknown `kid` fetches again.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+#[utoipa::path(get, path = "/.well-known/jwks.json", operation_id = "get_jwks", tag = "auth",
     responses((status = 200, description = "The key set", body = Object)))]
 pub async fn jwks(State(accounts): State<Accounts>) -> Response {
     let jwks: &Jwks = accounts.keys.jwks();

@@ -14,7 +14,7 @@ use crate::error::{PATH_EMAIL, UserError};
 use crate::service::Users;
 
 /// A user's availability record, cache-aside.
-#[utoipa::path(get, path = "/user-avail/cache-aside/{email}", tag = "cache-aside", security((), ("bearer" = [])),
+#[utoipa::path(get, path = "/user-avail/cache-aside/{email}", operation_id = "get_availability_record", tag = "cache-aside", security((), ("bearer" = [])),
     params(("email" = String, Path, description = "The user's email")),
     responses((status = 200, description = "The availability record; `X-Cache` says how it was served", body = AvailabilityRecord),
               (status = 400, description = "Not a valid email", body = ErrorBody),
@@ -43,7 +43,7 @@ pub struct ByQuery {
 }
 
 /// The same, with the email as the original client sent it.
-#[utoipa::path(get, path = "/user-avail/cache-aside", tag = "cache-aside", security((), ("bearer" = [])), params(ByQuery),
+#[utoipa::path(get, path = "/user-avail/cache-aside", operation_id = "get_availability_record_by_query", tag = "cache-aside", security((), ("bearer" = [])), params(ByQuery),
     responses((status = 200, description = "The availability record", body = AvailabilityRecord),
               (status = 400, description = "Missing or invalid email", body = ErrorBody),
               (status = 401, description = "A claimed profile, and no valid token", body = ErrorBody),

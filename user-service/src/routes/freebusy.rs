@@ -42,7 +42,7 @@ pub struct FreeBusy {
 
 /// The user's free/busy view over real dates, like Microsoft Graph's
 /// `getSchedule` `availabilityView`.
-#[utoipa::path(get, path = "/users/{email}/freebusy", tag = "users", security((), ("bearer" = [])),
+#[utoipa::path(get, path = "/users/{email}/freebusy", operation_id = "get_freebusy", tag = "users", security((), ("bearer" = [])),
     params(("email" = String, Path, description = "The user's email"), FreeBusyQuery),
     responses((status = 200, description = "The view", body = FreeBusy),
               (status = 400, description = "Bad parameters", body = ErrorBody),

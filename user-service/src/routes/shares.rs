@@ -20,7 +20,7 @@ pub struct Shares {
 }
 
 /// The people a profile is shared with.
-#[utoipa::path(get, path = "/users/{email}/shares", tag = "sharing", security(("bearer" = [])),
+#[utoipa::path(get, path = "/users/{email}/shares", operation_id = "list_shares", tag = "sharing", security(("bearer" = [])),
     params(("email" = String, Path, description = "The owner's email")),
     responses(
         (status = 200, description = "The viewers", body = Shares),
@@ -43,7 +43,7 @@ pub async fn list(
 }
 
 /// Share the profile with `viewer` (idempotent).
-#[utoipa::path(put, path = "/users/{email}/shares/{viewer}", tag = "sharing", security(("bearer" = [])),
+#[utoipa::path(put, path = "/users/{email}/shares/{viewer}", operation_id = "share", tag = "sharing", security(("bearer" = [])),
     params(("email" = String, Path, description = "The owner's email"),
            ("viewer" = String, Path, description = "Who may read it")),
     responses(
@@ -61,7 +61,7 @@ pub async fn add(
 }
 
 /// Stop sharing with `viewer` (idempotent).
-#[utoipa::path(delete, path = "/users/{email}/shares/{viewer}", tag = "sharing", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/users/{email}/shares/{viewer}", operation_id = "unshare", tag = "sharing", security(("bearer" = [])),
     params(("email" = String, Path, description = "The owner's email"),
            ("viewer" = String, Path, description = "Who may no longer read it")),
     responses(

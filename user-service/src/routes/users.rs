@@ -177,7 +177,7 @@ pub struct BatchResponse {
 }
 
 /// Read many users at once (GET form).
-#[utoipa::path(get, path = "/users", tag = "users", security((), ("bearer" = [])), params(BatchQuery),
+#[utoipa::path(get, path = "/users", operation_id = "batch_get_users", tag = "users", security((), ("bearer" = [])), params(BatchQuery),
     responses((status = 200, description = "Found and missing users", body = BatchResponse),
               (status = 400, description = "No, too many or invalid emails", body = ErrorBody),
               (status = 401, description = "A token or service credential that does not verify", body = ErrorBody),
@@ -199,7 +199,7 @@ pub async fn batch_get(
 }
 
 /// Read many users at once (POST form, for large groups).
-#[utoipa::path(post, path = "/users/batch", tag = "users", security((), ("bearer" = [])), request_body = BatchBody,
+#[utoipa::path(post, path = "/users/batch", operation_id = "batch_post_users", tag = "users", security((), ("bearer" = [])), request_body = BatchBody,
     responses((status = 200, description = "Found and missing users", body = BatchResponse),
               (status = 400, description = "No, too many or invalid emails", body = ErrorBody),
               (status = 401, description = "A token or service credential that does not verify", body = ErrorBody),

@@ -36,7 +36,7 @@ pub struct Enqueued {
 /// Answers only after RabbitMQ confirmed the message is stored. Send the
 /// same `Idempotency-Key` again (after a timeout, say) to get the same job
 /// back instead of a second one.
-#[utoipa::path(post, path = "/tasks", request_body = TaskInput, tag = "tasks", security((), ("bearer" = [])),
+#[utoipa::path(post, path = "/tasks", operation_id = "submit_task", request_body = TaskInput, tag = "tasks", security((), ("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header,
         description = "Makes a repeated submission return the first one's job (1–255 visible ASCII characters)")),
     responses(
