@@ -36,17 +36,24 @@ one() { # one "METHOD URL [BODY]"
 }
 export -f one
 codes=$(mktemp)
+trap 'kill "${burst:-}" 2>/dev/null || true; rm -f "$reqs" "$codes"' EXIT
 (xargs -P 8 -d '\n' -n 1 bash -c 'one "$0"' <"$reqs" >"$codes") &
 burst=$!
 sleep 0.7
 drained=()
 for name in user-service-1 worker-api-1; do
     port=$(port_of "$name") || fail "no running $name"
-    kill -TERM "$(cat "$RUN_DIR/pids/$name.pid")"
-    sleep 0.2
-    ready=$(curl -s --max-time 2 -w ' %{http_code}' "http://$port/readyz" || true)
-    [[ $ready == *'"draining"'*' 503' ]] || fail "$name should be draining after SIGTERM: $ready"
-    drained+=("$name:$port")
+    old_pid=$(cat "$RUN_DIR/pids/$name.pid")
+    kill -TERM "$old_pid"
+    ready=""
+    for _ in $(seq 1 20); do
+        ready=$(curl -s --max-time 2 -D - "http://$port/readyz" | tr -d '\r' || true)
+        [[ $ready == *'"draining"'* ]] && break
+        sleep 0.05
+    done
+    [[ $ready == *' 503'* && $ready == *'"draining"'* ]] || fail "$name should be draining after SIGTERM: $ready"
+    grep -qi '^connection: close' <<<"$ready" || fail "$name should close connections while draining: $ready"
+    drained+=("$name:$port:$old_pid")
 done
 wait "$burst"
 total=$(wc -l <"$codes")
@@ -55,13 +62,15 @@ echo "burst: $total requests, $bad failed"
 [ "$total" = 1200 ] || fail "only $total requests completed"
 [ "$bad" = 0 ] || fail "$bad requests failed during the drain: $(sort "$codes" | uniq -c | tr '\n' ' ')"
 
-# Each came back under its supervisor, ready.
+# Each came back under its supervisor, as a new process, ready.
 for entry in "${drained[@]}"; do
+    IFS=: read -r name host port old_pid <<<"$entry"
     ok=0
     for _ in $(seq 1 150); do
-        curl -fsS -o /dev/null --max-time 1 "http://${entry#*:}/readyz" && { ok=1; break; }
+        new_pid=$(cat "$RUN_DIR/pids/$name.pid" 2>/dev/null || true)
+        [ "$new_pid" != "$old_pid" ] && curl -fsS -o /dev/null --max-time 1 "http://$host:$port/readyz" && { ok=1; break; }
         sleep 0.1
     done
-    [ "$ok" = 1 ] || fail "${entry%%:*} did not come back ready"
+    [ "$ok" = 1 ] || fail "$name did not come back ready as a new process"
 done
 echo "drain ok"

@@ -162,6 +162,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .with_background(async move { refresher.refresh_epoch_forever().await })
         .with_background(w2meet_pg::close_idle_forever(
             pool,
+            "users",
             w2meet_pg::IDLE_CLOSE_AFTER,
         )))
 }

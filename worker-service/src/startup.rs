@@ -123,6 +123,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         })
         .with_background(w2meet_pg::close_idle_forever(
             pool,
+            "jobs_api",
             w2meet_pg::IDLE_CLOSE_AFTER,
         ));
     Ok(server)
@@ -175,6 +176,7 @@ impl ConsumerApp {
         });
         let idle = tokio::spawn(w2meet_pg::close_idle_forever(
             self.pool,
+            "jobs_consumer",
             w2meet_pg::IDLE_CLOSE_AFTER,
         ));
         self.consumer.run(rx).await;

@@ -15,12 +15,12 @@ pub const IDLE_CLOSE_AFTER: Duration = Duration::from_secs(60);
 
 /// Closes pooled connections unused for `idle`, checking every 5 s (at
 /// most every `idle / 2`), until the process ends; each check also sets the
-/// pool gauges `db_pool_connections{state="idle"|"in_use"}` and
-/// `db_pool_max_connections`. deadpool opens a connection whenever every
+/// pool gauges `db_pool_connections{pool=name,state="idle"|"in_use"}` and
+/// `db_pool_max_connections{pool=name}`. deadpool opens a connection whenever every
 /// pooled one is busy and never closes one by itself, so without this a
 /// pool would hold the most connections a spike ever needed, for good; with
 /// it, the pool holds what the load of the last minute needed.
-pub async fn close_idle_forever(pool: Pool, idle: Duration) {
+pub async fn close_idle_forever(pool: Pool, name: &'static str, idle: Duration) {
     let mut tick = tokio::time::interval((idle / 2).min(Duration::from_secs(5)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     metrics::describe_gauge!(
@@ -38,24 +38,35 @@ pub async fn close_idle_forever(pool: Pool, idle: Duration) {
             tracing::debug!(closed, "idle database connections closed");
         }
         let status = pool.status();
-        metrics::gauge!("db_pool_connections", "state" => "idle").set(status.available as f64);
-        metrics::gauge!("db_pool_connections", "state" => "in_use")
+        metrics::gauge!("db_pool_connections", "pool" => name, "state" => "idle")
+            .set(status.available as f64);
+        metrics::gauge!("db_pool_connections", "pool" => name, "state" => "in_use")
             .set(status.size.saturating_sub(status.available) as f64);
-        metrics::gauge!("db_pool_max_connections").set(status.max_size as f64);
+        metrics::gauge!("db_pool_max_connections", "pool" => name).set(status.max_size as f64);
     }
 }
 
-/// Whether the database answers, for health and readiness. A pool whose
-/// every connection is in use right now counts as up: those connections
-/// are talking to the database, and waiting for one would report a busy
-/// pool as a dead database.
-pub async fn ping(pool: &Pool) -> Result<(), StoreError> {
-    let status = pool.status();
-    if status.available == 0 && status.size >= status.max_size {
-        return Ok(());
+/// A one-connection pool beside a service's own, for `/health` and
+/// `/readyz`: a check through the service's pool would wait for a free
+/// connection and report a pool that is merely busy as a dead database;
+/// this one is never busy with requests, so its ping says whether
+/// PostgreSQL answers now.
+#[derive(Clone)]
+pub struct Probe(Pool);
+
+impl Probe {
+    pub fn new(cfg: &DbConfig) -> Result<Probe, PoolConfigError> {
+        pool(&DbConfig {
+            pool_size: 1,
+            ..cfg.clone()
+        })
+        .map(Probe)
     }
-    pool.get().await?.simple_query("SELECT 1").await?;
-    Ok(())
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.0.get().await?.simple_query("SELECT 1").await?;
+        Ok(())
+    }
 }
 
 /// Database settings.

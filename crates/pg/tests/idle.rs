@@ -23,7 +23,11 @@ async fn connections_left_idle_are_closed_and_busy_ones_kept() {
     drop(held);
     assert_eq!(pool.status().size, 3);
     let busy = pool.get().await.expect("a connection");
-    tokio::spawn(close_idle_forever(pool.clone(), Duration::from_millis(300)));
+    tokio::spawn(close_idle_forever(
+        pool.clone(),
+        "test",
+        Duration::from_millis(300),
+    ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while pool.status().size > 1 {
         assert!(

@@ -160,22 +160,60 @@ fn is_json(res: &Response) -> bool {
 
 /// `axum::Json` whose rejections are [`ApiError`]s: malformed JSON, wrong
 /// types, non-UTF-8, a missing content type or an oversized body get the
-/// common error body instead of axum's plain text.
+/// common error body instead of axum's plain text. Every W2Meet body is a
+/// JSON object: anything else (`[]`, `"x"`, `3`) is a 400 here, before serde
+/// could read a sequence into a struct's fields.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
 impl<T, S> FromRequest<S> for Json<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == "application"
+                    && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+            });
+        if !json_type {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorDetail::new(
+                    ["body"],
+                    "Expected request with `Content-Type: application/json`",
+                    "content_type",
+                ),
+            ));
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                let status = r.status();
+                let kind = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "payload_too_large"
+                } else {
+                    "body_error"
+                };
+                ApiError::new(status, ErrorDetail::new(["body"], r.body_text(), kind))
+            })?;
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorDetail::new(["body"], "the body must be a JSON object", "type_error"),
+            ));
+        }
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|axum::Json(v)| Json(v))
+            .map_err(json_rejection)
     }
 }
 

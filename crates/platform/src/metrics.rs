@@ -7,8 +7,8 @@
 //! describe them (`# HELP`) with `metrics::describe_*!`.
 //!
 //! - **Buckets fit what they measure**: requests and upstream calls from a
-//!   cache hit (0.2 ms) to the gateway's timeout (30 s); histograms named
-//!   `job_*` — queued work — from 50 ms to an hour.
+//!   cache hit (0.2 ms) to the gateway's timeout (30 s); a job's latency
+//!   (`job_latency_seconds`, queued work with retries) from 50 ms to an hour.
 //! - **Upkeep**: a thread drains the histograms' pending samples every 5 s,
 //!   so memory stays flat when nothing scrapes.
 //! - **Process and build**: `process_resident_memory_bytes`,
@@ -30,8 +30,8 @@ const LATENCY_BUCKETS: &[f64] = &[
     30.0,
 ];
 
-/// Queued work (`job_*` histograms), seconds: retries back off up to a
-/// minute each, so a job can take minutes.
+/// Queued work (`job_latency_seconds`: submission to final state), seconds:
+/// retries back off up to a minute each, so a job can take minutes.
 const JOB_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
 ];
@@ -55,7 +55,10 @@ pub fn handle() -> PrometheusHandle {
             let handle = PrometheusBuilder::new()
                 .set_buckets(LATENCY_BUCKETS)
                 .expect("bucket list is not empty")
-                .set_buckets_for_metric(Matcher::Prefix("job_".to_owned()), JOB_BUCKETS)
+                .set_buckets_for_metric(
+                    Matcher::Full("job_latency_seconds".to_owned()),
+                    JOB_BUCKETS,
+                )
                 .expect("bucket list is not empty")
                 .install_recorder()
                 .expect("no other metrics recorder is installed");
@@ -133,18 +136,22 @@ fn record_process() {
     // Offsets in `rest` (field 3 of proc(5) is index 0): utime 14, stime
     // 15, num_threads 20, starttime 22, rss 24 — minus 3.
     let ticks = 100.0; // USER_HZ on Linux
-    let page = 4096.0;
-    if let (Some(u), Some(s)) = (num(11), num(12)) {
-        metrics::counter!("process_cpu_seconds_total").absolute(((u + s) / ticks) as u64);
-    }
     if let Some(t) = num(17) {
         metrics::gauge!("process_threads").set(t);
     }
-    if let Some(rss) = num(21) {
-        metrics::gauge!("process_resident_memory_bytes").set(rss * page);
-    }
     if let (Some(start), Some(boot)) = (num(19), boot_time()) {
         metrics::gauge!("process_start_time_seconds").set(boot + start / ticks);
+    }
+    // VmRSS is in kB whatever the page size.
+    let rss_kib = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|st| {
+            st.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        });
+    if let Some(kib) = rss_kib {
+        metrics::gauge!("process_resident_memory_bytes").set(kib * 1024.0);
     }
     if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
         metrics::gauge!("process_open_fds").set(fds.count() as f64);
@@ -180,15 +187,39 @@ pub async fn track(req: Request, next: Next) -> Response {
     res
 }
 
+/// User and system CPU seconds so far, with the clock ticks' resolution
+/// (written by hand: the `metrics` counters are whole numbers).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// The exposition text: the recorder's series and the CPU counter.
+pub fn render_text() -> String {
+    record_process();
+    let mut text = handle().render();
+    if let Some(cpu) = cpu_seconds() {
+        text.push_str(&format!(
+            "# HELP process_cpu_seconds_total User and system CPU time, seconds\n\
+             # TYPE process_cpu_seconds_total counter\n\
+             process_cpu_seconds_total {cpu}\n"
+        ));
+    }
+    text
+}
+
 /// `GET /metrics`.
 pub async fn render() -> impl IntoResponse {
-    record_process();
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        handle().render(),
+        render_text(),
     )
 }
 
@@ -202,8 +233,8 @@ mod tests {
         set_service("metrics-test");
         metrics::histogram!("job_latency_seconds").record(42.0);
         metrics::histogram!("http_request_duration_seconds", "route" => "/t").record(0.001);
-        record_process();
-        let text = h.render();
+        let _ = h;
+        let text = render_text();
         assert!(
             text.contains("job_latency_seconds_bucket{le=\"3600\"} 1"),
             "{text}"

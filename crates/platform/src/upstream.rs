@@ -267,10 +267,21 @@ impl Upstream {
         .await
     }
 
-    /// `GET {base}/readyz` for this service's own `/health`: Ok when 200.
+    /// For this service's own `/health`: Ok when some replica answers its
+    /// `/readyz` with 200 (each tried in turn), so one replica draining in
+    /// a rolling restart does not make this service unhealthy.
     pub async fn health(&self, case_id: &CaseId) -> Result<(), UpstreamError> {
-        let _: serde_json::Value = self.get_json("/readyz", case_id).await?;
-        Ok(())
+        let mut last = None;
+        for _ in 0..self.bases.len() {
+            match self.get_json::<serde_json::Value>("/readyz", case_id).await {
+                Ok(_) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or(UpstreamError::BadAnswer {
+            service: self.service,
+            reason: "no replica".to_owned(),
+        }))
     }
 
     async fn send<T: DeserializeOwned>(

@@ -113,21 +113,24 @@ pub enum Deleted {
 #[derive(Clone)]
 pub struct UserStore {
     pool: Pool,
+    /// One connection of its own for health and readiness checks.
+    probe: w2meet_pg::Probe,
     /// Rows-fetching queries run (single and batch reads): lets tests prove
     /// that concurrent misses share one read, and is exported as a metric.
     reads: Arc<AtomicU64>,
 }
 
 impl UserStore {
-    /// Builds the pool; connections are opened lazily.
     /// The pool, for the loop that closes idle connections.
     pub fn pool(&self) -> Pool {
         self.pool.clone()
     }
 
+    /// Builds the pools; connections are opened lazily.
     pub fn new(cfg: &DbConfig) -> anyhow::Result<UserStore> {
         Ok(UserStore {
             pool: w2meet_pg::pool(cfg)?,
+            probe: w2meet_pg::Probe::new(cfg)?,
             reads: Arc::default(),
         })
     }
@@ -148,8 +151,10 @@ impl UserStore {
         metrics::counter!("user_db_reads_total").increment(1);
     }
 
+    /// Whether PostgreSQL answers now (through the probe connection, so a
+    /// busy pool is not taken for a dead database).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        w2meet_pg::ping(&self.pool).await
+        self.probe.ping().await
     }
 
     pub async fn get(&self, email: &Email) -> Result<Option<Profile>, StoreError> {

@@ -198,6 +198,21 @@ async fn a_conflicting_or_invalid_write_leaves_the_stored_user_intact() {
         StatusCode::BAD_REQUEST,
     )
     .await;
+    // A body that is JSON but not an object (serde would read `[]` into a
+    // struct of optional fields) replaces nothing.
+    for body in [
+        json!([]),
+        json!(["x@x.io"]),
+        json!("x"),
+        json!(3),
+        json!(null),
+    ] {
+        let res = app.put("/users/keep@x.io", &body).await;
+        let err = assert_error(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(err["detail"][0]["loc"], json!(["body"]), "{body}");
+    }
+    let res = app.post("/users", &json!([])).await;
+    assert_error(res, StatusCode::BAD_REQUEST).await;
     let now: Value = app.get("/users/keep@x.io").await.json().await.unwrap();
     assert_eq!(now, original);
 }

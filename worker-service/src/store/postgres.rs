@@ -124,18 +124,21 @@ pub enum Claim {
 #[derive(Clone)]
 pub struct JobStore {
     pool: Pool,
+    /// One connection of its own for health and readiness checks.
+    probe: w2meet_pg::Probe,
 }
 
 impl JobStore {
-    /// Builds the pool; connections are opened lazily.
     /// The pool, for the loop that closes idle connections.
     pub fn pool(&self) -> Pool {
         self.pool.clone()
     }
 
+    /// Builds the pools; connections are opened lazily.
     pub fn new(cfg: &DbConfig) -> anyhow::Result<JobStore> {
         Ok(JobStore {
             pool: w2meet_pg::pool(cfg)?,
+            probe: w2meet_pg::Probe::new(cfg)?,
         })
     }
 
@@ -145,8 +148,10 @@ impl JobStore {
         w2meet_pg::migrate_waiting(&self.pool, "w2meet-worker-service", MIGRATIONS, wait).await
     }
 
+    /// Whether PostgreSQL answers now (through the probe connection, so a
+    /// busy pool is not taken for a dead database).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        w2meet_pg::ping(&self.pool).await
+        self.probe.ping().await
     }
 
     /// Stores a queued job, unless its idempotency key is taken.
