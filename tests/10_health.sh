@@ -14,6 +14,15 @@ for svc in users availability suggestion worker; do
     req GET "/$svc/openapi.json"
     expect_status 200 "/$svc/openapi.json"
     jq -e '.openapi | startswith("3.")' <<<"$BODY" >/dev/null || fail "/$svc/openapi.json is not OpenAPI 3"
+    # Every operation takes the Case-ID header and every answer names it.
+    jq -e '[.paths[][] | [.parameters[]? | select(.in == "header" and .name == "Case-ID")] | length == 1] | all' \
+        <<<"$BODY" >/dev/null || fail "/$svc/openapi.json: an operation does not document the Case-ID header"
+    jq -e '[.paths[][] | .responses[] | .headers["Case-ID"] != null] | all' \
+        <<<"$BODY" >/dev/null || fail "/$svc/openapi.json: an answer does not document its Case-ID header"
+    if [ "$svc" = users ]; then
+        jq -e '.paths["/users/{email}"].get.responses["200"].headers | has("ETag") and has("X-Cache")' \
+            <<<"$BODY" >/dev/null || fail "/users/openapi.json: GET /users/{email} should document ETag and X-Cache"
+    fi
     # The public base path, and one distinct, descriptive operationId each.
     jq -e --arg p "/$svc" '.servers[0].url == $p' <<<"$BODY" >/dev/null || fail "/$svc/openapi.json: servers should name $svc's gateway path"
     jq -e '[.paths[][] | .operationId] | (length == (unique | length))

@@ -59,6 +59,7 @@ pub fn finish_router(
     crate::metrics::handle();
     let mut openapi = openapi;
     document_unsupported_media_type(&mut openapi);
+    document_case_id(&mut openapi);
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
     let docs = Arc::new(crate::docs::page(&openapi_json));
     router
@@ -103,6 +104,56 @@ pub fn finish_router(
                 ))
                 .layer(DefaultBodyLimit::max(limits.body_limit_bytes)),
         )
+}
+
+/// Every operation takes an optional `Case-ID` request header and every
+/// answer carries one (the layers below do it for every route): say so once
+/// here rather than in every handler.
+fn document_case_id(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, RefOr, Required, Type};
+    let string = || ObjectBuilder::new().schema_type(Type::String).build();
+    let parameter = ParameterBuilder::new()
+        .name("Case-ID")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "The id that follows this request through every service and log line: 1–128 characters of A-Z a-z 0-9 . _ : - (anything else is replaced by a new one, which the answer carries). A new UUID when absent.",
+        ))
+        .schema(Some(string()))
+        .build();
+    let header = HeaderBuilder::new()
+        .schema(Some(string()))
+        .description(Some(
+            "The request's Case-ID (the one sent, or the one made for it)",
+        ))
+        .build();
+    for item in openapi.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let params = op.parameters.get_or_insert_with(Vec::new);
+            let named = |p: &RefOr<utoipa::openapi::path::Parameter>| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case("case-id"));
+            if !params.iter().any(named) {
+                params.push(RefOr::T(parameter.clone()));
+            }
+            for response in op.responses.responses.values_mut() {
+                if let RefOr::T(r) = response {
+                    r.headers
+                        .entry("Case-ID".to_owned())
+                        .or_insert_with(|| RefOr::T(header.clone()));
+                }
+            }
+        }
+    }
 }
 
 /// Every operation that takes a JSON body can answer 415 (the `Json`

@@ -16,7 +16,7 @@ use crate::service::Users;
 /// A user's availability record, cache-aside.
 #[utoipa::path(get, path = "/user-avail/cache-aside/{email}", operation_id = "get_availability_record", tag = "cache-aside", security((), ("bearer" = [])),
     params(("email" = String, Path, description = "The user's email")),
-    responses((status = 200, description = "The availability record; `X-Cache` says how it was served", body = AvailabilityRecord),
+    responses((status = 200, description = "The availability record; `X-Cache` says how it was served", body = AvailabilityRecord, headers(("X-Cache" = String, description = "HIT, MISS or BYPASS: how the read was served"))),
               (status = 400, description = "Not a valid email", body = ErrorBody),
               (status = 401, description = "A claimed profile, and no valid token", body = ErrorBody),
               (status = 403, description = "A claimed profile not shared with the caller", body = ErrorBody),
@@ -44,7 +44,7 @@ pub struct ByQuery {
 
 /// The same, with the email as the original client sent it.
 #[utoipa::path(get, path = "/user-avail/cache-aside", operation_id = "get_availability_record_by_query", tag = "cache-aside", security((), ("bearer" = [])), params(ByQuery),
-    responses((status = 200, description = "The availability record", body = AvailabilityRecord),
+    responses((status = 200, description = "The availability record", body = AvailabilityRecord, headers(("X-Cache" = String, description = "HIT, MISS or BYPASS: how the read was served"))),
               (status = 400, description = "Missing or invalid email", body = ErrorBody),
               (status = 401, description = "A claimed profile, and no valid token", body = ErrorBody),
               (status = 403, description = "A claimed profile not shared with the caller", body = ErrorBody),

@@ -47,8 +47,8 @@ pub(crate) fn parse_email(raw: &str, loc: &[&str]) -> Result<Email, UserError> {
 /// Create a user.
 #[utoipa::path(post, path = "/users", request_body = UserInput, tag = "users", security((), ("bearer" = [])),
     responses(
-        (status = 201, description = "Created", body = UserRecord),
-        (status = 200, description = "An identical user already existed (a retried create)", body = UserRecord),
+        (status = 201, description = "Created", body = UserRecord, headers(("ETag" = String, description = "The stored version, quoted: send it back in If-Match"))),
+        (status = 200, description = "An identical user already existed (a retried create)", body = UserRecord, headers(("ETag" = String, description = "The stored version, quoted: send it back in If-Match"))),
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 401, description = "A claimed profile (or `AUTH_MODE=required`) and no valid owner's token", body = ErrorBody),
         (status = 403, description = "Someone else's claimed profile", body = ErrorBody),
@@ -70,7 +70,7 @@ pub async fn create_user(
 #[utoipa::path(get, path = "/users/{email}", tag = "users", security((), ("bearer" = [])),
     params(("email" = String, Path, description = "The user's email")),
     responses(
-        (status = 200, description = "The user; `X-Cache` says how it was served", body = UserRecord),
+        (status = 200, description = "The user; `X-Cache` says how it was served", body = UserRecord, headers(("ETag" = String, description = "The stored version, quoted: send it back in If-Match"), ("X-Cache" = String, description = "HIT, MISS or BYPASS: how the read was served"))),
         (status = 400, description = "Not a valid email", body = ErrorBody),
         (status = 401, description = "A claimed profile and no valid token of its owner or a viewer", body = ErrorBody),
         (status = 403, description = "A claimed profile not shared with the caller", body = ErrorBody),
@@ -103,7 +103,7 @@ pub async fn get_user(
     params(("email" = String, Path, description = "The user's email"),
            ("If-Match" = Option<String>, Header, description = "Expected version, as returned in `ETag`")),
     responses(
-        (status = 200, description = "Replaced", body = UserRecord),
+        (status = 200, description = "Replaced", body = UserRecord, headers(("ETag" = String, description = "The stored version, quoted: send it back in If-Match"))),
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 401, description = "A claimed profile (or `AUTH_MODE=required`) and no valid owner's token", body = ErrorBody),
         (status = 403, description = "Someone else's claimed profile", body = ErrorBody),
@@ -178,7 +178,7 @@ pub struct BatchResponse {
 
 /// Read many users at once (GET form).
 #[utoipa::path(get, path = "/users", operation_id = "batch_get_users", tag = "users", security((), ("bearer" = [])), params(BatchQuery),
-    responses((status = 200, description = "Found and missing users", body = BatchResponse),
+    responses((status = 200, description = "Found and missing users", body = BatchResponse, headers(("X-Cache" = String, description = "HIT, MISS or BYPASS: how the read was served"))),
               (status = 400, description = "No, too many or invalid emails", body = ErrorBody),
               (status = 401, description = "A token or service credential that does not verify", body = ErrorBody),
               (status = 503, description = "Cache misses while PostgreSQL is unavailable", body = ErrorBody)))]
@@ -200,7 +200,7 @@ pub async fn batch_get(
 
 /// Read many users at once (POST form, for large groups).
 #[utoipa::path(post, path = "/users/batch", operation_id = "batch_post_users", tag = "users", security((), ("bearer" = [])), request_body = BatchBody,
-    responses((status = 200, description = "Found and missing users", body = BatchResponse),
+    responses((status = 200, description = "Found and missing users", body = BatchResponse, headers(("X-Cache" = String, description = "HIT, MISS or BYPASS: how the read was served"))),
               (status = 400, description = "No, too many or invalid emails", body = ErrorBody),
               (status = 401, description = "A token or service credential that does not verify", body = ErrorBody),
               (status = 503, description = "Cache misses while PostgreSQL is unavailable", body = ErrorBody)))]

@@ -40,7 +40,7 @@ pub struct Enqueued {
     params(("Idempotency-Key" = Option<String>, Header,
         description = "Makes a repeated submission return the first one's job (1–255 visible ASCII characters)")),
     responses(
-        (status = 202, description = "Stored and enqueued (`Idempotent-Replayed: true` for a repeat)", body = Enqueued),
+        (status = 202, description = "Stored and enqueued (`Idempotent-Replayed: true` for a repeat)", body = Enqueued, headers(("Idempotent-Replayed" = String, description = "`true` when this answers an earlier submission with the same Idempotency-Key"))),
         (status = 400, description = "Invalid submission", body = ErrorBody),
         (status = 401, description = "A token that does not verify", body = ErrorBody),
         (status = 409, description = "The Idempotency-Key was used for another submission", body = ErrorBody),
