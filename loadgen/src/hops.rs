@@ -138,14 +138,14 @@ pub fn analyse(dir: &Path, tag: &str, hops_clients: usize) -> Result<Vec<Hop>> {
                     let to = v["upstream"].as_str().unwrap_or("?");
                     push(service, format!("call to {to} (upstream_ms)"), ms);
                 }
-            } else if msg == "job succeeded" {
-                if let Some(ms) = v["latency_ms"].as_f64() {
-                    push(
-                        "worker-consumer",
-                        "job created → succeeded (latency_ms)".into(),
-                        ms,
-                    );
-                }
+            } else if msg == "job succeeded"
+                && let Some(ms) = v["latency_ms"].as_f64()
+            {
+                push(
+                    "worker-consumer",
+                    "job created → succeeded (latency_ms)".into(),
+                    ms,
+                );
             }
         }
     }

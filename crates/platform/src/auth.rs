@@ -123,17 +123,29 @@ pub enum AuthError {
     /// 401: the route needs a person and none was named.
     #[error("authentication required")]
     Required,
+    /// 503: no signing key is known yet — user-service's key set could not
+    /// be fetched — so no token can be judged either way.
+    #[error("signing keys unavailable")]
+    KeysUnavailable,
 }
 
 impl AuthError {
     pub fn to_api_error(&self) -> ApiError {
+        if *self == AuthError::KeysUnavailable {
+            return ApiError::server(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "tokens cannot be verified right now (the signing keys are unavailable)",
+            );
+        }
         let msg = match self {
             AuthError::Required => {
                 "authentication required: send Authorization: Bearer <access token>"
             }
             AuthError::Expired => "the access token has expired; refresh it",
             AuthError::Malformed => "the Authorization header must be \"Bearer <access token>\"",
-            AuthError::Invalid(_) | AuthError::BadServiceToken => "the credential is not valid",
+            AuthError::Invalid(_) | AuthError::BadServiceToken | AuthError::KeysUnavailable => {
+                "the credential is not valid"
+            }
         };
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -146,6 +158,11 @@ impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         tracing::info!(auth_error = %self, "credential refused");
         let mut res = self.to_api_error().into_response();
+        if self == AuthError::KeysUnavailable {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return res;
+        }
         let challenge = match self {
             AuthError::Required => "Bearer realm=\"w2meet\"",
             _ => "Bearer realm=\"w2meet\", error=\"invalid_token\"",
@@ -395,7 +412,12 @@ impl Verifier {
             Some(k) => k,
             None => {
                 self.fetch(true).await;
-                self.key(&kid).ok_or(AuthError::Invalid("unknown kid"))?
+                match self.key(&kid) {
+                    Some(k) => k,
+                    // Nothing was ever fetched: unknown to us, not known bad.
+                    None if self.no_keys() => return Err(AuthError::KeysUnavailable),
+                    None => return Err(AuthError::Invalid("unknown kid")),
+                }
             }
         };
         jsonwebtoken::decode::<Claims>(token, &key, &self.0.validation)
@@ -407,6 +429,14 @@ impl Verifier {
                 }
                 _ => AuthError::Invalid("claims"),
             })
+    }
+
+    fn no_keys(&self) -> bool {
+        self.0
+            .keys
+            .read()
+            .map(|k| k.keys.is_empty())
+            .unwrap_or(true)
     }
 
     fn key(&self, kid: &str) -> Option<DecodingKey> {

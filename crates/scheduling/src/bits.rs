@@ -84,7 +84,7 @@ pub(crate) fn extract<const N: usize>(words: &[u64], start: usize, len: usize) -
         };
         *o = word(q + k) >> off | high;
     }
-    if len % 64 != 0 {
+    if !len.is_multiple_of(64) {
         out[len / 64] &= word_mask(0, len % 64);
     }
     out

@@ -293,16 +293,16 @@ fn explain(group: &Group, request: &SuggestRequest) -> (EmptyReason, Vec<Alterna
             });
         }
         let finer = StepMinutes::new(crate::pattern::SLOT_MINUTES).ok();
-        if let (true, Some(relaxed)) = (off_grid, finer) {
-            if let Some(suggestion) = top(duration, 1, required, k) {
-                alternatives.push(Alternative {
-                    relaxed: Relaxation::FinerStep {
-                        requested: request.step,
-                        relaxed,
-                    },
-                    suggestion,
-                });
-            }
+        if let (true, Some(relaxed)) = (off_grid, finer)
+            && let Some(suggestion) = top(duration, 1, required, k)
+        {
+            alternatives.push(Alternative {
+                relaxed: Relaxation::FinerStep {
+                    requested: request.step,
+                    relaxed,
+                },
+                suggestion,
+            });
         }
     }
     if let Some(suggestion) = fewest_missing(group, request) {

@@ -108,12 +108,11 @@ impl PrivateRedis {
     /// Stops the server (saving first if persistent) and waits until it is gone.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            if self.persistent {
-                if let Ok(mut conn) =
+            if self.persistent
+                && let Ok(mut conn) =
                     redis::Client::open(self.url()).and_then(|c| c.get_connection())
-                {
-                    let _: redis::RedisResult<()> = redis::cmd("SAVE").query(&mut conn);
-                }
+            {
+                let _: redis::RedisResult<()> = redis::cmd("SAVE").query(&mut conn);
             }
             let _ = child.kill();
             let _ = child.wait();

@@ -293,3 +293,28 @@ async fn suggestions_name_a_claimed_person_only_to_whom_may_see_them() {
         .unwrap();
     test_support::assert_error(res, 401u16).await;
 }
+
+#[tokio::test]
+async fn a_token_that_cannot_be_checked_yet_is_a_503_not_a_401() {
+    // user-service (the keys) unreachable from the start: a token can be
+    // judged neither valid nor forged.
+    let dead = format!("http://127.0.0.1:{}", test_support::free_port());
+    let base = spawn_suggestion(dead.clone(), dead).await;
+    let keys = user_service::service::tokens::SigningKeys::ephemeral().unwrap();
+    let token = keys
+        .issue(
+            "ann@x.io",
+            uuid::Uuid::new_v4(),
+            chrono::Utc::now(),
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap();
+    let res = Client::new()
+        .get(format!("{base}/suggestions?users=a@x.io,b@x.io"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["retry-after"], "5");
+    test_support::assert_error(res, 503u16).await;
+}

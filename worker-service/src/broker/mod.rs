@@ -149,10 +149,11 @@ impl Broker {
     /// A connected channel, reconnecting if needed.
     async fn channel(&self) -> Result<Channel, BrokerError> {
         let mut link = self.link.lock().await;
-        if let Some((conn, channel)) = link.as_ref() {
-            if conn.status().connected() && channel.status().connected() {
-                return Ok(channel.clone());
-            }
+        if let Some((conn, channel)) = link.as_ref()
+            && conn.status().connected()
+            && channel.status().connected()
+        {
+            return Ok(channel.clone());
         }
         *link = None;
         let paused = self
