@@ -52,16 +52,28 @@ pub struct NewRefresh<'a> {
 /// COMMITTED, a revocation's `UPDATE … WHERE family = $1` would not see a
 /// successor inserted by a rotation committing meanwhile, and that
 /// successor would stay live.
-async fn lock_family(
+///
+/// Locks the family of the refresh token hashed as `hash` and returns it;
+/// `None` for an unknown token.
+async fn lock_family_of(
     tx: &deadpool_postgres::Transaction<'_>,
-    family: Uuid,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 1))",
-        &[&family],
-    )
-    .await?;
-    Ok(())
+    hash: &[u8],
+) -> Result<Option<Uuid>, StoreError> {
+    let family: Option<Uuid> = tx
+        .query_opt(
+            "SELECT family FROM refresh_tokens WHERE token_hash = $1",
+            &[&hash],
+        )
+        .await?
+        .map(|r| r.get(0));
+    if let Some(family) = family {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 1))",
+            &[&family],
+        )
+        .await?;
+    }
+    Ok(family)
 }
 
 /// The account tables. Cheap to clone (shares the user store's pool).
@@ -188,20 +200,12 @@ impl AccountStore {
     ) -> Result<Rotation, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // One family at a time (see `lock_family`): a replay's revocation
+        // One family at a time (see `lock_family_of`): a replay's revocation
         // and a rotation of the same family cannot interleave, so the
         // revocation never misses a successor that a rotation is inserting.
-        let family: Option<Uuid> = tx
-            .query_opt(
-                "SELECT family FROM refresh_tokens WHERE token_hash = $1",
-                &[&hash],
-            )
-            .await?
-            .map(|r| r.get(0));
-        let Some(family) = family else {
+        let Some(family) = lock_family_of(&tx, hash).await? else {
             return Ok(Rotation::Invalid);
         };
-        lock_family(&tx, family).await?;
         let row = tx
             .query_one(
                 "SELECT t.account_id, a.email,
@@ -249,15 +253,7 @@ impl AccountStore {
     pub async fn revoke_family_of(&self, hash: &[u8]) -> Result<(), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let family: Option<Uuid> = tx
-            .query_opt(
-                "SELECT family FROM refresh_tokens WHERE token_hash = $1",
-                &[&hash],
-            )
-            .await?
-            .map(|r| r.get(0));
-        if let Some(family) = family {
-            lock_family(&tx, family).await?;
+        if let Some(family) = lock_family_of(&tx, hash).await? {
             tx.execute(
                 "UPDATE refresh_tokens SET revoked_at = now()
                  WHERE family = $1 AND revoked_at IS NULL",
