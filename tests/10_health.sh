@@ -44,9 +44,8 @@ for svc in users availability suggestion worker; do
     expect_status 200 "/$svc/readyz"
     jq -e '.status == "ready"' <<<"$BODY" >/dev/null || fail "/$svc/readyz: $BODY"
 done
-RUN_DIR="${W2M_RUN_DIR:-$ROOT/run}"
 for name in user-service-1 availability-service-1 suggestion-service-1 worker-api-1; do
-    port=$(tr '\0' '\n' <"/proc/$(cat "$RUN_DIR/pids/$name.pid")/environ" | sed -n 's/^BIND_ADDR=//p')
+    port=$(bind_addr "$name")
     body=$(curl -fsS --max-time 5 "http://$port/metrics") || fail "$name: no /metrics on its own port"
     grep -q '^http_requests_total' <<<"$body" || fail "$name /metrics has no request counter"
 done

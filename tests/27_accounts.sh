@@ -67,7 +67,7 @@ jq -e --arg a "$ann" --arg b "$bob" '.suggestions[0].attendees == [$a, $b]' <<<"
 # A client cannot pose as a service through the gateway, even with the real
 # credential: the gateway drops the header, so this is an anonymous read
 # (401), not a service's (200).
-token_file="${W2M_RUN_DIR:-$ROOT/run}/secrets/service-token"
+token_file="$RUN_DIR/secrets/service-token"
 [ -s "$token_file" ] || fail "no service credential at $token_file"
 req GET "/users/users/$ann" "" -H "W2Meet-Service-Token: $(cat "$token_file")" -H "W2Meet-Viewer: $ann"
 expect_error 401 "the service credential sent by a client through the gateway"

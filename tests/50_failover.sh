@@ -6,7 +6,6 @@
 # availability answers 503 and suggestion 502/503, quickly. Restarts what it
 # stopped (scripts/up is idempotent).
 source "$(dirname "$0")/_lib.bash"
-RUN_DIR="${W2M_RUN_DIR:-$ROOT/run}"
 wait_healthy() { # wait_healthy URL: up to 15 s
     for _ in $(seq 1 150); do curl -fsS -o /dev/null --max-time 1 "$1" && return 0; sleep 0.1; done
     return 1
@@ -61,8 +60,7 @@ echo "job burst: $total submissions, $bad not 202"
 
 # Every killed process was restarted by its supervisor, without scripts/up.
 for name in user-service-1 availability-service-1 suggestion-service-1 worker-api-1; do
-    f="$RUN_DIR/pids/$name.pid"
-    port=$(tr '\0' '\n' <"/proc/$(cat "$f")/environ" 2>/dev/null | sed -n 's/^BIND_ADDR=//p')
+    port=$(bind_addr "$name")
     check "$name restarted by its supervisor" wait_healthy "http://$port/health"
 done
 

@@ -7,8 +7,6 @@
 # finishes what is in flight: not one request may fail. Their supervisors
 # start them again.
 source "$(dirname "$0")/_lib.bash"
-RUN_DIR="${W2M_RUN_DIR:-$ROOT/run}"
-port_of() { tr '\0' '\n' <"/proc/$(cat "$RUN_DIR/pids/$1.pid")/environ" | sed -n 's/^BIND_ADDR=//p'; }
 
 a="dr1.$RUN_TAG@example.com"
 b="dr2.$RUN_TAG@example.com"
@@ -42,7 +40,7 @@ burst=$!
 sleep 0.7
 drained=()
 for name in user-service-1 worker-api-1; do
-    port=$(port_of "$name") || fail "no running $name"
+    port=$(bind_addr "$name") || fail "no running $name"
     old_pid=$(cat "$RUN_DIR/pids/$name.pid")
     kill -TERM "$old_pid"
     ready=""

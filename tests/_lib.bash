@@ -4,6 +4,8 @@ set -euo pipefail
 GATEWAY="${GATEWAY:-http://127.0.0.1:8080}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN_TAG="$(date +%s%N | tail -c 9)$RANDOM"
+# The stack's run directory (scripts/test exports W2M_RUN_DIR).
+RUN_DIR="${W2M_RUN_DIR:-$ROOT/run}"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 check() { # check DESCRIPTION COMMAND...
@@ -49,3 +51,7 @@ create_user() { # create_user EMAIL AVAILABILITY_JSON [PREFERENCE]
     req POST /users/users "{\"email\":\"$1\",\"preferences\":\"${3:-first}\",\"availabilities\":$2}"
     [ "$STATUS" = 201 ] || [ "$STATUS" = 200 ] || fail "create $1: $STATUS $BODY"
 }
+
+# bind_addr NAME: host:port the stack's running process NAME listens on
+# (its BIND_ADDR, read from the process behind run/pids/NAME.pid).
+bind_addr() { tr '\0' '\n' <"/proc/$(cat "$RUN_DIR/pids/$1.pid")/environ" 2>/dev/null | sed -n 's/^BIND_ADDR=//p'; }
