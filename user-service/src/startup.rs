@@ -49,6 +49,7 @@ use crate::store::{AccountStore, Cache, UserStore};
         shares::list,
         shares::add,
         shares::remove,
+        shares::access,
         health::health,
     ),
     modifiers(&SecuritySchemes)
@@ -78,6 +79,7 @@ pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router
             put(shares::add).delete(shares::remove),
         )
         .route("/users/{email}/shares", get(shares::list))
+        .route("/users/{email}/access", get(shares::access))
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))

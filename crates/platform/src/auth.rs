@@ -71,6 +71,27 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// `AUTH_MODE`: whether anyone may act for a profile nobody has claimed
+/// (SPEC §6). user-service applies it to profiles, meeting-service to
+/// whoever a meeting is organized or answered for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Unclaimed profiles behave as in the original (the default).
+    Open,
+    /// Every write needs the owner's token.
+    Required,
+}
+
+impl AuthMode {
+    pub fn parse(s: &str) -> Result<AuthMode, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "open" => Ok(AuthMode::Open),
+            "required" => Ok(AuthMode::Required),
+            other => Err(format!("AUTH_MODE must be open or required, not {other:?}")),
+        }
+    }
+}
+
 /// Who is making a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {

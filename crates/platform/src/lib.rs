@@ -8,6 +8,7 @@
 //! - [`http`]: the layer stack and common routes every router is finished with.
 //! - [`error`]: the JSON error body (`{"case_id","detail":[...]}`), and `Json`/
 //!   `Query` extractors whose rejections use it.
+//! - [`if_match`]: `If-Match` against an integer version ETag.
 //! - [`health`]: the `/health` body and a timed dependency check.
 //! - [`probes`]: `/livez`, `/readyz` (own links only), draining on shutdown.
 //! - [`metrics`]: the Prometheus recorder, request metrics, `/metrics`.
@@ -26,6 +27,7 @@ pub mod env;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod if_match;
 pub mod metrics;
 pub mod probes;
 pub mod server;

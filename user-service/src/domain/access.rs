@@ -13,28 +13,10 @@
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+pub use w2meet_platform::auth::AuthMode;
 use w2meet_platform::auth::Caller;
 
 use super::UserRecord;
-
-/// `AUTH_MODE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMode {
-    /// Unclaimed profiles behave as in the original (the default).
-    Open,
-    /// Every write needs the owner's token.
-    Required,
-}
-
-impl AuthMode {
-    pub fn parse(s: &str) -> Result<AuthMode, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "" | "open" => Ok(AuthMode::Open),
-            "required" => Ok(AuthMode::Required),
-            other => Err(format!("AUTH_MODE must be open or required, not {other:?}")),
-        }
-    }
-}
 
 /// Why a caller may not do something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

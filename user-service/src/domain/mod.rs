@@ -12,14 +12,13 @@
 //! - [`Password`]: a password the registration policy accepts.
 
 pub mod access;
-mod if_match;
 mod password;
 pub mod user;
 
 pub use access::{Access, AuthMode, Denied, Profile};
-pub use if_match::IfMatch;
 pub use password::Password;
 pub use user::{
     AvailabilityRecord, InvalidField, Preference, TimeZone, UserDraft, UserInput, UserRecord,
 };
 pub use w2meet_group::Email;
+pub use w2meet_platform::if_match::IfMatch;

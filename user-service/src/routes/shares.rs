@@ -111,3 +111,44 @@ async fn change(
         viewers,
     }))
 }
+
+/// Who owns a profile and whom it is shared with, for the platform's other
+/// services (meeting-service decides with it who may act for a person and
+/// read their calendar).
+#[derive(Serialize, ToSchema)]
+pub struct AccessView {
+    pub email: String,
+    /// Whether someone registered the profile (it is then theirs alone).
+    pub claimed: bool,
+    /// Sorted.
+    pub viewers: Vec<String>,
+}
+
+/// A profile's ownership and sharing (services only).
+#[utoipa::path(get, path = "/users/{email}/access", operation_id = "get_access", tag = "sharing", security(("service" = [])),
+    params(("email" = String, Path, description = "The profile's email")),
+    responses(
+        (status = 200, description = "Claimed or not, and the viewers", body = AccessView),
+        (status = 400, description = "Not a valid email", body = ErrorBody),
+        (status = 401, description = "No service credential", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody)))]
+pub async fn access(
+    State(users): State<crate::service::Users>,
+    Auth(caller): Auth,
+    Path(email): Path<String>,
+) -> Result<axum::Json<AccessView>, UserError> {
+    if !caller.is_service() {
+        return Err(UserError::Unauthenticated(AuthError::Required));
+    }
+    let email = parse_email(&email, &["path", "email"])?;
+    let (profile, _) = users.get(&email).await?;
+    let profile = profile.ok_or_else(|| UserError::NotFound {
+        loc: ["path", "email"],
+        emails: vec![email.to_string()],
+    })?;
+    Ok(axum::Json(AccessView {
+        email: email.to_string(),
+        claimed: profile.access.claimed(),
+        viewers: profile.access.viewers,
+    }))
+}

@@ -1,6 +1,8 @@
-/// A parsed `If-Match` header (RFC 9110 §13.1.1): the replace goes ahead only
-/// if the stored user's version is one of these (or, for `*`, if the user
-/// exists at all).
+//! `If-Match` (RFC 9110 §13.1.1), for services whose ETag is a resource's
+//! integer version (`"3"`): user-service's users, meeting-service's meetings.
+
+/// A parsed `If-Match` header: a write goes ahead only if the stored
+/// version is one of these (or, for `*`, if the resource exists at all).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfMatch {
     /// `*`: any current version.
@@ -29,7 +31,7 @@ impl IfMatch {
         )
     }
 
-    /// Whether a user at `current` (`None`: no such user) satisfies it.
+    /// Whether a resource at `current` (`None`: absent) satisfies it.
     pub fn matches(&self, current: Option<i64>) -> bool {
         match (self, current) {
             (_, None) => false,

@@ -1,0 +1,5 @@
+//! Typed clients for the services this one calls.
+
+pub mod users;
+
+pub use users::UserClient;

@@ -1,0 +1,7 @@
+//! Storage: PostgreSQL, the source of truth for meetings and their events.
+
+pub mod postgres;
+
+pub use postgres::{
+    Busy, DbConfig, Inserted, MeetingStore, Pending, RelayError, StoreError, Stored, WriteError,
+};
