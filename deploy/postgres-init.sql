@@ -2,7 +2,7 @@
 -- (/docker-entrypoint-initdb.d). Database per service (SPEC §1): each
 -- service logs in as its own role, which owns its database and is the only
 -- ordinary role allowed to connect to it. The native setup (scripts/up)
--- creates the same two databases (w2meet_users, w2meet_jobs) on the local
+-- creates the same databases (w2meet_users, w2meet_jobs, w2meet_meetings) on the local
 -- server. The passwords are development defaults and must match the
 -- DATABASE_URL of docker-compose.yml; the server is reachable only on the
 -- compose network `backend` (not published).
@@ -13,3 +13,7 @@ REVOKE CONNECT, TEMPORARY ON DATABASE w2meet_users FROM PUBLIC;
 CREATE ROLE w2meet_jobs LOGIN PASSWORD 'w2meet_jobs';
 CREATE DATABASE w2meet_jobs OWNER w2meet_jobs;
 REVOKE CONNECT, TEMPORARY ON DATABASE w2meet_jobs FROM PUBLIC;
+
+CREATE ROLE w2meet_meetings LOGIN PASSWORD 'w2meet_meetings';
+CREATE DATABASE w2meet_meetings OWNER w2meet_meetings;
+REVOKE CONNECT, TEMPORARY ON DATABASE w2meet_meetings FROM PUBLIC;

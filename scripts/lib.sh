@@ -25,6 +25,8 @@ JOB_QUEUE="${JOB_QUEUE:-meeting_jobs}"
 PG_ADMIN_URL="postgres://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/postgres"
 USERS_DB="w2meet_users$W2M_DB_SUFFIX"
 JOBS_DB="w2meet_jobs$W2M_DB_SUFFIX"
+MEETINGS_DB="w2meet_meetings$W2M_DB_SUFFIX"
+MEETING_EXCHANGE="${MEETING_EXCHANGE:-w2meet.meetings}"
 
 log() { printf '\033[1m[w2meet]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[w2meet] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -233,6 +235,7 @@ isolated_stack_env() {
     export W2M_DB_SUFFIX="_$run_id"
     export REDIS_KEY_PREFIX="w2meet:$run_id:"
     export JOB_QUEUE="meeting_jobs_$run_id"
+    export MEETING_EXCHANGE="w2meet.meetings.$run_id"
     export RATE_LIMIT=1000000 RATE_BURST=1000000
 }
 
@@ -241,6 +244,7 @@ isolated_stack_env() {
 drop_stack_data() {
     drop_database "w2meet_users$W2M_DB_SUFFIX"
     drop_database "w2meet_jobs$W2M_DB_SUFFIX"
+    drop_database "w2meet_meetings$W2M_DB_SUFFIX"
     redis-cli -u "$REDIS_URL" --scan --pattern "$REDIS_KEY_PREFIX*" 2>/dev/null \
         | xargs -r -d '\n' redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
     if command -v rabbitmqctl >/dev/null; then

@@ -5,7 +5,7 @@ source "$(dirname "$0")/_lib.bash"
 req GET /health
 expect_status 200 "gateway /health"
 [ "$BODY" = ok ] || fail "gateway /health says '$BODY'"
-for svc in users availability suggestion worker; do
+for svc in users availability suggestion worker meetings; do
     req GET "/$svc/health"
     expect_status 200 "/$svc/health"
     jq -e '.status == "healthy" and (.dependencies | length > 0)
@@ -44,7 +44,7 @@ for svc in users availability suggestion worker; do
     expect_status 200 "/$svc/readyz"
     jq -e '.status == "ready"' <<<"$BODY" >/dev/null || fail "/$svc/readyz: $BODY"
 done
-for name in user-service-1 availability-service-1 suggestion-service-1 worker-api-1; do
+for name in user-service-1 availability-service-1 suggestion-service-1 worker-api-1 meeting-service-1; do
     port=$(bind_addr "$name")
     body=$(curl -fsS --max-time 5 "http://$port/metrics") || fail "$name: no /metrics on its own port"
     grep -q '^http_requests_total' <<<"$body" || fail "$name /metrics has no request counter"

@@ -35,7 +35,7 @@ trap cleanup EXIT
 
 NGINX_PREFIX="$dir" NGINX_LISTEN="127.0.0.1:$gw" USER_SERVERS="127.0.0.1:$closed" \
     AVAILABILITY_SERVERS="127.0.0.1:$closed" SUGGESTION_SERVERS="127.0.0.1:$closed" \
-    WORKER_SERVERS="127.0.0.1:$silent" RATE_LIMIT=5 RATE_BURST=5 READ_TIMEOUT=1s \
+    WORKER_SERVERS="127.0.0.1:$silent" MEETING_SERVERS="127.0.0.1:$closed" RATE_LIMIT=5 RATE_BURST=5 READ_TIMEOUT=1s \
     "$ROOT/nginx/render" "$dir/nginx.conf"
 "$NGINX" -q -p "$dir" -c "$dir/nginx.conf" -e stderr || fail "private gateway did not start"
 GATEWAY="http://127.0.0.1:$gw"

@@ -97,12 +97,12 @@ networks = compose.get("networks") or {}
 
 # -- shape
 expected = ["postgres", "redis", "rabbitmq", "user-service", "availability-service",
-            "suggestion-service", "worker-service", "worker-consumer", "gateway"]
+            "suggestion-service", "worker-service", "worker-consumer", "meeting-service", "gateway"]
 for name in expected:
     if name not in services:
         problem(f"compose: service {name} is missing")
 min_replicas = {"user-service": 2, "availability-service": 2, "suggestion-service": 2,
-                "worker-service": 1, "worker-consumer": 2}
+                "worker-service": 1, "worker-consumer": 2, "meeting-service": 2}
 for name, n in min_replicas.items():
     svc = services.get(name) or {}
     r = (svc.get("deploy") or {}).get("replicas")
@@ -432,7 +432,7 @@ for name, svc in services.items():
                 if not re.search(rf"CREATE ROLE {re.escape(user or '')} LOGIN PASSWORD '{re.escape(pw or '')}';", init_sql):
                     problem(f"compose: {name} {k}: deploy/postgres-init.sql creates no role {user} with that password")
 gw_env = compose_env(services.get("gateway") or {})
-for k in ("USER_SERVERS", "AVAILABILITY_SERVERS", "SUGGESTION_SERVERS", "WORKER_SERVERS"):
+for k in ("USER_SERVERS", "AVAILABILITY_SERVERS", "SUGGESTION_SERVERS", "WORKER_SERVERS", "MEETING_SERVERS"):
     for hp in str(gw_env.get(k) or "").split():
         host, _, port = hp.partition(":")
         if host not in services:
@@ -482,7 +482,7 @@ out=$(run_in_hosts env -i PATH="$PATH" "${gw_env[@]}" NGINX_PREFIX="$work/prefix
     || fail "the gateway container's nginx config fails nginx -t: $out"
 conf="$work/prefix/nginx.conf"
 for want in "listen 8080;" "server user-service:8000[ ;]" "server availability-service:8000[ ;]" \
-    "server suggestion-service:8000[ ;]" "server worker-service:8000[ ;]"; do
+    "server suggestion-service:8000[ ;]" "server worker-service:8000[ ;]" "server meeting-service:8000[ ;]"; do
     grep -qE "$want" "$conf" || fail "the container's rendered nginx.conf has no '$want'"
 done
 echo "ok: nginx -t on the container's rendering of nginx/nginx.conf.template"
@@ -491,7 +491,7 @@ echo "ok: nginx -t on the container's rendering of nginx/nginx.conf.template"
 # the containers cannot break scripts/up.
 mkdir -p "$work/native/tmp"
 NGINX_PREFIX="$work/native" NGINX_LISTEN=127.0.0.1:8080 USER_SERVERS="127.0.0.1:1 127.0.0.1:2" \
-    AVAILABILITY_SERVERS="127.0.0.1:3 127.0.0.1:4" SUGGESTION_SERVERS="127.0.0.1:5" WORKER_SERVERS="127.0.0.1:6" \
+    AVAILABILITY_SERVERS="127.0.0.1:3 127.0.0.1:4" SUGGESTION_SERVERS="127.0.0.1:5" WORKER_SERVERS="127.0.0.1:6" MEETING_SERVERS="127.0.0.1:7" \
     "$ROOT/nginx/render" "$work/native/nginx.conf" || fail "nginx/render fails with a native host:port list"
 out=$(nginx -t -q -p "$work/native" -c "$work/native/nginx.conf" -e stderr 2>&1) \
     || fail "the native rendering fails nginx -t: $out"
