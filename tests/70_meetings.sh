@@ -2,7 +2,9 @@
 # Meetings through the gateway (SPEC §7): three people, a suggestion booked
 # as a meeting, invites answered, the double booking refused with who and
 # what, the calendar, an ICS file and the feed parsed by Python's icalendar
-# (an independent RFC 5545 parser), the history of events.
+# (an independent RFC 5545 parser), the history of events — and booked time
+# flowing back: the booked slot is no longer suggested to a group with any
+# of its attendees (within 2 s), and offered again once cancelled.
 source "$(dirname "$0")/_lib.bash"
 
 ann="ann.$RUN_TAG@example.com"
@@ -28,6 +30,27 @@ jq -e '[.attendees[].answer] == ["PENDING","PENDING"]' <<<"$BODY" >/dev/null || 
 req POST /meetings/meetings "$booking" -H "Idempotency-Key: k-$RUN_TAG"
 expect_status 200 "the same booking again"
 [ "$(jq -r .id <<<"$BODY")" = "$id" ] || fail "a replayed booking made another meeting"
+
+# Booked time flows back into scheduling (meeting-service's event →
+# user-service's busy time): within 2 s the slot is gone for any group with
+# one of them in it.
+first_start() { # first_start USERS_JSON: the best suggestion's start
+    req POST /suggestion/suggestions "{\"users\":$1,\"from\":\"2031-03-03\",\"days\":1,\"count\":1}"
+    jq -r '.suggestions[0].start // "none"' <<<"$BODY"
+}
+wait_for_start() { # wait_for_start USERS_JSON START WHAT
+    local deadline=$((SECONDS + 2)) got
+    while :; do
+        got=$(first_start "$1")
+        [ "$got" = "$2" ] && return 0
+        [ $SECONDS -ge $deadline ] && fail "$3: the first suggestion is $got, not $2, 2 s after the change"
+        sleep 0.1
+    done
+}
+wait_for_start "[\"$ann\",\"$bob\",\"$cat\"]" "2031-03-03T11:00:00Z" "after the booking"
+dan="dan.$RUN_TAG@example.com"
+create_user "$dan" '{"monday":[10,11]}'
+wait_for_start "[\"$bob\",\"$dan\"]" "2031-03-03T11:00:00Z" "a group with one attendee"
 
 # Nobody of the three can be booked over it; the 409 says who and with what.
 req POST /meetings/meetings "{\"title\":\"Clash\",\"organizer\":\"$cat\",\"start\":\"$start\",\"end\":\"$end\"}"
@@ -85,6 +108,7 @@ expect_status 200 "reschedule"
 jq -e '[.attendees[].answer] == ["PENDING","PENDING"] and .sequence == 1' <<<"$BODY" >/dev/null || fail "reschedule: $BODY"
 req DELETE "/meetings/meetings/$id"
 expect_status 200 "cancel"
+wait_for_start "[\"$ann\",\"$bob\",\"$cat\"]" "2031-03-03T10:00:00Z" "after the cancellation"
 curl -fsS --max-time 10 "$GATEWAY/meetings/meetings/$id/event.ics" -o "$ics" || fail "no event.ics"
 "$venv/bin/python" - "$ics" <<'PY' || fail "the cancelled event.ics does not read back"
 import sys, icalendar

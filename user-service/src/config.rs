@@ -96,11 +96,40 @@ pub struct Config {
     pub cache: CacheConfig,
     pub http: HttpLimits,
     pub auth: AuthConfig,
+    /// Meeting events (SPEC §7) that keep people's busy time; `None` when
+    /// `MEETING_EVENTS=false`.
+    pub events: Option<EventsConfig>,
+}
+
+/// Where booked time comes from: meeting-service's topic exchange.
+#[derive(Debug, Clone)]
+pub struct EventsConfig {
+    /// `AMQP_URL`, default `amqp://guest:guest@127.0.0.1:5672/%2f`.
+    pub url: String,
+    /// `MEETING_EXCHANGE`, default `w2meet.meetings`.
+    pub exchange: String,
+    /// `MEETING_EVENTS_QUEUE`, default `{exchange}.user-service`: the
+    /// durable queue every replica consumes from (competing consumers).
+    pub queue: String,
+    /// `AMQP_RECONNECT_MAX_MS`, default 5000: the longest pause between
+    /// reconnect attempts.
+    pub reconnect_max: Duration,
 }
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
+        let exchange = string_or("MEETING_EXCHANGE", "w2meet.meetings");
+        let events =
+            parse_or("MEETING_EVENTS", true)?.then(|| -> Result<EventsConfig, ConfigError> {
+                Ok(EventsConfig {
+                    url: string_or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+                    queue: string_or("MEETING_EVENTS_QUEUE", &format!("{exchange}.user-service")),
+                    exchange: exchange.clone(),
+                    reconnect_max: millis_or("AMQP_RECONNECT_MAX_MS", 5000)?,
+                })
+            });
         Ok(Config {
+            events: events.transpose()?,
             bind: parse_or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8001)))?,
             log_dir: PathBuf::from(string_or("LOG_DIR", "logs")),
             db: DbConfig {

@@ -382,6 +382,62 @@ impl Users {
         }
     }
 
+    /// Replaces `email`'s dated overrides (the same write rule as a replace).
+    pub async fn set_overrides(
+        &self,
+        email: &Email,
+        overrides: &[scheduling::Override],
+        caller: &Caller,
+    ) -> Result<Profile, UserError> {
+        let authorize = self.write_rule(email, caller);
+        let (outcome, epoch) = self
+            .store
+            .set_overrides(email, overrides, &authorize, self.cache.degraded())
+            .await
+            .map_err(|e| UserError::Store(Arc::new(e)))?;
+        match outcome {
+            Ok(Some(profile)) => {
+                self.invalidate(&[email.as_str()], epoch).await?;
+                Ok(profile)
+            }
+            Ok(None) => Err(UserError::NotFound {
+                loc: PATH_EMAIL,
+                emails: vec![email.to_string()],
+            }),
+            Err(denied) => Err(UserError::denied(denied, email)),
+        }
+    }
+
+    /// Applies a meeting event (see `events`): the holders' busy time, and
+    /// the cached entries of everyone whose busy time changed dropped.
+    /// Whether it changed anything (a repeated or stale event does not).
+    pub async fn apply_meeting(
+        &self,
+        meeting_id: uuid::Uuid,
+        seq: i32,
+        span: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+        holders: &[String],
+    ) -> Result<bool, UserError> {
+        let (affected, epoch) = self
+            .store
+            .apply_meeting(
+                meeting_id,
+                seq,
+                span.0,
+                span.1,
+                holders,
+                self.cache.degraded(),
+            )
+            .await
+            .map_err(|e| UserError::Store(Arc::new(e)))?;
+        let Some(affected) = affected else {
+            return Ok(false);
+        };
+        let emails: Vec<&str> = affected.iter().map(String::as_str).collect();
+        self.invalidate(&emails, epoch).await?;
+        Ok(true)
+    }
+
     /// The write rule of SPEC §6 for `email`, for the store to apply inside
     /// the write's transaction.
     fn write_rule<'a>(

@@ -14,7 +14,7 @@ use w2meet_platform::health::link;
 use w2meet_platform::probes::{Link, Readiness};
 
 use crate::config::Config;
-use crate::routes::{auth, cache_aside, freebusy, health, shares, users};
+use crate::routes::{auth, cache_aside, freebusy, health, overrides, shares, users};
 use crate::service::Users;
 use crate::service::accounts::Accounts;
 use crate::service::passwords::Hasher;
@@ -50,6 +50,8 @@ use crate::store::{AccountStore, Cache, UserStore};
         shares::add,
         shares::remove,
         shares::access,
+        overrides::get_overrides,
+        overrides::put_overrides,
         health::health,
     ),
     modifiers(&SecuritySchemes)
@@ -80,6 +82,10 @@ pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router
         )
         .route("/users/{email}/shares", get(shares::list))
         .route("/users/{email}/access", get(shares::access))
+        .route(
+            "/users/{email}/overrides",
+            get(overrides::get_overrides).put(overrides::put_overrides),
+        )
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
@@ -158,7 +164,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let router = router(state, &config, &readiness);
     let refresher = users.clone();
     let pool = users.store.pool();
-    Ok(Server::bind(config.bind, router, users)
+    let consumer = users.clone();
+    let mut server = Server::bind(config.bind, router, users)
         .await?
         .draining(readiness)
         .with_background(async move { refresher.refresh_epoch_forever().await })
@@ -166,5 +173,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             pool,
             "users",
             w2meet_pg::IDLE_CLOSE_AFTER,
-        )))
+        ));
+    if let Some(events) = config.events.clone() {
+        server = server.with_background(crate::events::consume_forever(consumer, events));
+    }
+    Ok(server)
 }

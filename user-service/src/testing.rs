@@ -44,7 +44,25 @@ pub async fn share(http: &reqwest::Client, base: &str, owner: &str, token: &str,
 /// uses and which Redis key prefix; returns its base URL. It runs until the
 /// test's runtime ends.
 pub async fn spawn(db_url: &str, schema: &str, redis_url: &str, prefix: &str) -> String {
+    spawn_with_events(db_url, schema, redis_url, prefix, None).await
+}
+
+/// [`spawn`], consuming meeting events from `exchange` (on `amqp_url`)
+/// into a queue named after it when given; without, no events are consumed.
+pub async fn spawn_with_events(
+    db_url: &str,
+    schema: &str,
+    redis_url: &str,
+    prefix: &str,
+    events: Option<(&str, &str)>,
+) -> String {
     let mut config = crate::config::Config::from_env().expect("user-service defaults");
+    config.events = events.map(|(amqp_url, exchange)| crate::config::EventsConfig {
+        url: amqp_url.to_owned(),
+        exchange: exchange.to_owned(),
+        queue: format!("{exchange}.user-service"),
+        reconnect_max: std::time::Duration::from_millis(500),
+    });
     config.auth.service_token = Some(service_token());
     config.bind = "127.0.0.1:0".parse().expect("an address");
     config.log_dir = std::env::temp_dir();

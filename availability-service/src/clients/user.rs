@@ -17,6 +17,18 @@ pub struct UserSchedule {
     pub preference: String,
     pub tz: Tz,
     pub pattern: WeeklyPattern,
+    /// Dated overrides (in `tz`) and booked busy time, applied on top of
+    /// the pattern.
+    pub dated: Dated,
+}
+
+/// A user's dated time, as user-service answers it (`dated: true`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Dated {
+    #[serde(default)]
+    pub overrides: Vec<scheduling::Override>,
+    #[serde(default)]
+    pub busy: Vec<scheduling::Busy>,
 }
 
 /// `POST /users/batch`'s answer, as far as this service reads it.
@@ -34,6 +46,8 @@ struct BatchUser {
     preferences: String,
     timezone: String,
     availabilities: Value,
+    #[serde(default)]
+    dated: Dated,
 }
 
 /// The users user-service knows (in no particular order), those it does
@@ -71,7 +85,7 @@ impl UserClient {
             .upstream
             .post_json_as(
                 "/users/batch",
-                &json!({ "emails": emails }),
+                &json!({ "emails": emails, "dated": true }),
                 case_id,
                 viewer,
             )
@@ -96,6 +110,7 @@ impl UserClient {
                     preference: u.preferences,
                     tz,
                     pattern,
+                    dated: u.dated,
                 })
             })
             .collect::<Result<Vec<_>, UpstreamError>>()?;

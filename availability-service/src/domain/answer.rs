@@ -120,9 +120,16 @@ pub fn in_member_order<'a>(
         .collect()
 }
 
-/// Lays every member's pattern onto `window` in the member's own zone.
+/// Lays every member's pattern onto `window` in the member's own zone,
+/// then their dated overrides and booked busy time (`scheduling::dated`).
 pub fn lay_out(window: Window, ordered: &[&UserSchedule]) -> Group {
-    Group::lay_out(window, ordered.iter().map(|s| (&s.pattern, s.tz)))
+    let mut group = Group::lay_out(window, ordered.iter().map(|s| (&s.pattern, s.tz)));
+    for (i, s) in ordered.iter().enumerate() {
+        if !s.dated.overrides.is_empty() || !s.dated.busy.is_empty() {
+            group.apply_dated(i, s.tz, &s.dated.overrides, &s.dated.busy);
+        }
+    }
+    group
 }
 
 /// The common availability of the group.

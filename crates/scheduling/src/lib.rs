@@ -18,6 +18,8 @@
 //! - [`timeline`]: laying a weekly pattern onto a window in the user's own
 //!   zone ([`Timeline`]), daylight-saving changes included, and a whole
 //!   group at once ([`Group`]).
+//! - [`dated`]: dated overrides (local, busy or free) and booked busy time
+//!   applied on top of a laid-out pattern.
 //! - [`freebusy`]: one user's Graph-style `availabilityView` string.
 //! - [`intersect`]: maximal intervals where the required users and a quorum
 //!   are free, and the original `common_availabilities` day → hours shape.
@@ -28,6 +30,7 @@
 //! - `rng` (internal): SplitMix64 for reproducible `random` rankings.
 
 mod bits;
+pub mod dated;
 pub mod freebusy;
 pub mod intersect;
 mod offsets;
@@ -38,6 +41,7 @@ pub mod suggest;
 pub mod timeline;
 pub mod window;
 
+pub use dated::{Busy, Override, OverrideKind};
 pub use freebusy::{availability_view, freebusy};
 pub use intersect::{CommonHours, Interval, common_hours, intersect};
 pub use params::{

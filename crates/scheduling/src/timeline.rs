@@ -121,6 +121,18 @@ impl Timeline {
         Self { words, slots }
     }
 
+    /// Marks one slot free or busy (dated changes; see `dated`).
+    pub(crate) fn set(&mut self, slot: usize, free: bool) {
+        if slot < self.slots {
+            let bit = 1u64 << (slot % 64);
+            if free {
+                self.words[slot / 64] |= bit;
+            } else {
+                self.words[slot / 64] &= !bit;
+            }
+        }
+    }
+
     /// The number of slots (the window's).
     pub fn slots(&self) -> usize {
         self.slots
@@ -249,6 +261,20 @@ impl Group {
     /// The members' timelines, in member order.
     pub fn timelines(&self) -> &[Timeline] {
         &self.timelines
+    }
+
+    /// Applies member `i`'s dated changes (see [`Timeline::apply_dated`]).
+    pub fn apply_dated(
+        &mut self,
+        i: usize,
+        tz: Tz,
+        overrides: &[crate::dated::Override],
+        busy: &[crate::dated::Busy],
+    ) {
+        let window = self.window;
+        if let Some(t) = self.timelines.get_mut(i) {
+            t.apply_dated(tz, &window, overrides, busy);
+        }
     }
 
     /// The number of members.

@@ -117,3 +117,44 @@ async fn an_event_committed_while_no_relay_runs_is_delivered_once_a_relay_starts
         .await
     );
 }
+
+#[tokio::test]
+async fn booked_time_reaches_user_service_and_a_decline_frees_it() {
+    let app = spawn_app().await;
+    for who in ["ann@x.io", "bob@x.io"] {
+        user_service::testing::create(&app.http, &app.user_base, &json!({"email": who})).await;
+    }
+    let busy_of = |who: &'static str| {
+        let (http, url) = (app.http.clone(), format!("{}/users/batch", app.user_base));
+        async move {
+            let body: Value = http
+                .post(url)
+                .json(&json!({"emails": [who], "dated": true}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["users"][0]["dated"]["busy"].clone()
+        }
+    };
+    let m = app
+        .booked(&meeting("ann@x.io", &["bob@x.io"], NINE, TEN), None)
+        .await;
+    let held = json!([{"start": NINE, "end": TEN}]);
+    assert!(
+        test_support::wait_until(PATIENCE, || async { busy_of("bob@x.io").await == held }).await,
+        "bob's busy time: {}",
+        busy_of("bob@x.io").await
+    );
+    app.answer(m["id"].as_str().unwrap(), "bob@x.io", "NO", None)
+        .await;
+    assert!(
+        test_support::wait_until(PATIENCE, || async {
+            busy_of("bob@x.io").await == json!([])
+        })
+        .await
+    );
+    assert_eq!(busy_of("ann@x.io").await, held);
+}

@@ -122,15 +122,19 @@ pub async fn spawn_app_with(relay: bool) -> Stack {
         TestSchema::create().await,
         RedisPrefix::new(),
     );
-    let user_base = user_service::testing::spawn(
+    let exchange = unique_name("test_meetings");
+    // user-service consumes the test's exchange (its queue is cleaned up
+    // with the test's own).
+    let user_base = user_service::testing::spawn_with_events(
         &user_schema.url,
         &user_schema.name,
         &redis.url,
         &redis.prefix,
+        Some((&amqp_url(), &exchange)),
     )
     .await;
-    let exchange = unique_name("test_meetings");
     let events = TestQueue::new();
+    events.also_delete(format!("{exchange}.user-service"));
     bind_queue(&exchange, &events.name).await;
     let (base, meetings) = spawn_instance(config(&schema, &user_base, &exchange, relay)).await;
     Stack {

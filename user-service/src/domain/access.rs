@@ -106,6 +106,20 @@ impl Access {
 pub struct Profile {
     pub user: UserRecord,
     pub access: Access,
+    /// Overrides and booked busy time (SPEC §7); cached with the rest, so
+    /// a change to either goes through the same invalidation. Entries
+    /// cached before this field existed read as none.
+    #[serde(default)]
+    pub dated: Dated,
+}
+
+/// A person's dated time on top of the weekly pattern.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dated {
+    /// Their own overrides, in their zone, in the order given.
+    pub overrides: Vec<scheduling::Override>,
+    /// Time their booked meetings hold.
+    pub busy: Vec<scheduling::Busy>,
 }
 
 #[cfg(test)]

@@ -10,12 +10,14 @@
 //! - [`IfMatch`]: the precondition of a replace.
 //! - [`Access`], [`Profile`]: who owns a profile and may read or change it.
 //! - [`Password`]: a password the registration policy accepts.
+//! - [`dated`]: a person's dated overrides as clients send them.
 
 pub mod access;
+pub mod dated;
 mod password;
 pub mod user;
 
-pub use access::{Access, AuthMode, Denied, Profile};
+pub use access::{Access, AuthMode, Dated, Denied, Profile};
 pub use password::Password;
 pub use user::{
     AvailabilityRecord, InvalidField, Preference, TimeZone, UserDraft, UserInput, UserRecord,

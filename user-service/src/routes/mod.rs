@@ -5,5 +5,6 @@ pub mod auth;
 pub mod cache_aside;
 pub mod freebusy;
 pub mod health;
+pub mod overrides;
 pub mod shares;
 pub mod users;

@@ -160,12 +160,26 @@ pub struct BatchQuery {
 pub struct BatchBody {
     /// At most 1000 emails; duplicates are collapsed.
     pub emails: Vec<String>,
+    /// Also answer each user's `dated` time (overrides and booked busy
+    /// time): what availability-service lays onto real dates.
+    #[serde(default)]
+    pub dated: bool,
+}
+
+/// A user in a batch answer: the record, and its dated time when asked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchUser {
+    #[serde(flatten)]
+    pub user: UserRecord,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub dated: Option<crate::domain::Dated>,
 }
 
 /// A batch answer: found users in the order asked, and the emails not found.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BatchResponse {
-    pub users: Vec<UserRecord>,
+    pub users: Vec<BatchUser>,
     pub missing: Vec<String>,
     /// Claimed profiles the viewer may not see (SPEC §6). For a person,
     /// these are left out of `users`; for a service (which needs everyone's
@@ -195,7 +209,7 @@ pub async fn batch_get(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    batch(users, &caller, raw, "query").await
+    batch(users, &caller, raw, "query", false).await
 }
 
 /// Read many users at once (POST form, for large groups).
@@ -209,7 +223,7 @@ pub async fn batch_post(
     Auth(caller): Auth,
     Json(body): Json<BatchBody>,
 ) -> Result<Response, UserError> {
-    batch(users, &caller, body.emails, "body").await
+    batch(users, &caller, body.emails, "body", body.dated).await
 }
 
 async fn batch(
@@ -217,6 +231,7 @@ async fn batch(
     caller: &Caller,
     raw: Vec<String>,
     location: &str,
+    dated: bool,
 ) -> Result<Response, UserError> {
     if raw.is_empty() {
         return Err(UserError::invalid(
@@ -260,7 +275,10 @@ async fn batch(
             hidden.push(p.user.email.clone());
         }
         if visible || caller.is_service() {
-            shown.push(p.user);
+            shown.push(BatchUser {
+                user: p.user,
+                dated: dated.then_some(p.dated),
+            });
         }
     }
     let mut res = axum::Json(BatchResponse {

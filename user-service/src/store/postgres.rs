@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 use uuid::Uuid;
 
-use crate::domain::{Access, Denied, Email, IfMatch, Profile, UserDraft, UserRecord};
+use crate::domain::{Access, Dated, Denied, Email, IfMatch, Profile, UserDraft, UserRecord};
 
 /// Migrations, applied in order, each once, under an advisory lock so that
 /// replicas starting together do not race.
@@ -71,9 +71,29 @@ const MIGRATIONS: &[(i32, &str)] = &[
         );
         CREATE INDEX refresh_tokens_family ON refresh_tokens (family);",
     ),
+    // Dated time (SPEC §7): the person's own overrides on the user row
+    // (cached with it), and the time booked meetings hold, kept from
+    // meeting-service's events — `meeting_seqs` remembers the last event
+    // applied per meeting, which makes redelivered and late events no-ops.
+    (
+        4,
+        "ALTER TABLE users ADD COLUMN overrides JSONB NOT NULL DEFAULT '[]';
+        CREATE TABLE busy (
+            email      TEXT NOT NULL,
+            meeting_id UUID NOT NULL,
+            start_at   TIMESTAMPTZ NOT NULL,
+            end_at     TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (email, meeting_id)
+        );
+        CREATE INDEX busy_meeting ON busy (meeting_id);
+        CREATE TABLE meeting_seqs (
+            meeting_id UUID PRIMARY KEY,
+            seq        INT NOT NULL
+        );",
+    ),
 ];
 
-const COLUMNS: &str = "email, name, timezone, preference, availability, created_at, updated_at, version, account_id, viewers";
+const COLUMNS: &str = "email, name, timezone, preference, availability, created_at, updated_at, version, account_id, viewers, overrides";
 
 pub use w2meet_pg::{DbConfig, StoreError};
 
@@ -164,7 +184,9 @@ impl UserStore {
             .prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
             .await?;
         let row = client.query_opt(&stmt, &[&email.as_str()]).await?;
-        Ok(row.as_ref().map(record))
+        let mut found: Vec<Profile> = row.as_ref().map(record).into_iter().collect();
+        with_busy(&client, &mut found).await?;
+        Ok(found.pop())
     }
 
     /// Many users in one query; absent ones are simply not returned.
@@ -177,7 +199,107 @@ impl UserStore {
             ))
             .await?;
         let rows = client.query(&stmt, &[&emails]).await?;
-        Ok(rows.iter().map(record).collect())
+        let mut found: Vec<Profile> = rows.iter().map(record).collect();
+        with_busy(&client, &mut found).await?;
+        Ok(found)
+    }
+
+    /// Replaces `email`'s overrides, if `authorize` lets the caller write
+    /// the profile; `None` when there is no such user.
+    pub async fn set_overrides(
+        &self,
+        email: &Email,
+        overrides: &[scheduling::Override],
+        authorize: Authorize<'_>,
+        bump_epoch: bool,
+    ) -> Result<(Result<Option<Profile>, Denied>, i64), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let current = tx
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM users WHERE email = $1 FOR UPDATE"),
+                &[&email.as_str()],
+            )
+            .await?
+            .map(|row| record(&row));
+        let outcome = match authorize(current.as_ref().map(|p| &p.access)) {
+            Err(denied) => Err(denied),
+            Ok(()) if current.is_none() => Ok(None),
+            Ok(()) => {
+                let json = serde_json::to_value(overrides).expect("overrides serialise");
+                let row = tx
+                    .query_one(
+                        &format!(
+                            "UPDATE users SET overrides = $2, updated_at = now(), version = version + 1
+                             WHERE email = $1 RETURNING {COLUMNS}"
+                        ),
+                        &[&email.as_str(), &json],
+                    )
+                    .await?;
+                Ok(Some(record(&row)))
+            }
+        };
+        let epoch = epoch_in(&tx, bump_epoch).await?;
+        tx.commit().await?;
+        Ok((outcome, epoch))
+    }
+
+    /// Applies a meeting's state after event `seq`: `holders` are busy
+    /// during `[start, end)` because of `meeting_id`, and nobody else is.
+    /// An event no newer than the last one applied for the meeting changes
+    /// nothing (`None`); otherwise the emails whose busy time changed.
+    pub async fn apply_meeting(
+        &self,
+        meeting_id: Uuid,
+        seq: i32,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        holders: &[String],
+        bump_epoch: bool,
+    ) -> Result<(Option<Vec<String>>, i64), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO meeting_seqs (meeting_id, seq) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+            &[&meeting_id],
+        )
+        .await?;
+        let applied: i32 = tx
+            .query_one(
+                "SELECT seq FROM meeting_seqs WHERE meeting_id = $1 FOR UPDATE",
+                &[&meeting_id],
+            )
+            .await?
+            .get(0);
+        if seq <= applied {
+            return Ok((None, 0));
+        }
+        let mut affected: Vec<String> = tx
+            .query(
+                "DELETE FROM busy WHERE meeting_id = $1 RETURNING email",
+                &[&meeting_id],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        tx.execute(
+            "INSERT INTO busy (email, meeting_id, start_at, end_at)
+             SELECT e, $1, $3, $4 FROM unnest($2::text[]) AS e",
+            &[&meeting_id, &holders, &start, &end],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE meeting_seqs SET seq = $2 WHERE meeting_id = $1",
+            &[&meeting_id, &seq],
+        )
+        .await?;
+        let epoch = epoch_in(&tx, bump_epoch).await?;
+        tx.commit().await?;
+        affected.extend(holders.iter().cloned());
+        affected.sort();
+        affected.dedup();
+        Ok((Some(affected), epoch))
     }
 
     /// Inserts unless the email is taken. `bump_epoch` also advances the
@@ -419,13 +541,46 @@ pub(crate) fn record(row: &Row) -> Profile {
     };
     let mut viewers: Vec<String> = row.get("viewers");
     viewers.sort();
+    let overrides = serde_json::from_value(row.get("overrides")).unwrap_or_default();
     Profile {
         user,
         access: Access {
             account: row.get::<_, Option<Uuid>>("account_id"),
             viewers,
         },
+        dated: Dated {
+            overrides,
+            busy: Vec::new(),
+        },
     }
+}
+
+/// Busy time still to come (or less than a day past) for `profiles`.
+async fn with_busy(
+    client: &deadpool_postgres::Object,
+    profiles: &mut [Profile],
+) -> Result<(), StoreError> {
+    if profiles.is_empty() {
+        return Ok(());
+    }
+    let emails: Vec<&str> = profiles.iter().map(|p| p.user.email.as_str()).collect();
+    let stmt = client
+        .prepare_cached(
+            "SELECT email, start_at, end_at FROM busy
+             WHERE email = ANY($1) AND end_at > now() - interval '1 day'
+             ORDER BY start_at, meeting_id",
+        )
+        .await?;
+    for row in client.query(&stmt, &[&emails]).await? {
+        let email: &str = row.get(0);
+        if let Some(p) = profiles.iter_mut().find(|p| p.user.email == email) {
+            p.dated.busy.push(scheduling::Busy {
+                start: row.get(1),
+                end: row.get(2),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// JSONB keeps object keys in its own order; give days back Monday first, as

@@ -28,7 +28,7 @@ impl TestApp {
     }
 
     /// An access token for a newly registered `email`.
-    async fn token(&self, email: &str) -> String {
+    pub async fn token(&self, email: &str) -> String {
         self.register(email).await["access_token"]
             .as_str()
             .unwrap()

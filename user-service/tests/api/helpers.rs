@@ -103,6 +103,7 @@ pub fn test_config(
         },
         http: HttpLimits::default(),
         auth: auth.clone(),
+        events: None,
     }
 }
 

@@ -1,0 +1,166 @@
+//! Booked time from meeting-service (SPEC §7): a consumer of its domain
+//! events that keeps each person's busy time.
+//!
+//! Every replica consumes the one durable queue (`MEETING_EVENTS_QUEUE`,
+//! bound to every routing key of `MEETING_EXCHANGE`): competing consumers.
+//! Each event carries the meeting's whole state after the change (its time
+//! and `holders`, whose time it holds), so applying one is "make the busy
+//! rows of this meeting say this" — and applying it only if its `seq` is
+//! newer than the last applied for the meeting makes a redelivered or
+//! late event a no-op (idempotent by event, whatever the order). The
+//! cached entries of everyone whose busy time changed are dropped before
+//! the message is acknowledged, so once a booking's event is consumed no
+//! read serves the old free time. A message that is not an event is
+//! logged and dropped; one that cannot be applied now (PostgreSQL down) is
+//! requeued.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_lite::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Connection, ConnectionProperties, ExchangeKind};
+use serde::Deserialize;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::config::EventsConfig;
+use crate::service::Users;
+
+/// What this service reads of a meeting event.
+#[derive(Debug, Deserialize)]
+pub struct MeetingEvent {
+    pub event_id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub meeting_id: Uuid,
+    pub seq: i32,
+    #[serde(default)]
+    pub case_id: String,
+    pub meeting: EventMeeting,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventMeeting {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub holders: Vec<String>,
+}
+
+/// Applies one event; whether it changed anything.
+pub async fn apply(users: &Users, event: &MeetingEvent) -> Result<bool, crate::error::UserError> {
+    users
+        .apply_meeting(
+            event.meeting_id,
+            event.seq,
+            (event.meeting.start, event.meeting.end),
+            &event.meeting.holders,
+        )
+        .await
+}
+
+/// Consumes until the process ends, reconnecting with backoff.
+pub async fn consume_forever(users: Users, config: EventsConfig) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match consume(&users, &config).await {
+            Ok(()) => pause = Duration::from_millis(100),
+            Err(e) => {
+                tracing::warn!(error = %e, queue = %config.queue, "meeting events: broker link lost; reconnecting");
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(config.reconnect_max);
+    }
+}
+
+async fn consume(users: &Users, config: &EventsConfig) -> Result<(), lapin::Error> {
+    let conn = Connection::connect(&config.url, ConnectionProperties::default()).await?;
+    let channel = conn.create_channel().await?;
+    channel.basic_qos(16, BasicQosOptions::default()).await?;
+    channel
+        .exchange_declare(
+            config.exchange.as_str().into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_declare(
+            config.queue.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_bind(
+            config.queue.as_str().into(),
+            config.exchange.as_str().into(),
+            "#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let mut deliveries = channel
+        .basic_consume(
+            config.queue.as_str().into(),
+            "user-service".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    tracing::info!(queue = %config.queue, exchange = %config.exchange, "consuming meeting events");
+    while let Some(delivery) = deliveries.next().await {
+        let delivery = delivery?;
+        let event: MeetingEvent = match serde_json::from_slice(&delivery.data) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "not a meeting event; dropped");
+                delivery
+                    .nack(BasicNackOptions {
+                        requeue: false,
+                        ..BasicNackOptions::default()
+                    })
+                    .await?;
+                continue;
+            }
+        };
+        let span = tracing::info_span!("meeting_event", case_id = %event.case_id, event_id = %event.event_id);
+        let outcome = apply(users, &event).instrument(span.clone()).await;
+        let _entered = span.enter();
+        match outcome {
+            Ok(changed) => {
+                tracing::info!(
+                    event_type = %event.kind,
+                    meeting_id = %event.meeting_id,
+                    seq = event.seq,
+                    changed,
+                    "meeting event applied to busy time"
+                );
+                delivery.ack(BasicAckOptions::default()).await?;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "meeting event not applied; requeued");
+                delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    })
+                    .await?;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    Ok(())
+}
