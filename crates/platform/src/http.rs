@@ -410,3 +410,39 @@ mod openapi_tests {
         assert!(!get.responses.responses.contains_key("415"));
     }
 }
+
+/// `Idempotency-Key`: a client's name for one submission, so that sending it
+/// again (after a timeout, say) returns the first answer instead of doing
+/// the work twice (worker jobs, meeting bookings).
+pub static IDEMPOTENCY_KEY: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("idempotency-key");
+/// Set to `true` on an answer that repeats an earlier submission's.
+pub static IDEMPOTENT_REPLAYED: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("idempotent-replayed");
+
+/// Longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// The request's `Idempotency-Key`, if any: 1–255 visible ASCII characters,
+/// else the problem, located at the header.
+pub fn idempotency_key(
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<String>, crate::ErrorDetail> {
+    let Some(v) = headers.get(&IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(s)
+            if !s.is_empty()
+                && s.len() <= MAX_IDEMPOTENCY_KEY_LEN
+                && s.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(Some(s.to_owned()))
+        }
+        _ => Err(crate::ErrorDetail::new(
+            ["header", "Idempotency-Key"],
+            "Idempotency-Key must be 1-255 visible ASCII characters",
+            "value_error",
+        )),
+    }
+}

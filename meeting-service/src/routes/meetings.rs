@@ -1,7 +1,7 @@
 //! `/meetings`: book, read, change, cancel, list public ones, history, ICS.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,36 +9,12 @@ use uuid::Uuid;
 use w2meet_platform::CaseId;
 use w2meet_platform::auth::Auth;
 use w2meet_platform::error::{ErrorBody, Json, Path, Query};
+use w2meet_platform::http::{IDEMPOTENT_REPLAYED, idempotency_key};
 
 use super::{Window, etag, if_match, parse_id};
 use crate::domain::{DomainEvent, MeetingInput, MeetingPatch, MeetingView, ics};
 use crate::error::MeetingError;
 use crate::service::{Meetings, Visible};
-
-pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
-pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-
-/// Longest `Idempotency-Key` accepted.
-const MAX_KEY_LEN: usize = 255;
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, MeetingError> {
-    let Some(v) = headers.get(&IDEMPOTENCY_KEY) else {
-        return Ok(None);
-    };
-    match v.to_str() {
-        Ok(s)
-            if !s.is_empty()
-                && s.len() <= MAX_KEY_LEN
-                && s.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            Ok(Some(s.to_owned()))
-        }
-        _ => Err(MeetingError::invalid(
-            &["header", "Idempotency-Key"],
-            "Idempotency-Key must be 1-255 visible ASCII characters",
-        )),
-    }
-}
 
 /// 200 with the meeting and its `ETag`.
 pub fn with_etag_ok(view: MeetingView) -> Response {
@@ -78,7 +54,7 @@ pub async fn book(
     headers: HeaderMap,
     Json(input): Json<MeetingInput>,
 ) -> Result<Response, MeetingError> {
-    let key = idempotency_key(&headers)?;
+    let key = idempotency_key(&headers).map_err(|d| MeetingError::Invalid(vec![d]))?;
     let booked = meetings
         .book(&caller, &case_id, &input, key.as_deref())
         .await?;

@@ -578,37 +578,11 @@ async fn write_state(
     meeting: &Meeting,
     before: Option<&Meeting>,
 ) -> Result<(), WriteError> {
-    let unchanged_invites = before.is_some_and(|b| b.attendees == meeting.attendees);
-    if !unchanged_invites {
-        let (emails, answers) = columns(&meeting.attendees);
-        tx.execute(
-            "DELETE FROM invites WHERE meeting_id = $1 AND NOT (email = ANY($2))",
-            &[&meeting.id, &emails],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO invites (meeting_id, email, answer)
-             SELECT $1, * FROM unnest($2::text[], $3::text[])
-             ON CONFLICT (meeting_id, email) DO UPDATE SET answer = EXCLUDED.answer",
-            &[&meeting.id, &emails, &answers],
-        )
-        .await?;
+    if before.is_none_or(|b| b.attendees != meeting.attendees) {
+        write_answers(tx, Answers::Invites, meeting.id, &meeting.attendees).await?;
     }
-    let unchanged_rsvps = before.is_none_or(|b| b.rsvps == meeting.rsvps);
-    if !unchanged_rsvps {
-        let (emails, answers) = columns(&meeting.rsvps);
-        tx.execute(
-            "DELETE FROM rsvps WHERE meeting_id = $1 AND NOT (email = ANY($2))",
-            &[&meeting.id, &emails],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO rsvps (meeting_id, email, answer)
-             SELECT $1, * FROM unnest($2::text[], $3::text[])
-             ON CONFLICT (meeting_id, email) DO UPDATE SET answer = EXCLUDED.answer",
-            &[&meeting.id, &emails, &answers],
-        )
-        .await?;
+    if before.is_some_and(|b| b.rsvps != meeting.rsvps) {
+        write_answers(tx, Answers::Rsvps, meeting.id, &meeting.rsvps).await?;
     }
     let holders = meeting.holders();
     let unchanged_holds = before.is_some_and(|b| {
@@ -627,11 +601,44 @@ async fn write_state(
     Ok(())
 }
 
-fn columns(invites: &[Invite]) -> (Vec<&str>, Vec<&str>) {
-    invites
+/// The two tables of answers a meeting has.
+#[derive(Clone, Copy)]
+enum Answers {
+    Invites,
+    Rsvps,
+}
+
+/// Makes the meeting's rows in `table` exactly `answers`.
+async fn write_answers(
+    tx: &Transaction<'_>,
+    table: Answers,
+    meeting_id: Uuid,
+    answers: &[Invite],
+) -> Result<(), tokio_postgres::Error> {
+    let (emails, values): (Vec<&str>, Vec<&str>) = answers
         .iter()
         .map(|i| (i.email.as_str(), i.answer.as_str()))
-        .unzip()
+        .unzip();
+    // A table name from this enum, never from input.
+    let table = match table {
+        Answers::Invites => "invites",
+        Answers::Rsvps => "rsvps",
+    };
+    tx.execute(
+        &format!("DELETE FROM {table} WHERE meeting_id = $1 AND NOT (email = ANY($2))"),
+        &[&meeting_id, &emails],
+    )
+    .await?;
+    tx.execute(
+        &format!(
+            "INSERT INTO {table} (meeting_id, email, answer)
+             SELECT $1, * FROM unnest($2::text[], $3::text[])
+             ON CONFLICT (meeting_id, email) DO UPDATE SET answer = EXCLUDED.answer"
+        ),
+        &[&meeting_id, &emails, &values],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Appends `event` to the history and the outbox (the relay's queue).

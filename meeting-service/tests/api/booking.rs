@@ -10,7 +10,7 @@ const NINE: &str = "2027-03-01T09:00:00Z";
 const TEN: &str = "2027-03-01T10:00:00Z";
 const ELEVEN: &str = "2027-03-01T11:00:00Z";
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_booking_is_read_back_with_its_etag_and_everyone_pending() {
     let app = spawn_app().await;
     let m = app
@@ -41,7 +41,7 @@ async fn a_booking_is_read_back_with_its_etag_and_everyone_pending() {
     assert_eq!(read["attendees"], m["attendees"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_overlapping_bookings_of_one_person_across_two_instances_make_exactly_one() {
     let app = spawn_app().await;
     // A second instance over the same database: the race is between processes' connections.
@@ -77,7 +77,7 @@ async fn many_overlapping_bookings_of_one_person_across_two_instances_make_exact
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conflict_names_each_busy_person_and_the_meeting_holding_them() {
     let app = spawn_app().await;
     let first = app
@@ -122,7 +122,7 @@ async fn a_conflict_names_each_busy_person_and_the_meeting_holding_them() {
         .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declining_or_cancelling_frees_the_time_again() {
     let app = spawn_app().await;
     let m = app
@@ -158,7 +158,7 @@ async fn declining_or_cancelling_frees_the_time_again() {
     assert!(taken["id"].is_string());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotency_key_returns_the_first_booking_and_refuses_another() {
     let app = spawn_app().await;
     let body = meeting("ann@x.io", &["bob@x.io"], NINE, TEN);
@@ -188,7 +188,7 @@ async fn an_idempotency_key_returns_the_first_booking_and_refuses_another() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_needs_the_current_version_when_if_match_is_sent() {
     let app = spawn_app().await;
     let m = app
@@ -229,7 +229,7 @@ async fn a_change_needs_the_current_version_when_if_match_is_sent() {
     assert_eq!(unchanged["version"], 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_400_naming_each_problem_and_stores_nothing() {
     let app = spawn_app().await;
     let res = app
@@ -302,7 +302,7 @@ async fn bad_input_gets_a_400_naming_each_problem_and_stores_nothing() {
     assert_eq!(listed["meetings"], json!([]));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claimed_organizer_books_only_with_their_own_token() {
     let app = spawn_app().await;
     let ann = app.account("ann@x.io").await;

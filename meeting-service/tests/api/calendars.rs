@@ -36,7 +36,7 @@ fn param(p: &ical::property::Property, name: &str) -> String {
         .unwrap_or_default()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_calendar_lists_each_meeting_with_the_owners_role_and_answer() {
     let app = spawn_app().await;
     let mine = app
@@ -90,7 +90,7 @@ async fn a_calendar_lists_each_meeting_with_the_owners_role_and_answer() {
     assert_eq!(res.status(), 400);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claimed_calendar_is_read_by_its_owner_and_those_it_is_shared_with() {
     let app = spawn_app().await;
     let ann = app.account("ann@x.io").await;
@@ -131,7 +131,7 @@ async fn a_claimed_calendar_is_read_by_its_owner_and_those_it_is_shared_with() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_ics_round_trips_every_field_through_an_independent_parser() {
     let app = spawn_app().await;
     let long_title = format!("Quarterly planning; budget, roadmap and {}", "é".repeat(60));
@@ -222,7 +222,7 @@ async fn event_ics_round_trips_every_field_through_an_independent_parser() {
     assert_eq!(partstats, ["NEEDS-ACTION", "NEEDS-ACTION"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_token_opens_the_feed_until_it_is_revoked_or_replaced() {
     let app = spawn_app().await;
     let ann = app.account("ann@x.io").await;

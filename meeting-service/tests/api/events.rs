@@ -12,7 +12,7 @@ use crate::helpers::{
 const NINE: &str = "2027-03-05T09:00:00Z";
 const TEN: &str = "2027-03-05T10:00:00Z";
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_change_is_published_in_order_and_kept_in_the_history() {
     let app = spawn_app().await;
     let mut body = meeting("ann@x.io", &["bob@x.io"], NINE, TEN);
@@ -92,7 +92,7 @@ async fn every_change_is_published_in_order_and_kept_in_the_history() {
     assert_eq!(app.meetings.store.outbox_depth().await.unwrap(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_committed_while_no_relay_runs_is_delivered_once_a_relay_starts() {
     // The relay "died" between the commit and the publish: none runs.
     let app = spawn_app_with(false).await;
@@ -118,7 +118,7 @@ async fn an_event_committed_while_no_relay_runs_is_delivered_once_a_relay_starts
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn booked_time_reaches_user_service_and_a_decline_frees_it() {
     let app = spawn_app().await;
     for who in ["ann@x.io", "bob@x.io"] {

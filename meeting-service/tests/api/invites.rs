@@ -8,7 +8,7 @@ use crate::helpers::{meeting, spawn_app};
 const NINE: &str = "2027-03-02T09:00:00Z";
 const TEN: &str = "2027-03-02T10:00:00Z";
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_invitee_answers_their_invite() {
     let app = spawn_app().await;
     let bob = app.account("bob@x.io").await;
@@ -51,7 +51,7 @@ async fn only_the_invitee_answers_their_invite() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reschedule_sends_every_answer_back_to_pending_and_a_retitle_does_not() {
     let app = spawn_app().await;
     let m = app
@@ -107,7 +107,7 @@ async fn a_reschedule_sends_every_answer_back_to_pending_and_a_retitle_does_not(
     assert_eq!(res.status(), 409, "cat's no was for the old time");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_organizer_adds_and_removes_invitees() {
     let app = spawn_app().await;
     let m = app
@@ -149,7 +149,7 @@ async fn the_organizer_adds_and_removes_invitees() {
     app.booked(&meeting("bob@x.io", &[], NINE, TEN), None).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_meetings_are_listed_and_take_rsvps_from_anyone() {
     let app = spawn_app().await;
     let mut body = meeting("ann@x.io", &["bob@x.io"], NINE, TEN);

@@ -1,7 +1,7 @@
 //! `/tasks`: submit a suggestion job, read its state.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -9,16 +9,11 @@ use uuid::Uuid;
 use w2meet_platform::CaseId;
 use w2meet_platform::auth::Auth;
 use w2meet_platform::error::{ErrorBody, Json, Path};
+use w2meet_platform::http::{IDEMPOTENT_REPLAYED, idempotency_key};
 
 use crate::domain::{JobView, Submission, TaskInput};
 use crate::error::TaskError;
 use crate::service::Tasks;
-
-pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
-pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-
-/// Longest `Idempotency-Key` accepted.
-const MAX_KEY_LEN: usize = 255;
 
 /// The 202 answer: the job is stored and the broker has confirmed it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,7 +47,7 @@ pub async fn submit(
     headers: HeaderMap,
     Json(input): Json<TaskInput>,
 ) -> Result<Response, TaskError> {
-    let key = idempotency_key(&headers)?;
+    let key = idempotency_key(&headers).map_err(|d| TaskError::Invalid(vec![d]))?;
     let submission = Submission::parse(input).map_err(TaskError::Invalid)?;
     let accepted = tasks
         .submit(
@@ -74,25 +69,6 @@ pub async fn submit(
             .insert(&IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(res)
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, TaskError> {
-    let Some(v) = headers.get(&IDEMPOTENCY_KEY) else {
-        return Ok(None);
-    };
-    match v.to_str() {
-        Ok(s)
-            if !s.is_empty()
-                && s.len() <= MAX_KEY_LEN
-                && s.bytes().all(|b| b.is_ascii_graphic()) =>
-        {
-            Ok(Some(s.to_owned()))
-        }
-        _ => Err(TaskError::invalid(
-            &["header", "Idempotency-Key"],
-            "Idempotency-Key must be 1-255 visible ASCII characters",
-        )),
-    }
 }
 
 /// Read a job's state.
