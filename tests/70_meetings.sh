@@ -135,4 +135,34 @@ req GET "/meetings/meetings/$id/history"
 expect_status 200 "history"
 jq -e '[.events[].type] == ["meeting.booked","invite.answered","invite.answered","meeting.rescheduled","meeting.cancelled"]
        and .events[0].case_id == "meet-book-1"' <<<"$BODY" >/dev/null || fail "history: $BODY"
+# An auto-book job (a saga in the worker): the organizer eve is busy at the
+# first two candidates — which scheduling cannot know, she is not in the
+# group — so the worker books the third; scripts/trace shows every try.
+eve="eve.$RUN_TAG@example.com"
+create_user "$eve" '{}'
+req POST /meetings/meetings "{\"title\":\"Eve's\",\"organizer\":\"$eve\",\"start\":\"2031-03-03T10:00:00Z\",\"end\":\"2031-03-03T11:00:00Z\"}"
+expect_status 201 "eve's own meeting"
+jcid="autobook-$RUN_TAG"
+req POST /worker/tasks "{\"users\":[\"$ann\",\"$bob\"],\"from\":\"2031-03-03\",\"days\":1,\"book\":{\"title\":\"Auto\",\"organizer\":\"$eve\"}}" -H "Case-ID: $jcid"
+expect_status 202 "auto-book job"
+job=$(jq -r .job_id <<<"$BODY")
+for _ in $(seq 1 150); do
+    req GET "/worker/tasks/$job"
+    status=$(jq -r .status <<<"$BODY")
+    [ "$status" = succeeded ] || [ "$status" = failed ] && break
+    sleep 0.1
+done
+[ "$status" = succeeded ] || fail "the auto-book job did not succeed: $BODY"
+jq -e '[.result.booking.attempts[].outcome] == ["conflict","conflict","booked"]
+       and .result.booking.meeting.start == "2031-03-03T11:00:00Z"
+       and .result.booking.meeting.organizer != null' <<<"$BODY" >/dev/null \
+    || fail "the saga's tries: $(jq -c .result.booking <<<"$BODY")"
+trace_ok=0
+for _ in $(seq 1 30); do
+    out=$("$ROOT/scripts/trace" "$jcid" 2>&1) || true
+    if grep -q 'POST /meetings -> 409' <<<"$out" && grep -q 'POST /meetings -> 201' <<<"$out" \
+        && grep -q 'candidate booked' <<<"$out"; then trace_ok=1; break; fi
+    sleep 0.5
+done
+[ "$trace_ok" = 1 ] || fail "scripts/trace $jcid does not show each try: $out"
 echo "meetings: booked, answered, refused a double booking, ICS parsed, history complete"

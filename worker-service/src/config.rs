@@ -24,6 +24,7 @@ pub struct Config {
     pub amqp: AmqpConfig,
     pub jobs: JobConfig,
     pub suggestion: SuggestionConfig,
+    pub meetings: MeetingConfig,
     pub callback: CallbackConfig,
     pub http: HttpLimits,
     /// `USER_SERVICE_URL`, default `http://127.0.0.1:8001`: where the public
@@ -88,6 +89,18 @@ pub struct SuggestionConfig {
     pub timeout: Duration,
 }
 
+/// meeting-service, for auto-book jobs.
+#[derive(Debug, Clone)]
+pub struct MeetingConfig {
+    /// `MEETING_SERVICE_URL`, default `http://127.0.0.1:8005`.
+    pub url: String,
+    /// `MEETING_CONNECT_TIMEOUT_MS`, default 1000.
+    pub connect_timeout: Duration,
+    /// `MEETING_TIMEOUT_MS`, default 5000: a slower answer is a transient
+    /// failure (the try is sent again with its key).
+    pub timeout: Duration,
+}
+
 /// Completion callbacks (`callback_url`).
 #[derive(Debug, Clone, Copy)]
 pub struct CallbackConfig {
@@ -140,6 +153,11 @@ impl Config {
                 url: string_or("SUGGESTION_SERVICE_URL", "http://127.0.0.1:8003"),
                 connect_timeout: millis_or("SUGGESTION_CONNECT_TIMEOUT_MS", 1000)?,
                 timeout: millis_or("SUGGESTION_TIMEOUT_MS", 10_000)?,
+            },
+            meetings: MeetingConfig {
+                url: string_or("MEETING_SERVICE_URL", "http://127.0.0.1:8005"),
+                connect_timeout: millis_or("MEETING_CONNECT_TIMEOUT_MS", 1000)?,
+                timeout: millis_or("MEETING_TIMEOUT_MS", 5000)?,
             },
             callback: CallbackConfig {
                 max_attempts: parse_or("CALLBACK_MAX_ATTEMPTS", 5u32)?.max(1),

@@ -67,6 +67,7 @@ impl Tasks {
             callback_url: submission.callback_url(),
             idempotency_key,
             submitter,
+            book: submission.book(),
         };
         let job = match self.store.insert(&new).await? {
             Inserted::Created(job) => job,
@@ -75,6 +76,7 @@ impl Tasks {
                     || job.kind != submission.kind().as_str()
                     || job.callback_url.as_deref() != submission.callback_url()
                     || job.submitter.as_deref() != submitter
+                    || job.book.as_ref() != submission.book()
                 {
                     return Err(TaskError::Conflict(
                         "this Idempotency-Key was used for a different submission".to_owned(),

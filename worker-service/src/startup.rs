@@ -17,7 +17,7 @@ use w2meet_platform::probes::{Link, Readiness};
 use w2meet_platform::upstream::{Upstream, UpstreamTimeouts};
 
 use crate::broker::{Broker, Topology};
-use crate::clients::{Callbacks, SuggestionClient};
+use crate::clients::{Callbacks, MeetingClient, SuggestionClient};
 use crate::config::Config;
 use crate::consumer::{Consumer, JobContext};
 use crate::routes::{health, tasks};
@@ -151,6 +151,7 @@ impl ConsumerApp {
         let ctx = JobContext {
             store: job_store(&config).await?,
             suggestions: SuggestionClient::new(&config.suggestion, config.service_token.clone())?,
+            meetings: MeetingClient::new(&config.meetings, config.service_token.clone())?,
             callbacks: Callbacks::new(config.callback)?,
             topology: topology(&config),
             policy: config.jobs,

@@ -243,6 +243,30 @@ impl Upstream {
         .await
     }
 
+    /// `POST {base}{path}` on behalf of `viewer` with an `Idempotency-Key`:
+    /// for calls with side effects that the upstream deduplicates by key,
+    /// so that sending one again (after a lost answer) repeats nothing.
+    pub async fn post_json_keyed<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        case_id: &CaseId,
+        viewer: Option<&str>,
+        idempotency_key: &str,
+    ) -> Result<T, UpstreamError> {
+        self.send(
+            |base| {
+                self.http
+                    .post(format!("{base}{path}"))
+                    .header(&crate::http::IDEMPOTENCY_KEY, idempotency_key)
+                    .json(body)
+            },
+            case_id,
+            viewer,
+        )
+        .await
+    }
+
     /// `GET {base}{path}`; the answer decoded as `T`.
     pub async fn get_json<T: DeserializeOwned>(
         &self,

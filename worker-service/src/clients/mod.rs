@@ -1,8 +1,11 @@
-//! Outbound HTTP: suggestion-service ([`suggestion`]) and completion
-//! callbacks ([`callback`]). Both carry the job's Case-ID.
+//! Outbound HTTP: suggestion-service ([`suggestion`]), meeting-service for
+//! auto-booking ([`meetings`]) and completion callbacks ([`callback`]). All
+//! carry the job's Case-ID.
 
 pub mod callback;
+pub mod meetings;
 pub mod suggestion;
 
 pub use callback::Callbacks;
+pub use meetings::{BookError, MeetingClient};
 pub use suggestion::{SuggestionClient, SuggestionError};

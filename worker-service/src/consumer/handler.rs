@@ -14,8 +14,9 @@ use chrono::Utc;
 
 use crate::broker::Topology;
 use crate::broker::headers::JobHeaders;
-use crate::clients::{Callbacks, SuggestionClient};
+use crate::clients::{Callbacks, MeetingClient, SuggestionClient};
 use crate::config::JobConfig;
+use crate::consumer::booking::{BookingLog, Saga, SagaEnd};
 use crate::domain::{JobKind, JobMessage};
 use crate::job_metrics;
 use crate::store::{Claim, JobRecord, JobStore, StoreError};
@@ -24,6 +25,8 @@ use crate::store::{Claim, JobRecord, JobStore, StoreError};
 pub struct JobContext {
     pub store: JobStore,
     pub suggestions: SuggestionClient,
+    /// meeting-service, for auto-book jobs.
+    pub meetings: MeetingClient,
     pub callbacks: Callbacks,
     pub topology: Topology,
     pub policy: JobConfig,
@@ -91,12 +94,20 @@ pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
         .await;
     metrics::histogram!(job_metrics::ATTEMPT_DURATION)
         .record(job_metrics::seconds(started.elapsed()));
-    let stored = match &answer {
-        Ok(answer) => {
-            let result = JobKind::from_stored(&job.kind).result_of(answer.clone());
-            ctx.store.succeed(job.id, attempt_i32, &result).await
-        }
-        Err(e) if e.is_transient() && attempt < ctx.policy.max_attempts => {
+    let computed = match answer {
+        Ok(answer) => match &job.book {
+            None => Computed::Done(JobKind::from_stored(&job.kind).result_of(answer)),
+            Some(book) => match book_best(ctx, &job, attempt_i32, book, answer).await {
+                Ok(c) => c,
+                Err(e) => return Outcome::StoreDown(e),
+            },
+        },
+        Err(e) if e.is_transient() => Computed::Transient(e.to_string()),
+        Err(e) => Computed::Permanent(e.to_string()),
+    };
+    let stored = match &computed {
+        Computed::Done(result) => ctx.store.succeed(job.id, attempt_i32, result).await,
+        Computed::Transient(e) if attempt < ctx.policy.max_attempts => {
             tracing::warn!(error = %e, "attempt failed; will retry");
             let reason = format!("attempt {attempt} failed: {e}; retrying");
             return match ctx.store.retry_later(job.id, attempt_i32, &reason).await {
@@ -105,18 +116,18 @@ pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
                 Err(e) => Outcome::StoreDown(e),
             };
         }
-        Err(e) if e.is_transient() => {
+        Computed::Transient(e) => {
             let reason = format!("gave up after {attempt} attempts: {e}");
             ctx.store.fail(job.id, attempt_i32, &reason).await
         }
-        Err(e) => ctx.store.fail(job.id, attempt_i32, &e.to_string()).await,
+        Computed::Permanent(e) => ctx.store.fail(job.id, attempt_i32, e).await,
     };
     match stored {
         Ok(Some(job)) => {
-            let outcome = match &answer {
-                Ok(_) => "succeeded",
-                Err(e) if e.is_transient() => "exhausted",
-                Err(_) => "permanent",
+            let outcome = match &computed {
+                Computed::Done(_) => "succeeded",
+                Computed::Transient(_) => "exhausted",
+                Computed::Permanent(_) => "permanent",
             };
             record_finish(&job, outcome);
             Outcome::Finished(job)
@@ -124,6 +135,69 @@ pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
         Ok(None) => Outcome::Skipped("job taken over by another delivery"),
         Err(e) => Outcome::StoreDown(e),
     }
+}
+
+/// What an attempt came to, before it is stored.
+enum Computed {
+    /// The result to store.
+    Done(serde_json::Value),
+    /// Worth another attempt later.
+    Transient(String),
+    /// Final: the job fails with this reason.
+    Permanent(String),
+}
+
+/// An auto-book job: the booking saga over the ranked suggestions; the
+/// result is suggestion-service's answer plus `booking` (the meeting and
+/// every try).
+async fn book_best(
+    ctx: &JobContext,
+    job: &JobRecord,
+    attempt: i32,
+    book: &serde_json::Value,
+    answer: serde_json::Value,
+) -> Result<Computed, StoreError> {
+    let log: BookingLog = job
+        .booking
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let suggestions = answer["suggestions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let saga = Saga {
+        job_id: job.id,
+        case_id: &job.case_id,
+        submitter: job.submitter.as_deref(),
+        book,
+        tz: &job.request["tz"],
+        meetings: &ctx.meetings,
+    };
+    let store = &ctx.store;
+    let (end, log) = saga
+        .run(log, &suggestions, |log| async move {
+            let value = serde_json::to_value(&log).expect("a log serialises");
+            Ok::<bool, StoreError>(
+                store
+                    .record_booking(job.id, attempt, &value)
+                    .await?
+                    .is_some(),
+            )
+        })
+        .await?;
+    Ok(match end {
+        SagaEnd::Booked(meeting) => {
+            let mut result = JobKind::from_stored(&job.kind).result_of(answer);
+            result["booking"] = serde_json::json!({
+                "meeting": meeting,
+                "attempts": log.attempts,
+            });
+            Computed::Done(result)
+        }
+        SagaEnd::Failed(reason) => Computed::Permanent(reason),
+        SagaEnd::Transient(reason) => Computed::Transient(reason),
+    })
 }
 
 fn record_finish(job: &JobRecord, outcome: &'static str) {

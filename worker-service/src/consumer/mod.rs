@@ -14,6 +14,7 @@
 //! - On shutdown it cancels the consumer (no new deliveries), waits for the
 //!   in-flight jobs to be stored and acknowledged, then closes.
 
+pub mod booking;
 pub mod handler;
 
 use std::sync::Arc;

@@ -119,6 +119,11 @@ pub struct JobView {
     pub case_id: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// An auto-book job's attempts so far (`{"attempts":[{"start","end",
+    /// "outcome","detail"?}], "meeting_id"?}`); absent on other jobs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub booking: Option<serde_json::Value>,
 }
 
 /// The AMQP message body. Tagged with a stable name so that a consumer of a

@@ -26,6 +26,9 @@ pub struct TaskInput {
     pub suggestion: SuggestBody,
     /// Where to POST the finished job (http or https).
     pub callback_url: Option<String>,
+    /// Book the best slot that can be had as a meeting: the worker tries
+    /// the ranked candidates in order until meeting-service accepts one.
+    pub book: Option<BookInput>,
     /// Every field, again: serde cannot tell a flattened struct's fields
     /// from the rest, so the unknown ones are those not in
     /// [`SuggestBody::has_field`] (refused).
@@ -34,6 +37,22 @@ pub struct TaskInput {
     pub unknown: BTreeMap<String, Value>,
 }
 
+/// `book`: the meeting to make of the best slot that can be had.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookInput {
+    /// 1–200 characters.
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// `private` (default) or `public`.
+    pub visibility: Option<String>,
+    /// Who organizes it; default the submitter (the token's subject).
+    pub organizer: Option<String>,
+}
+
+/// Candidates asked for when a booking job names no `count`.
+pub const BOOKING_CANDIDATES: u64 = 5;
+
 /// A valid submission: what suggestion-service will receive, the shape of
 /// the stored result, and where to report the outcome.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +60,9 @@ pub struct Submission {
     kind: JobKind,
     request: Value,
     callback_url: Option<String>,
+    /// `{"title","description","visibility","organizer"}`, checked; the
+    /// organizer may still be missing (then it is the submitter).
+    book: Option<Value>,
 }
 
 impl Submission {
@@ -59,13 +81,20 @@ impl Submission {
         self.callback_url.as_deref()
     }
 
+    /// What to book, for an auto-book job.
+    pub fn book(&self) -> Option<&Value> {
+        self.book.as_ref()
+    }
+
     /// Checks every field and reports every problem at once.
     pub fn parse(input: TaskInput) -> Result<Submission, Vec<ErrorDetail>> {
         let original = is_original_body(&input.suggestion);
         let mut errors: Vec<ErrorDetail> = input
             .unknown
             .keys()
-            .filter(|k| !SuggestBody::has_field(k) && k.as_str() != "callback_url")
+            .filter(|k| {
+                !SuggestBody::has_field(k) && !matches!(k.as_str(), "callback_url" | "book")
+            })
             .map(|k| ErrorDetail::new(["body", k.as_str()], "unknown field", "value_error"))
             .collect();
         let request = SuggestionRequest::from_body(input.suggestion)
@@ -87,20 +116,83 @@ impl Submission {
                 }
             },
         };
+        let book = input.book.as_ref().and_then(|b| parse_book(b, &mut errors));
         match request {
-            Some(request) if errors.is_empty() => Ok(Submission {
-                kind: if original {
-                    JobKind::OriginalSuggestion
-                } else {
-                    JobKind::Suggestion
-                },
-                request: serde_json::to_value(request.to_body())
-                    .expect("a suggestion body is plain JSON"),
-                callback_url,
-            }),
+            Some(request) if errors.is_empty() => {
+                let mut request = serde_json::to_value(request.to_body())
+                    .expect("a suggestion body is plain JSON");
+                // A booking needs candidates to fall back on.
+                if book.is_some() && request["count"].is_null() {
+                    request["count"] = Value::from(BOOKING_CANDIDATES);
+                }
+                Ok(Submission {
+                    kind: if original && book.is_none() {
+                        JobKind::OriginalSuggestion
+                    } else {
+                        JobKind::Suggestion
+                    },
+                    request,
+                    callback_url,
+                    book,
+                })
+            }
             _ => Err(errors),
         }
     }
+}
+
+/// Checks `book`; its problems go to `errors`.
+fn parse_book(b: &BookInput, errors: &mut Vec<ErrorDetail>) -> Option<Value> {
+    let before = errors.len();
+    let mut problem = |field: &str, msg: &str| {
+        errors.push(ErrorDetail::new(
+            ["body", "book", field],
+            msg,
+            "value_error",
+        ));
+    };
+    let title = b.title.as_deref().map(str::trim).unwrap_or("");
+    if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
+        problem(
+            "title",
+            "book.title is required: 1-200 characters, no control characters",
+        );
+    }
+    if b.description
+        .as_deref()
+        .is_some_and(|d| d.chars().count() > 5000)
+    {
+        problem(
+            "description",
+            "book.description must be at most 5000 characters",
+        );
+    }
+    let visibility = b
+        .visibility
+        .as_deref()
+        .map(|v| v.trim().to_ascii_lowercase());
+    if visibility
+        .as_deref()
+        .is_some_and(|v| v != "private" && v != "public")
+    {
+        problem("visibility", "book.visibility must be private or public");
+    }
+    let organizer = match b.organizer.as_deref().map(w2meet_group::Email::parse) {
+        Some(Ok(e)) => Some(e.to_string()),
+        Some(Err(msg)) => {
+            problem("organizer", &msg);
+            None
+        }
+        None => None,
+    };
+    (errors.len() == before).then(|| {
+        serde_json::json!({
+            "title": title,
+            "description": b.description.clone().unwrap_or_default(),
+            "visibility": visibility.unwrap_or_else(|| "private".to_owned()),
+            "organizer": organizer,
+        })
+    })
 }
 
 /// The original job body: `userId1`, `userId2` and at most `preference`.

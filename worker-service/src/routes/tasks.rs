@@ -49,6 +49,12 @@ pub async fn submit(
 ) -> Result<Response, TaskError> {
     let key = idempotency_key(&headers).map_err(|d| TaskError::Invalid(vec![d]))?;
     let submission = Submission::parse(input).map_err(TaskError::Invalid)?;
+    if submission.book().is_some_and(|b| b["organizer"].is_null()) && caller.viewer().is_none() {
+        return Err(TaskError::invalid(
+            &["body", "book", "organizer"],
+            "book.organizer is required without a token (with one, the organizer is you)",
+        ));
+    }
     let accepted = tasks
         .submit(
             case_id.as_str(),

@@ -44,10 +44,16 @@ const MIGRATIONS: &[(i32, &str)] = &[
     // Who submitted the job (the token's subject), so that only they read
     // it and its result shows what they may see (SPEC §6). NULL: anonymous.
     (2, "ALTER TABLE jobs ADD COLUMN submitter TEXT;"),
+    // Auto-booking (SPEC §7): what to book with the best slot that can be
+    // had (`book`), and the saga's log of attempts (`booking`).
+    (
+        3,
+        "ALTER TABLE jobs ADD COLUMN book JSONB, ADD COLUMN booking JSONB;",
+    ),
 ];
 
 const COLUMNS: &str = "id, kind, status, attempts, request, result, error, case_id, callback_url, \
-     idempotency_key, published_at, created_at, updated_at, finished_at, submitter";
+     idempotency_key, published_at, created_at, updated_at, finished_at, submitter, book, booking";
 
 pub use w2meet_pg::{DbConfig, StoreError};
 
@@ -72,6 +78,10 @@ pub struct JobRecord {
     pub finished_at: Option<DateTime<Utc>>,
     /// The person who submitted it; `None` for an anonymous submission.
     pub submitter: Option<String>,
+    /// What to book with the best slot that can be had (an auto-book job).
+    pub book: Option<Value>,
+    /// The booking saga's log: `{"attempts": [...], "meeting_id"?}`.
+    pub booking: Option<Value>,
 }
 
 impl JobRecord {
@@ -85,6 +95,7 @@ impl JobRecord {
             case_id: self.case_id.clone(),
             created_at: self.created_at,
             updated_at: self.updated_at,
+            booking: self.booking.clone(),
         }
     }
 }
@@ -98,6 +109,7 @@ pub struct NewJob<'a> {
     pub callback_url: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
     pub submitter: Option<&'a str>,
+    pub book: Option<&'a Value>,
 }
 
 /// How an insert ended.
@@ -160,8 +172,8 @@ impl JobStore {
         let row = client
             .query_opt(
                 &format!(
-                    "INSERT INTO jobs (id, kind, status, request, case_id, callback_url, idempotency_key, submitter)
-                     VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7)
+                    "INSERT INTO jobs (id, kind, status, request, case_id, callback_url, idempotency_key, submitter, book)
+                     VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)
                      ON CONFLICT (idempotency_key) DO NOTHING RETURNING {COLUMNS}"
                 ),
                 &[
@@ -172,6 +184,7 @@ impl JobStore {
                     &job.callback_url,
                     &job.idempotency_key,
                     &job.submitter,
+                    &job.book,
                 ],
             )
             .await?;
@@ -327,6 +340,17 @@ impl JobStore {
         .await
     }
 
+    /// Records the booking saga's log for the claimed attempt, before and
+    /// after each try, so that a redelivery resumes where this one stopped.
+    pub async fn record_booking(
+        &self,
+        id: Uuid,
+        attempt: i32,
+        log: &Value,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        self.finish(id, attempt, "booking = $3", log).await
+    }
+
     /// The claimed attempt failed transiently: queued again until its retry
     /// is delivered.
     pub async fn retry_later(
@@ -383,5 +407,7 @@ fn record(row: &Row) -> JobRecord {
         updated_at: row.get("updated_at"),
         finished_at: row.get("finished_at"),
         submitter: row.get("submitter"),
+        book: row.get("book"),
+        booking: row.get("booking"),
     }
 }

@@ -13,7 +13,9 @@ use test_support::rabbitmq::TestQueue;
 use test_support::{TestSchema, wait_until};
 use w2meet_platform::http::HttpLimits;
 use worker_service::broker::Topology;
-use worker_service::config::{AmqpConfig, CallbackConfig, Config, JobConfig, SuggestionConfig};
+use worker_service::config::{
+    AmqpConfig, CallbackConfig, Config, JobConfig, MeetingConfig, SuggestionConfig,
+};
 use worker_service::domain::JobStatus;
 use worker_service::startup::{self, ConsumerApp};
 use worker_service::store::DbConfig;
@@ -135,6 +137,12 @@ impl TestEnv {
                 url: suggestion_url.to_owned(),
                 connect_timeout: Duration::from_millis(500),
                 timeout: Duration::from_secs(5),
+            },
+            // No meeting-service unless a test sets one (auto-book jobs).
+            meetings: MeetingConfig {
+                url: "http://127.0.0.1:9".to_owned(),
+                connect_timeout: Duration::from_millis(300),
+                timeout: Duration::from_secs(3),
             },
             callback: CallbackConfig {
                 max_attempts: 3,

@@ -304,7 +304,7 @@ async fn a_callback_receives_the_finished_job_with_the_case_id() {
 async fn one_delivery_is_decided_without_a_consumer_loop() {
     use worker_service::broker::Topology;
     use worker_service::broker::headers::JobHeaders;
-    use worker_service::clients::{Callbacks, SuggestionClient};
+    use worker_service::clients::{Callbacks, MeetingClient, SuggestionClient};
     use worker_service::consumer::{Incoming, JobContext, Outcome, process};
     use worker_service::store::JobStore;
 
@@ -316,6 +316,7 @@ async fn one_delivery_is_decided_without_a_consumer_loop() {
     let ctx = JobContext {
         store: JobStore::new(&c.db).unwrap(),
         suggestions: SuggestionClient::new(&c.suggestion, c.service_token.clone()).unwrap(),
+        meetings: MeetingClient::new(&c.meetings, c.service_token.clone()).unwrap(),
         callbacks: Callbacks::new(c.callback).unwrap(),
         topology: Topology::new(&c.amqp.queue, c.jobs),
         policy: c.jobs,
@@ -383,6 +384,7 @@ async fn a_job_whose_submitter_died_before_the_confirm_is_republished_and_comple
         callback_url: None,
         idempotency_key: None,
         submitter: None,
+        book: None,
     };
     api.tasks.store.insert(&job).await.unwrap();
     assert_eq!(api.job(&id.to_string()).await["status"], "queued");

@@ -3,6 +3,7 @@
 //! consumers in-process or as child processes of the built binary (to kill
 //! them); a private RabbitMQ node for the broker restart.
 
+mod booking;
 mod faults;
 mod helpers;
 mod jobs;

@@ -171,6 +171,7 @@ async fn a_repeat_takes_over_a_job_whose_submitter_died_before_publishing() {
             callback_url: None,
             idempotency_key: Some("orphan-1"),
             submitter: None,
+            book: None,
         })
         .await
         .expect("staged");
