@@ -1,7 +1,7 @@
 //! The outbox relay: publishes committed domain events to the durable topic
 //! exchange (`MEETING_EXCHANGE`, default `w2meet.meetings`; routing key =
 //! event type) with publisher confirms, and only then deletes them from the
-//! outbox, in the transaction that locked them.
+//! outbox.
 //!
 //! Why this loses nothing: an event exists only if its change committed
 //! (same transaction), and leaves the outbox only after the broker

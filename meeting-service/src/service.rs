@@ -95,7 +95,13 @@ impl Meetings {
             .map_err(MeetingError::Invalid)?;
         let organizer = match (named, caller) {
             (Some(o), _) => o,
-            (None, Caller::Person { email, .. }) => Email::parse(email)
+            (None, Caller::Person { email, .. })
+            | (
+                None,
+                Caller::Service {
+                    viewer: Some(email),
+                },
+            ) => Email::parse(email)
                 .map_err(|m| MeetingError::invalid(&["header", "Authorization"], m))?,
             (None, _) => {
                 return Err(MeetingError::invalid(
@@ -293,13 +299,23 @@ impl Meetings {
         case_id: &CaseId,
         id: Uuid,
     ) -> Result<Vec<serde_json::Value>, MeetingError> {
-        self.get(caller, case_id, id).await?;
+        let Visible { full, .. } = self.get(caller, case_id, id).await?;
         Ok(self
             .store
             .history(id)
             .await?
             .into_iter()
-            .map(|e| e.body)
+            .map(|e| {
+                let mut body = e.body;
+                // Who RSVP'd what is the organizer's to see (as in the meeting).
+                if !full
+                    && body["type"] == EventKind::RsvpAnswered.as_str()
+                    && let Some(o) = body.as_object_mut()
+                {
+                    o.remove("answer");
+                }
+                body
+            })
             .collect())
     }
 

@@ -1,6 +1,7 @@
 //! Who may do what (SPEC §6 applied to meetings), as pure rules.
 //!
-//! A person is *acted for* by the holder of their token, and — in
+//! A person is *acted for* by the holder of their token (or a service
+//! calling on their behalf), and — in
 //! `AUTH_MODE=open`, while nobody has claimed their profile — by anyone, as
 //! in the original W2Meet where every profile was everyone's. Acting for a
 //! person is what organizing, answering an invite, RSVPing and managing a
@@ -30,10 +31,13 @@ pub enum Denied {
 }
 
 /// Whether the token alone settles that `caller` acts for `email` (no
-/// need to ask user-service about the profile).
+/// need to ask user-service about the profile). A service acts for the
+/// person it calls on behalf of (`W2Meet-Viewer`, e.g. a job's submitter),
+/// never for anyone else: a booking job cannot organize as someone its
+/// submitter could not.
 pub fn acts_by_token(caller: &Caller, email: &str) -> bool {
     match caller {
-        Caller::Service { .. } => true,
+        Caller::Service { viewer } => viewer.as_deref() == Some(email),
         Caller::Person { email: e, .. } => e == email,
         Caller::Anonymous => false,
     }
@@ -52,7 +56,7 @@ pub fn may_act(
     let open = mode == AuthMode::Open && !person.claimed;
     match caller {
         _ if open => Ok(()),
-        Caller::Anonymous => Err(Denied::Unauthenticated),
+        Caller::Anonymous | Caller::Service { viewer: None } => Err(Denied::Unauthenticated),
         _ => Err(Denied::Forbidden),
     }
 }
@@ -63,7 +67,7 @@ pub fn may_read_calendar(
     email: &str,
     person: &PersonAccess,
 ) -> Result<(), Denied> {
-    if acts_by_token(caller, email) || !person.claimed {
+    if caller.is_service() || acts_by_token(caller, email) || !person.claimed {
         return Ok(());
     }
     match caller {
@@ -123,6 +127,33 @@ mod tests {
         assert_eq!(
             may_act(&Caller::Anonymous, "a@x.io", &c, AuthMode::Open),
             Err(Denied::Unauthenticated)
+        );
+    }
+
+    #[test]
+    fn a_service_acts_only_for_the_person_it_calls_for() {
+        let c = claimed(&[]);
+        let for_ann = Caller::Service {
+            viewer: Some("ann@x.io".into()),
+        };
+        assert_eq!(may_act(&for_ann, "ann@x.io", &c, AuthMode::Open), Ok(()));
+        assert_eq!(
+            may_act(&for_ann, "ceo@x.io", &c, AuthMode::Open),
+            Err(Denied::Forbidden)
+        );
+        let for_nobody = Caller::Service { viewer: None };
+        assert_eq!(
+            may_act(&for_nobody, "ceo@x.io", &c, AuthMode::Open),
+            Err(Denied::Unauthenticated)
+        );
+        assert_eq!(
+            may_act(
+                &for_nobody,
+                "ceo@x.io",
+                &PersonAccess::default(),
+                AuthMode::Open
+            ),
+            Ok(())
         );
     }
 

@@ -78,6 +78,14 @@ impl Window {
                 .checked_add_days(Days::new(DEFAULT_WINDOW_DAYS))
                 .ok_or_else(|| MeetingError::invalid(&["query", "from"], "from is too late"))?,
         };
+        for (name, t) in [("from", from), ("to", to)] {
+            if !(1..=9999).contains(&chrono::Datelike::year(&t)) {
+                return Err(MeetingError::invalid(
+                    &["query", name],
+                    "years 1 to 9999 only",
+                ));
+            }
+        }
         if to <= from {
             return Err(MeetingError::invalid(
                 &["query", "to"],

@@ -537,8 +537,12 @@ async fn commit(tx: Transaction<'_>, result: Result<(), WriteError>) -> Result<(
         }
     };
     match result {
+        // Two bookings racing into the exclusion constraint can also wait
+        // on each other until PostgreSQL aborts one as a deadlock: the same
+        // verdict, someone else got the time.
         Err(WriteError::Store(StoreError::Query(e)))
-            if e.code() == Some(&SqlState::EXCLUSION_VIOLATION) =>
+            if e.code() == Some(&SqlState::EXCLUSION_VIOLATION)
+                || e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) =>
         {
             Err(WriteError::Conflict(Vec::new()))
         }

@@ -310,6 +310,19 @@ async fn a_claimed_organizer_books_only_with_their_own_token() {
     let body = meeting("ann@x.io", &["cat@x.io"], NINE, TEN);
     assert_eq!(app.book(&body, None).await.status(), 401);
     assert_eq!(app.book(&body, Some(&bob)).await.status(), 403);
+    // A service (an auto-book job) acts only for the person it calls for.
+    let as_service = |viewer: Option<&str>| {
+        let mut req = app.http.post(app.url("/meetings")).header(
+            "w2meet-service-token",
+            user_service::testing::service_token().header_value(),
+        );
+        if let Some(v) = viewer {
+            req = req.header("w2meet-viewer", v);
+        }
+        req.json(&body).send()
+    };
+    assert_eq!(as_service(Some("bob@x.io")).await.unwrap().status(), 403);
+    assert_eq!(as_service(None).await.unwrap().status(), 401);
     // With a token the organizer is its subject; the body need not name them.
     let mine = json!({"title": "Mine", "attendees": ["cat@x.io"], "start": NINE, "end": TEN});
     let m = app.booked(&mine, Some(&ann)).await;

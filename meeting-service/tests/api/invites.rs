@@ -213,4 +213,22 @@ async fn public_meetings_are_listed_and_take_rsvps_from_anyone() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400, "public=true is required");
+    // Nor does the history tell anyone but the organizer who RSVP'd what.
+    let history: Value = app
+        .http
+        .get(app.url(&format!("/meetings/{pid}/history")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rsvps: Vec<&Value> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "rsvp.answered")
+        .collect();
+    assert_eq!(rsvps.len(), 3);
+    assert!(rsvps.iter().all(|e| e.get("answer").is_none()), "{rsvps:?}");
 }

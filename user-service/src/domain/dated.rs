@@ -12,7 +12,7 @@
 //! says) or `free` (available then). A later override wins where two
 //! overlap; booked meetings are busy whatever the overrides say.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 use scheduling::{Override, OverrideKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -74,17 +74,29 @@ enum Point {
     Time(NaiveDateTime),
 }
 
+/// Years an override may name (the scheduling windows' own range).
+const YEARS: std::ops::RangeInclusive<i32> = 1970..=9998;
+
 fn point(raw: &str) -> Result<Point, String> {
     let raw = raw.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        return Ok(Point::Day(d));
+    let point = if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Point::Day(d)
+    } else {
+        let t = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+            .map_err(|_| "must be a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM".to_owned())?;
+        if t.minute() % 5 != 0 {
+            return Err("minutes must be a multiple of 5".to_owned());
+        }
+        Point::Time(t)
+    };
+    let year = match &point {
+        Point::Day(d) => d.year(),
+        Point::Time(t) => t.year(),
+    };
+    if !YEARS.contains(&year) {
+        return Err(format!("years {} to {} only", YEARS.start(), YEARS.end()));
     }
-    let t = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
-        .map_err(|_| "must be a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM".to_owned())?;
-    if t.minute() % 5 != 0 {
-        return Err("minutes must be a multiple of 5".to_owned());
-    }
-    Ok(Point::Time(t))
+    Ok(point)
 }
 
 fn midnight(d: NaiveDate) -> NaiveDateTime {
@@ -210,6 +222,17 @@ mod tests {
                 ("2031-03-06T09:00".into(), "2031-03-06T12:30".into()),
             ]
         );
+    }
+
+    #[test]
+    fn dates_outside_the_scheduling_years_are_refused_not_overflowed() {
+        for date in ["+262143-12-31", "1969-12-31", "9999-12-31"] {
+            let problems = parse(&OverridesInput {
+                overrides: vec![input(Some(date), None, None, "busy")],
+            })
+            .unwrap_err();
+            assert_eq!(problems[0].loc.join("."), "body.overrides.0.date", "{date}");
+        }
     }
 
     #[test]

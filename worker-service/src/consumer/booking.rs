@@ -101,6 +101,9 @@ pub enum SagaEnd {
     Failed(String),
     /// meeting-service is unavailable: try again later.
     Transient(String),
+    /// Only the unfinished try was to be settled ([`Saga::resume`]), and it
+    /// booked nothing: go on with fresh candidates.
+    Open,
 }
 
 /// What a try books: `book` (the job's), the candidate, the organizer.
@@ -128,13 +131,67 @@ pub struct Saga<'a> {
 }
 
 impl Saga<'_> {
-    /// Runs the remaining tries; `record` stores the log after each change
-    /// (false: the job is no longer this attempt's, stop).
+    /// Settles an unfinished try of an earlier delivery (sent again with
+    /// its key) before anything else — suggestion-service may be down now,
+    /// and a try that did book must not be left behind a failed job.
+    /// [`SagaEnd::Open`] when there was none or it booked nothing.
+    pub async fn resume<F, Fut, E>(
+        &self,
+        log: BookingLog,
+        record: F,
+    ) -> Result<(SagaEnd, BookingLog), E>
+    where
+        F: FnMut(BookingLog) -> Fut,
+        Fut: Future<Output = Result<bool, E>>,
+    {
+        if plan(&log, &[]).is_empty() {
+            return Ok((SagaEnd::Open, log));
+        }
+        self.tries(log, &[], record, true).await
+    }
+
+    /// Runs the remaining tries over `suggestions`; `record` stores the log
+    /// after each change (false: the job is no longer this attempt's, stop).
     pub async fn run<F, Fut, E>(
+        &self,
+        log: BookingLog,
+        suggestions: &[Value],
+        record: F,
+    ) -> Result<(SagaEnd, BookingLog), E>
+    where
+        F: FnMut(BookingLog) -> Fut,
+        Fut: Future<Output = Result<bool, E>>,
+    {
+        if let Some(r) = log.attempts.iter().find(|t| t.outcome == "refused") {
+            let why = r.detail.clone().unwrap_or_default();
+            return Ok((
+                SagaEnd::Failed(format!("meeting-service refused the booking ({why})")),
+                log,
+            ));
+        }
+        let hidden: u64 = suggestions
+            .iter()
+            .filter_map(|s| s["hidden_attendees"].as_u64())
+            .max()
+            .unwrap_or(0);
+        if hidden > 0 {
+            return Ok((
+                SagaEnd::Failed(format!(
+                    "{hidden} of the people in the group have not shared their profile with the submitter: \
+                     a booking must name every attendee (submit with a token they share with)"
+                )),
+                log,
+            ));
+        }
+        self.tries(log, suggestions, record, false).await
+    }
+
+    async fn tries<F, Fut, E>(
         &self,
         mut log: BookingLog,
         suggestions: &[Value],
         mut record: F,
+        resume_only: bool,
     ) -> Result<(SagaEnd, BookingLog), E>
     where
         F: FnMut(BookingLog) -> Fut,
@@ -206,6 +263,9 @@ impl Saga<'_> {
             if let Some(end) = end {
                 return Ok((end, log));
             }
+        }
+        if resume_only {
+            return Ok((SagaEnd::Open, log));
         }
         let tried = log.attempts.len();
         Ok((

@@ -87,6 +87,15 @@ pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
         Ok(Claim::Claimed(job)) => *job,
     };
     tracing::info!(redelivered = msg.redelivered, "job started");
+    if let Some(book) = &job.book {
+        match resume_booking(ctx, &job, attempt_i32, book).await {
+            Ok(None) => {}
+            Ok(Some(computed)) => {
+                return store_outcome(ctx, &job, attempt, attempt_i32, computed).await;
+            }
+            Err(e) => return Outcome::StoreDown(e),
+        }
+    }
     let started = Instant::now();
     let answer = ctx
         .suggestions
@@ -105,6 +114,17 @@ pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
         Err(e) if e.is_transient() => Computed::Transient(e.to_string()),
         Err(e) => Computed::Permanent(e.to_string()),
     };
+    store_outcome(ctx, &job, attempt, attempt_i32, computed).await
+}
+
+/// Stores what the attempt came to: the result, a retry, or the failure.
+async fn store_outcome(
+    ctx: &JobContext,
+    job: &JobRecord,
+    attempt: u32,
+    attempt_i32: i32,
+    computed: Computed,
+) -> Outcome {
     let stored = match &computed {
         Computed::Done(result) => ctx.store.succeed(job.id, attempt_i32, result).await,
         Computed::Transient(e) if attempt < ctx.policy.max_attempts => {
@@ -157,38 +177,88 @@ async fn book_best(
     book: &serde_json::Value,
     answer: serde_json::Value,
 ) -> Result<Computed, StoreError> {
-    let log: BookingLog = job
-        .booking
+    let log = stored_log(job);
+    let saga = saga_of(ctx, job, book);
+    let (end, log) = saga
+        .run(log, &suggestions_of(&answer), recorder(ctx, job, attempt))
+        .await?;
+    Ok(settled(
+        end,
+        log,
+        JobKind::from_stored(&job.kind).result_of(answer),
+    ))
+}
+
+/// A redelivered auto-book job first settles the try its predecessor left
+/// unfinished; `Some` when that settles the job.
+async fn resume_booking(
+    ctx: &JobContext,
+    job: &JobRecord,
+    attempt: i32,
+    book: &serde_json::Value,
+) -> Result<Option<Computed>, StoreError> {
+    let saga = saga_of(ctx, job, book);
+    let (end, log) = saga
+        .resume(stored_log(job), recorder(ctx, job, attempt))
+        .await?;
+    let result = serde_json::json!({"case_id": job.case_id, "suggestions": []});
+    Ok(match end {
+        SagaEnd::Open => None,
+        end => Some(settled(end, log, result)),
+    })
+}
+
+fn stored_log(job: &JobRecord) -> BookingLog {
+    job.booking
         .clone()
         .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default();
-    let suggestions = answer["suggestions"]
+        .unwrap_or_default()
+}
+
+fn suggestions_of(answer: &serde_json::Value) -> Vec<serde_json::Value> {
+    answer["suggestions"]
         .as_array()
         .cloned()
-        .unwrap_or_default();
-    let saga = Saga {
+        .unwrap_or_default()
+}
+
+fn saga_of<'a>(ctx: &'a JobContext, job: &'a JobRecord, book: &'a serde_json::Value) -> Saga<'a> {
+    Saga {
         job_id: job.id,
         case_id: &job.case_id,
         submitter: job.submitter.as_deref(),
         book,
         tz: &job.request["tz"],
         meetings: &ctx.meetings,
-    };
-    let store = &ctx.store;
-    let (end, log) = saga
-        .run(log, &suggestions, |log| async move {
+    }
+}
+
+type Recorded<'a> = std::pin::Pin<Box<dyn Future<Output = Result<bool, StoreError>> + Send + 'a>>;
+
+/// Stores the saga's log for the claimed attempt; false once the job is
+/// no longer this attempt's.
+fn recorder<'a>(
+    ctx: &'a JobContext,
+    job: &'a JobRecord,
+    attempt: i32,
+) -> impl FnMut(BookingLog) -> Recorded<'a> {
+    move |log| {
+        Box::pin(async move {
             let value = serde_json::to_value(&log).expect("a log serialises");
-            Ok::<bool, StoreError>(
-                store
-                    .record_booking(job.id, attempt, &value)
-                    .await?
-                    .is_some(),
-            )
+            Ok(ctx
+                .store
+                .record_booking(job.id, attempt, &value)
+                .await?
+                .is_some())
         })
-        .await?;
-    Ok(match end {
+    }
+}
+
+/// The job's outcome for how the saga ended; `result` is what a booked job
+/// stores, with `booking` (the meeting and every try) added.
+fn settled(end: SagaEnd, log: BookingLog, mut result: serde_json::Value) -> Computed {
+    match end {
         SagaEnd::Booked(meeting) => {
-            let mut result = JobKind::from_stored(&job.kind).result_of(answer);
             result["booking"] = serde_json::json!({
                 "meeting": meeting,
                 "attempts": log.attempts,
@@ -197,7 +267,10 @@ async fn book_best(
         }
         SagaEnd::Failed(reason) => Computed::Permanent(reason),
         SagaEnd::Transient(reason) => Computed::Transient(reason),
-    })
+        SagaEnd::Open => {
+            Computed::Permanent("the booking saga ended without an outcome".to_owned())
+        }
+    }
 }
 
 fn record_finish(job: &JobRecord, outcome: &'static str) {
