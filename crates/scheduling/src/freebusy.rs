@@ -10,6 +10,7 @@
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
+use crate::dated::{Busy, Override};
 use crate::params::{IntervalMinutes, ParamError};
 use crate::pattern::WeeklyPattern;
 use crate::timeline::Timeline;
@@ -29,9 +30,32 @@ pub fn freebusy(
     interval_minutes: u32,
     view_tz: Tz,
 ) -> Result<String, ParamError> {
+    freebusy_dated(
+        pattern,
+        user_tz,
+        (&[], &[]),
+        from,
+        days,
+        interval_minutes,
+        view_tz,
+    )
+}
+
+/// [`freebusy`] with the person's dated overrides (read in `user_tz`) and
+/// booked busy time applied (see `dated`).
+pub fn freebusy_dated(
+    pattern: &WeeklyPattern,
+    user_tz: Tz,
+    (overrides, busy): (&[Override], &[Busy]),
+    from: NaiveDate,
+    days: u32,
+    interval_minutes: u32,
+    view_tz: Tz,
+) -> Result<String, ParamError> {
     let window = Window::new(from, days, view_tz)?;
     let interval = IntervalMinutes::new(interval_minutes)?;
-    let timeline = Timeline::lay_out(pattern, user_tz, &window);
+    let mut timeline = Timeline::lay_out(pattern, user_tz, &window);
+    timeline.apply_dated(user_tz, &window, overrides, busy);
     Ok(availability_view(&timeline, interval))
 }
 
@@ -63,6 +87,27 @@ mod tests {
 
     fn monday() -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, 3, 3).expect("valid test date")
+    }
+
+    #[test]
+    fn booked_time_and_a_free_override_show_in_the_view() {
+        let p = pattern(json!({"monday": [9, 10]}));
+        let at = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        let busy = [Busy {
+            start: at("2025-03-03T09:00:00Z"),
+            end: at("2025-03-03T10:00:00Z"),
+        }];
+        let free = [Override {
+            from: monday().and_hms_opt(14, 0, 0).unwrap(),
+            to: monday().and_hms_opt(15, 0, 0).unwrap(),
+            kind: crate::dated::OverrideKind::Free,
+        }];
+        let view = freebusy_dated(&p, UTC, (&free, &busy), monday(), 1, 60, UTC).expect("valid");
+        assert_eq!(&view[8..16], "22022202");
     }
 
     #[test]

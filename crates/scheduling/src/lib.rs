@@ -42,7 +42,7 @@ pub mod timeline;
 pub mod window;
 
 pub use dated::{Busy, Override, OverrideKind};
-pub use freebusy::{availability_view, freebusy};
+pub use freebusy::{availability_view, freebusy, freebusy_dated};
 pub use intersect::{CommonHours, Interval, common_hours, intersect};
 pub use params::{
     Attendance, Count, DurationMinutes, IntervalMinutes, ParamError, Preference, StepMinutes,

@@ -36,7 +36,9 @@ pub struct FreeBusy {
     pub days: u32,
     pub interval: u32,
     pub tz: String,
-    /// One digit per interval: `0` free for the whole interval, `2` busy.
+    /// One digit per interval: `0` free for the whole interval, `2` busy
+    /// (the weekly pattern, then the person's overrides, then the time
+    /// their booked meetings hold).
     pub availability_view: String,
 }
 
@@ -79,12 +81,11 @@ pub async fn freebusy(
         .transpose()?;
 
     let (profile, _) = users.get_for(&email, &caller).await?;
-    let user = profile
-        .ok_or_else(|| UserError::NotFound {
-            loc: PATH_EMAIL,
-            emails: vec![email.to_string()],
-        })?
-        .user;
+    let profile = profile.ok_or_else(|| UserError::NotFound {
+        loc: PATH_EMAIL,
+        emails: vec![email.to_string()],
+    })?;
+    let (user, dated) = (profile.user, profile.dated);
     let user_tz = user.tz().map_err(UserError::Internal)?;
     let pattern = user
         .pattern()
@@ -95,7 +96,8 @@ pub async fn freebusy(
             chrono::Utc::now().with_timezone(&view_tz).date_naive(),
         )
     });
-    let view = scheduling::freebusy(&pattern, user_tz, from, days, interval, view_tz)
+    let dated = (dated.overrides.as_slice(), dated.busy.as_slice());
+    let view = scheduling::freebusy_dated(&pattern, user_tz, dated, from, days, interval, view_tz)
         .map_err(|e| UserError::invalid(&["query", e.field()], e.to_string()))?;
     Ok(axum::Json(FreeBusy {
         email: user.email,

@@ -139,6 +139,14 @@ async fn a_meeting_event_applied_twice_or_late_changes_nothing_more() {
     assert!(apply(&app.users, &booked).await.unwrap());
     let busy = json!([{"start": "2031-03-03T09:00:00Z", "end": "2031-03-03T10:00:00Z"}]);
     assert_eq!(dated(&app, "bob@x.io").await["busy"], busy);
+    // The free/busy view shows it: Monday 09:00 is taken, 10:00 still free.
+    let view: Value = app
+        .get("/users/bob@x.io/freebusy?from=2031-03-03&days=1&interval=60")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(&view["availability_view"].as_str().unwrap()[8..12], "2202");
     // The same event again: nothing to do.
     assert!(!apply(&app.users, &booked).await.unwrap());
     // bob declines (seq 2): only ann is held.
