@@ -87,12 +87,14 @@ pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
         Ok(Claim::Claimed(job)) => *job,
     };
     tracing::info!(redelivered = msg.redelivered, "job started");
+    // An auto-book job's log, after settling what a predecessor left open.
+    let mut log = stored_log(&job);
     if let Some(book) = &job.book {
-        match resume_booking(ctx, &job, attempt_i32, book).await {
-            Ok(None) => {}
-            Ok(Some(computed)) => {
+        match resume_booking(ctx, &job, attempt_i32, book, log).await {
+            Ok(Ok(computed)) => {
                 return store_outcome(ctx, &job, attempt, attempt_i32, computed).await;
             }
+            Ok(Err(open)) => log = open,
             Err(e) => return Outcome::StoreDown(e),
         }
     }
@@ -106,7 +108,7 @@ pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
     let computed = match answer {
         Ok(answer) => match &job.book {
             None => Computed::Done(JobKind::from_stored(&job.kind).result_of(answer)),
-            Some(book) => match book_best(ctx, &job, attempt_i32, book, answer).await {
+            Some(book) => match book_best(ctx, &job, attempt_i32, book, log, answer).await {
                 Ok(c) => c,
                 Err(e) => return Outcome::StoreDown(e),
             },
@@ -175,9 +177,9 @@ async fn book_best(
     job: &JobRecord,
     attempt: i32,
     book: &serde_json::Value,
+    log: BookingLog,
     answer: serde_json::Value,
 ) -> Result<Computed, StoreError> {
-    let log = stored_log(job);
     let saga = saga_of(ctx, job, book);
     let (end, log) = saga
         .run(log, &suggestions_of(&answer), recorder(ctx, job, attempt))
@@ -190,21 +192,20 @@ async fn book_best(
 }
 
 /// A redelivered auto-book job first settles the try its predecessor left
-/// unfinished; `Some` when that settles the job.
+/// unfinished: `Ok` when that settles the job, else the log to go on with.
 async fn resume_booking(
     ctx: &JobContext,
     job: &JobRecord,
     attempt: i32,
     book: &serde_json::Value,
-) -> Result<Option<Computed>, StoreError> {
+    log: BookingLog,
+) -> Result<Result<Computed, BookingLog>, StoreError> {
     let saga = saga_of(ctx, job, book);
-    let (end, log) = saga
-        .resume(stored_log(job), recorder(ctx, job, attempt))
-        .await?;
+    let (end, log) = saga.resume(log, recorder(ctx, job, attempt)).await?;
     let result = serde_json::json!({"case_id": job.case_id, "suggestions": []});
     Ok(match end {
-        SagaEnd::Open => None,
-        end => Some(settled(end, log, result)),
+        SagaEnd::Open => Err(log),
+        end => Ok(settled(end, log, result)),
     })
 }
 
