@@ -15,9 +15,15 @@ use crate::helpers::*;
 
 /// Three candidates, best first.
 async fn three_candidates() -> String {
+    counted_candidates(Arc::default()).await
+}
+
+/// [`three_candidates`], counting the calls.
+async fn counted_candidates(calls: Arc<std::sync::atomic::AtomicUsize>) -> String {
     let router = Router::new().route(
         "/suggestions",
-        post(|| async {
+        post(move || async move {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let s = |h: u32| {
                 json!({"start": format!("2031-03-03T{h:02}:00:00Z"), "end": format!("2031-03-03T{:02}:00:00Z", h + 1),
                        "attendees": ["ann@example.com", "bob@example.com"], "day": "monday", "slot": [h, h + 1]})
@@ -47,6 +53,10 @@ async fn meetings_stub(script: Vec<u16>) -> (String, Seen) {
                     seen.len() - 1
                 };
                 match script.get(n).copied().unwrap_or(201) {
+                    503 => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        axum::Json(json!({"case_id": "x", "detail": [{"loc": [], "msg": "down", "type": "service_unavailable"}]})),
+                    ),
                     409 => (
                         StatusCode::CONFLICT,
                         axum::Json(json!({"case_id": "x", "detail": [{"loc": ["body", "attendees", "bob@example.com"],
@@ -163,4 +173,41 @@ async fn a_booking_needs_an_organizer_and_a_valid_book() {
         .post("/tasks", &json!({"users": ["a@x.io", "b@x.io"], "book": {"title": "", "visibility": "x", "colour": 1}}))
         .await;
     assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn a_retried_booking_job_settles_its_unfinished_try_first_with_the_same_key() {
+    // meeting-service fails the first try (its outcome unknown to the
+    // worker); the job is retried, and the retry sends that try again —
+    // same key, before asking for suggestions again — instead of moving on.
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let suggestions = counted_candidates(calls.clone()).await;
+    let (meetings, seen) = meetings_stub(vec![503]).await;
+    let mut env = TestEnv::new(&suggestions).await;
+    env.config.meetings.url = meetings;
+    let api = spawn_app(env.config.clone()).await;
+    let consumer = spawn_consumer(env.config.clone()).await;
+    let id = api.submit(&booking_job()).await;
+    let job = api.wait_for(&id, JobStatus::Succeeded).await;
+    assert_eq!(job["attempts"], 2);
+    let keys: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, _, _)| k.clone())
+        .collect();
+    assert_eq!(keys, [format!("job-{id}-0"), format!("job-{id}-0")]);
+    let attempts = job["result"]["booking"]["attempts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0]["start"], "2031-03-03T09:00:00Z");
+    assert_eq!(attempts[0]["outcome"], "booked");
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the resumed try needed no new ranking"
+    );
+    consumer.stop().await;
 }
