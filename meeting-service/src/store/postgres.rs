@@ -14,6 +14,7 @@
 //! the event to `events` (the history) and to `outbox`; the relay
 //! publishes from the outbox after the commit.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -705,23 +706,27 @@ async fn load<C: tokio_postgres::GenericClient>(
             &[&ids],
         )
         .await?;
+    let (mut invites, mut rsvps) = (by_meeting(&invites), by_meeting(&rsvps));
     for m in &mut meetings {
-        m.attendees = answers_of(&invites, m.id);
-        m.rsvps = answers_of(&rsvps, m.id);
+        m.attendees = invites.remove(&m.id).unwrap_or_default();
+        m.rsvps = rsvps.remove(&m.id).unwrap_or_default();
     }
-    let position = |id: &Uuid| ids.iter().position(|i| i == id);
-    meetings.sort_by_key(|m| position(&m.id));
+    // A calendar holds up to 1000 meetings: order them by index.
+    let position: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    meetings.sort_by_key(|m| position.get(&m.id).copied());
     Ok(meetings)
 }
 
-fn answers_of(rows: &[Row], id: Uuid) -> Vec<Invite> {
-    rows.iter()
-        .filter(|r| r.get::<_, Uuid>(0) == id)
-        .map(|r| Invite {
+/// Answer rows (`meeting_id, email, answer`, in email order) by meeting.
+fn by_meeting(rows: &[Row]) -> HashMap<Uuid, Vec<Invite>> {
+    let mut out: HashMap<Uuid, Vec<Invite>> = HashMap::new();
+    for r in rows {
+        out.entry(r.get(0)).or_default().push(Invite {
             email: r.get(1),
             answer: Answer::from_db(r.get(2)),
-        })
-        .collect()
+        });
+    }
+    out
 }
 
 fn meeting(row: &Row) -> Meeting {

@@ -571,10 +571,16 @@ async fn with_busy(
              ORDER BY start_at, meeting_id",
         )
         .await?;
-    for row in client.query(&stmt, &[&emails]).await? {
-        let email: &str = row.get(0);
-        if let Some(p) = profiles.iter_mut().find(|p| p.user.email == email) {
-            p.dated.busy.push(scheduling::Busy {
+    let rows = client.query(&stmt, &[&emails]).await?;
+    // A batch holds up to 1000 people: find each row's person by index.
+    let index: std::collections::HashMap<String, usize> = profiles
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.user.email.clone(), i))
+        .collect();
+    for row in rows {
+        if let Some(&i) = index.get(row.get::<_, &str>(0)) {
+            profiles[i].dated.busy.push(scheduling::Busy {
                 start: row.get(1),
                 end: row.get(2),
             });
