@@ -217,15 +217,7 @@ async fn a_change_needs_the_current_version_when_if_match_is_sent() {
     let changed: Value = res.json().await.unwrap();
     assert_eq!(changed["title"], "Retitled");
     assert_eq!(changed["sequence"], 1);
-    let unchanged: Value = app
-        .http
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let unchanged: Value = app.get_json(&url).await;
     assert_eq!(unchanged["version"], 2);
 }
 
@@ -291,14 +283,8 @@ async fn bad_input_gets_a_400_naming_each_problem_and_stores_nothing() {
     let body: Value = res.json().await.unwrap();
     assert!(body["case_id"].is_string());
     let listed: Value = app
-        .http
-        .get(app.url("/meetings?public=true&from=2027-01-01&to=2027-12-31"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(app.url("/meetings?public=true&from=2027-01-01&to=2027-12-31"))
+        .await;
     assert_eq!(listed["meetings"], json!([]));
 }
 

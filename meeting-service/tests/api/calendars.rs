@@ -56,14 +56,8 @@ async fn a_calendar_lists_each_meeting_with_the_owners_role_and_answer() {
     app.answer(theirs["id"].as_str().unwrap(), "ann@x.io", "MAYBE", None)
         .await;
     let cal: Value = app
-        .http
-        .get(app.url("/calendars/ann@x.io?from=2027-03-01&to=2027-03-08"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(app.url("/calendars/ann@x.io?from=2027-03-01&to=2027-03-08"))
+        .await;
     let entries = cal["meetings"].as_array().unwrap();
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0]["id"], mine["id"]);
@@ -72,14 +66,8 @@ async fn a_calendar_lists_each_meeting_with_the_owners_role_and_answer() {
     assert_eq!(entries[1]["role"], "attendee");
     assert_eq!(entries[1]["my_answer"], "MAYBE");
     let outside: Value = app
-        .http
-        .get(app.url("/calendars/ann@x.io?from=2027-04-01&to=2027-04-08"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(app.url("/calendars/ann@x.io?from=2027-04-01&to=2027-04-08"))
+        .await;
     assert_eq!(outside["meetings"], json!([]));
     let res = app
         .http

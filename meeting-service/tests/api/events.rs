@@ -78,14 +78,8 @@ async fn every_change_is_published_in_order_and_kept_in_the_history() {
     );
     assert_eq!(events[4].1["meeting"]["holders"], json!([]));
     let history: Value = app
-        .http
-        .get(app.url(&format!("/meetings/{id}/history")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(app.url(&format!("/meetings/{id}/history")))
+        .await;
     // The history is the events published — except that who RSVP'd what
     // is left out for anyone but the organizer.
     let published: Vec<Value> = events

@@ -224,6 +224,18 @@ impl Stack {
         format!("{}{path}", self.base)
     }
 
+    /// `GET url` (a full URL, e.g. from [`Stack::url`]) answered as JSON.
+    pub async fn get_json(&self, url: impl reqwest::IntoUrl) -> Value {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Registers `email` (a claimed profile); returns their access token.
     pub async fn account(&self, email: &str) -> String {
         user_service::testing::register(&self.http, &self.user_base, email).await

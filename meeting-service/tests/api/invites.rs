@@ -176,14 +176,8 @@ async fn public_meetings_are_listed_and_take_rsvps_from_anyone() {
         .unwrap();
     assert_eq!(res.status(), 409);
     let listed: Value = app
-        .http
-        .get(app.url("/meetings?public=true&from=2027-03-01&to=2027-03-03"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(app.url("/meetings?public=true&from=2027-03-01&to=2027-03-03"))
+        .await;
     let ids: Vec<&str> = listed["meetings"]
         .as_array()
         .unwrap()
@@ -193,15 +187,7 @@ async fn public_meetings_are_listed_and_take_rsvps_from_anyone() {
     assert_eq!(ids, [pid]);
     assert!(listed["meetings"][0].get("rsvps").is_none());
     // The organizer sees who answered what.
-    let full: Value = app
-        .http
-        .get(app.url(&format!("/meetings/{pid}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let full: Value = app.get_json(app.url(&format!("/meetings/{pid}"))).await;
     assert!(
         full.get("rsvps").is_none(),
         "anonymous is not the organizer"
@@ -215,14 +201,8 @@ async fn public_meetings_are_listed_and_take_rsvps_from_anyone() {
     assert_eq!(res.status(), 400, "public=true is required");
     // Nor does the history tell anyone but the organizer who RSVP'd what.
     let history: Value = app
-        .http
-        .get(app.url(&format!("/meetings/{pid}/history")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(app.url(&format!("/meetings/{pid}/history")))
+        .await;
     let rsvps: Vec<&Value> = history["events"]
         .as_array()
         .unwrap()
