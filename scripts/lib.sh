@@ -198,6 +198,46 @@ stop_pidfile() { # stop_pidfile FILE [NAME] — TERM, wait up to 20 s, then KILL
     rm -f "$pidfile"
 }
 
+# --- the web app (web/, SPEC §8) --------------------------------------------
+# Node.js 18 or newer with npm (Debian 12's packages are 18.19 and 9.2, and
+# every tool in web/package-lock.json runs on them).
+ensure_node() {
+    need_cmd node nodejs
+    need_cmd npm npm
+    local major
+    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    [ "$major" -ge 18 ] || die "Node.js $(node --version) is too old for web/: install Node.js 18 or newer"
+}
+
+# build_web: installs web/'s locked packages when the lockfile changed, then
+# type-checks and builds web/dist (hashed assets; never committed).
+build_web() {
+    ensure_node
+    (
+        cd "$ROOT/web"
+        if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+            log "installing the web app's packages (npm ci)"
+            npm ci --no-audit --no-fund --loglevel=error >/dev/null
+        fi
+        log "building the web app"
+        npm run -s build >/dev/null
+    )
+}
+
+# stage_web: a copy of web/dist that nginx's workers can read (they run as
+# an unprivileged user, and a checkout may sit in a private directory such
+# as mktemp -d's); prints its path. Each scripts/up stages a new one, and
+# the previous one is removed once the gateway serves the new.
+stage_web() {
+    local dir
+    [ -f "$ROOT/web/dist/index.html" ] || die "web/dist is not built (build_web)"
+    dir=$(mktemp -d "${W2M_WEB_STAGE_DIR:-/tmp}/w2meet-web.XXXXXX")
+    cp -R "$ROOT/web/dist/." "$dir/"
+    chmod -R a+rX "$dir"
+    chmod 755 "$dir"
+    echo "$dir"
+}
+
 # isolated_stack_env NAME: exports what scripts/up needs to start a stack
 # beside any other: its own run directory, free gateway and service ports,
 # databases, Redis key prefix, job queue, and a gateway rate limit high

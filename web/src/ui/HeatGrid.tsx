@@ -1,0 +1,124 @@
+// The group heatmap: one column per local date, one row per quarter hour,
+// coloured by how many are free; who is free shows on hover and on focus
+// (keyboard: arrows move, as in the paint grid).
+
+import { useRef, useState } from 'preact/hooks';
+import { level, type HeatCell, type HeatDay } from '../model/heat';
+import { cellLabel } from '../model/week';
+import { cellAt, focusCell, useGridFocus } from './grid';
+
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+function who(c: HeatCell, total: number): string {
+  if (c.count === 0) return `nobody of ${total} free`;
+  const others = c.count - c.names.length;
+  const named = c.names.join(', ');
+  const rest = others > 0 ? `${named ? ' and ' : ''}${others} ${others === 1 ? 'person' : 'people'} you may not see` : '';
+  return `${c.count} of ${total} free: ${named}${rest}`;
+}
+
+/** Rows worth showing: where anyone is free, an hour either side, at least 08:00–18:00. */
+function rowRange(days: HeatDay[]): [number, number] {
+  let lo = 32;
+  let hi = 71;
+  for (const d of days)
+    d.cells.forEach((c, i) => {
+      if (c && c.count > 0) {
+        lo = Math.min(lo, i - 4);
+        hi = Math.max(hi, i + 4);
+      }
+    });
+  return [Math.max(0, lo), Math.min(95, hi)];
+}
+
+export function HeatGrid({ days, total, tz }: { days: HeatDay[]; total: number; tz: string }) {
+  const root = useRef<HTMLDivElement>(null);
+  const [lo, hi] = rowRange(days);
+  const rows = hi - lo + 1;
+  const nav = useGridFocus(days.length, rows, { day: 0, cell: 0 });
+  const [shown, setShown] = useState<{ day: number; row: number } | null>(null);
+  const cellOf = (d: number, r: number) => days[d]?.cells[lo + r] ?? null;
+  const describeAt = (d: number, r: number) => {
+    const c = cellOf(d, r);
+    const label = `${WEEKDAYS[days[d].weekday]} ${days[d].date} ${cellLabel(lo + r)}–${cellLabel(lo + r + 1)}`;
+    return c ? `${label}: ${who(c, total)}` : `${label}: not on the clock that day (time change)`;
+  };
+
+  const key = (e: KeyboardEvent) => {
+    const to = nav.moved(e.key, nav.focus);
+    if (!to) return;
+    e.preventDefault();
+    nav.setFocus(to);
+    setShown({ day: to.day, row: to.cell });
+    focusCell(root.current, to);
+  };
+  const hover = (e: PointerEvent) => {
+    const at = cellAt(e.clientX, e.clientY);
+    if (at) setShown({ day: at.day, row: at.cell });
+  };
+
+  return (
+    <div class="heat">
+      <p class="legend" aria-hidden="true">
+        <span class="cell l0" /> nobody <span class="cell l1" /> some <span class="cell l2" /> half <span class="cell l3" /> most{' '}
+        <span class="cell l4" /> everyone
+      </p>
+      <div class="scroll">
+        <div
+          ref={root}
+          class="grid heat-grid"
+          role="grid"
+          aria-readonly="true"
+          aria-label={`Who is free, ${total} people, in ${tz}`}
+          aria-rowcount={rows + 1}
+          aria-colcount={days.length + 1}
+          onKeyDown={key}
+          onPointerMove={hover}
+          data-testid="heatmap"
+        >
+          <div role="row" class="head">
+            <span role="columnheader" class="corner">
+              <span class="sr">Time</span>
+            </span>
+            {days.map((d) => (
+              <span role="columnheader">
+                {WEEKDAYS[d.weekday]}
+                <br />
+                <small>{d.date.slice(5)}</small>
+              </span>
+            ))}
+          </div>
+          {Array.from({ length: rows }, (_, r) => (
+            <div role="row" class={(lo + r) % 4 === 0 ? 'hour' : undefined}>
+              <span role="rowheader" class="time">
+                {(lo + r) % 4 === 0 ? cellLabel(lo + r) : <span class="sr">{cellLabel(lo + r)}</span>}
+              </span>
+              {days.map((_, d) => {
+                const c = cellOf(d, r);
+                const focused = nav.focus.day === d && nav.focus.cell === r;
+                return (
+                  <div
+                    role="gridcell"
+                    class={`cell ${c ? `l${level(c.count, total)}` : 'gap'}`}
+                    data-day={d}
+                    data-cell={r}
+                    data-count={c?.count ?? 0}
+                    aria-label={describeAt(d, r)}
+                    tabIndex={focused ? 0 : -1}
+                    onFocus={() => {
+                      nav.setFocus({ day: d, cell: r });
+                      setShown({ day: d, row: r });
+                    }}
+                  />
+                );
+              })}
+            </div>
+          ))}
+        </div>
+      </div>
+      <p class="who" aria-live="polite" data-testid="heat-who">
+        {shown && days[shown.day] ? describeAt(shown.day, shown.row) : 'Point at or focus a cell to see who is free.'}
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,123 @@
+// The paint-your-week grid: 7 days × 96 quarter hours in the person's zone.
+// Drag (mouse, touch, pen) paints a rectangle, starting on a free cell
+// erases; keyboard: arrows move, Space toggles, Shift+arrows extend.
+
+import { useRef, useState } from 'preact/hooks';
+import { CELLS_PER_DAY, cellLabel, cellState, DAYS, paintRect, type CellRef, type Week } from '../model/week';
+import { cellAt, focusCell, useGridFocus } from './grid';
+
+const DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+interface Stroke {
+  anchor: CellRef;
+  to: CellRef;
+  on: boolean;
+  base: Week;
+}
+
+export function WeekGrid({ week, onChange, tz }: { week: Week; onChange: (w: Week) => void; tz: string }) {
+  const root = useRef<HTMLDivElement>(null);
+  const nav = useGridFocus(7, CELLS_PER_DAY);
+  const [stroke, setStroke] = useState<Stroke | null>(null);
+  // Keyboard: the anchor Shift extends from and whether it paints or erases.
+  const [anchor, setAnchor] = useState<{ at: CellRef; on: boolean } | null>(null);
+  const shown = stroke ? paintRect(stroke.base, stroke.anchor, stroke.to, stroke.on) : week;
+
+  const begin = (e: PointerEvent) => {
+    const at = cellAt(e.clientX, e.clientY);
+    if (!at || (e.pointerType === 'mouse' && e.button !== 0)) return;
+    e.preventDefault();
+    (e.currentTarget as HTMLElement).setPointerCapture?.(e.pointerId);
+    const on = cellState(week, at.day, at.cell) !== 'free';
+    setStroke({ anchor: at, to: at, on, base: week });
+    setAnchor({ at, on });
+    nav.setFocus(at);
+  };
+  const move = (e: PointerEvent) => {
+    if (!stroke) return;
+    const at = cellAt(e.clientX, e.clientY);
+    if (at && (at.day !== stroke.to.day || at.cell !== stroke.to.cell)) setStroke({ ...stroke, to: at });
+  };
+  const end = () => {
+    if (!stroke) return;
+    onChange(shown);
+    nav.setFocus(stroke.to);
+    focusCell(root.current, stroke.to);
+    setStroke(null);
+  };
+
+  const key = (e: KeyboardEvent) => {
+    const here = nav.focus;
+    if (e.key === ' ' || e.key === 'Enter') {
+      e.preventDefault();
+      const on = cellState(week, here.day, here.cell) !== 'free';
+      onChange(paintRect(week, here, here, on));
+      setAnchor({ at: here, on });
+      return;
+    }
+    const to = nav.moved(e.key, here);
+    if (!to) return;
+    e.preventDefault();
+    if (e.shiftKey) {
+      const from = anchor ?? { at: here, on: cellState(week, here.day, here.cell) !== 'free' };
+      if (!anchor) setAnchor(from);
+      onChange(paintRect(week, from.at, to, from.on));
+    } else {
+      setAnchor(null);
+    }
+    nav.setFocus(to);
+    focusCell(root.current, to);
+  };
+
+  return (
+    <div
+      ref={root}
+      class="grid week"
+      role="grid"
+      aria-label={`Your weekly availability in ${tz}, 15-minute cells: drag or press Space to mark free time`}
+      aria-multiselectable="true"
+      aria-rowcount={CELLS_PER_DAY + 1}
+      aria-colcount={8}
+      onPointerDown={begin}
+      onPointerMove={move}
+      onPointerUp={end}
+      onPointerCancel={end}
+      onKeyDown={key}
+      data-testid="week-grid"
+    >
+      <div role="row" class="head">
+        <span role="columnheader" class="corner">
+          <span class="sr">Time</span>
+        </span>
+        {DAYS.map((d, i) => (
+          <span role="columnheader" title={d}>
+            {DAY_NAMES[i]}
+          </span>
+        ))}
+      </div>
+      {Array.from({ length: CELLS_PER_DAY }, (_, cell) => (
+        <div role="row" class={cell % 4 === 0 ? 'hour' : undefined}>
+          <span role="rowheader" class="time">
+            {cell % 4 === 0 ? cellLabel(cell) : <span class="sr">{cellLabel(cell)}</span>}
+          </span>
+          {DAYS.map((day, d) => {
+            const state = cellState(shown, d, cell);
+            const focused = nav.focus.day === d && nav.focus.cell === cell;
+            return (
+              <div
+                role="gridcell"
+                class={`cell ${state}`}
+                data-day={d}
+                data-cell={cell}
+                aria-selected={state === 'free' ? 'true' : 'false'}
+                aria-label={`${day} ${cellLabel(cell)}–${cellLabel(cell + 1)}, ${state === 'partial' ? 'partly free' : state}`}
+                tabIndex={focused ? 0 : -1}
+                onFocus={() => !focused && nav.setFocus({ day: d, cell })}
+              />
+            );
+          })}
+        </div>
+      ))}
+    </div>
+  );
+}
