@@ -93,6 +93,11 @@ describe('W2Meet in the browser', () => {
     await page.getByTestId('save-week').click();
     await expect(page.getByText('Saved: 2 hours a week free, in Europe/Berlin.')).toBeDefined();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved' }).textContent()).toContain('2 hours a week free, in Europe/Berlin');
+    // A dated change: the Monday after is a holiday.
+    const holiday = new Date(Date.parse(`${MONDAY}T00:00:00Z`) + 7 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Date', { exact: true }).fill(holiday);
+    await page.getByRole('button', { name: 'Add' }).click();
+    await expect.poll(() => page.getByTestId('overrides').textContent()).toContain(`${holiday}, all day: busy`);
     await accessible(page, 'the week page');
     await screenshot(page, 'ann-week');
   });
@@ -160,7 +165,17 @@ describe('W2Meet in the browser', () => {
     // Focus shows the names too.
     await cell('16:00').focus();
     await expect.poll(() => page.getByTestId('heat-who').textContent()).toContain(`1 of 2 free: ${bob.email}`);
+    // The same group as a background job: its progress, then its answer.
+    await page.getByLabel('Run as a background job').check();
+    await page.getByTestId('find').click();
+    await expect.poll(() => page.getByTestId('job').textContent()).toMatch(/Job [0-9a-f]{8}: (enqueued|queued|running|succeeded)/);
+    await expect.poll(() => page.getByTestId('job').textContent(), { timeout: 20_000 }).toContain('succeeded');
     const first = page.getByTestId('suggestions').getByRole('listitem').first();
+    await expect.poll(() => first.textContent()).toMatch(/15:00–16:00/);
+    await screenshot(page, 'job-finished');
+    await page.getByLabel('Run as a background job').uncheck();
+    await page.getByTestId('find').click();
+    await expect.poll(() => page.getByTestId('job').count()).toBe(0);
     await expect.poll(() => first.textContent()).toMatch(/15:00–16:00/);
     await accessible(page, 'the group page with heatmap and suggestions');
     await screenshot(page, 'heatmap');

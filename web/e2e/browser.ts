@@ -2,7 +2,7 @@
 // zone, own storage), screenshots into the folder W2MEET_SCREENSHOTS names,
 // and axe-core's check of a page.
 
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -13,9 +13,11 @@ export const SHOTS = resolve(process.env.W2MEET_SCREENSHOTS ?? 'e2e-screenshots'
 export const TAG = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-export async function launch(): Promise<Browser> {
-  rmSync(SHOTS, { recursive: true, force: true });
+/** Chromium; the screenshot folder starts empty unless `keep` (a later file of the same run). */
+export async function launch({ keep = false } = {}): Promise<Browser> {
+  if (!keep) rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
+  shot = readdirSync(SHOTS).length;
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [

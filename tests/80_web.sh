@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The web app in a real headless Chromium (Debian's chromium, driven by
+# playwright-core; web/e2e/): three people sign up, paint their weeks (mouse
+# drag, touch, keyboard alone), share, see the group heatmap, run a job,
+# book a suggestion, answer the invite, download the .ics, use the feed,
+# RSVP; axe-core on every page. Then the error path: every
+# availability-service replica stopped → the page shows a readable message
+# with the Case-ID the gateway logged; scripts/up brings them back.
+# Screenshots of every step: $W2MEET_SCREENSHOTS (default
+# target/web-screenshots).
+source "$(dirname "$0")/_lib.bash"
+
+command -v chromium >/dev/null || fail "chromium is not installed (scripts/test installs Debian's chromium)"
+[ -d "$ROOT/web/node_modules" ] || fail "web/node_modules is missing (scripts/up runs npm ci)"
+export W2MEET_URL="$GATEWAY"
+export W2MEET_SCREENSHOTS="${W2MEET_SCREENSHOTS:-$ROOT/target/web-screenshots}"
+export W2MEET_ACCESS_LOG="$RUN_DIR/logs/gateway-access.log"
+cd "$ROOT/web"
+npx vitest run --config vitest.e2e.config.ts e2e/app.e2e.ts || fail "the browser flow failed (screenshots: $W2MEET_SCREENSHOTS)"
+
+# Stop every availability-service replica for good (their supervisors).
+pids=()
+for f in "$RUN_DIR"/pids/availability-service-*.pid; do pids+=("$(cat "$f")"); done
+for f in "$RUN_DIR"/pids/availability-service-*.supervisor; do kill -TERM "$(cat "$f")" 2>/dev/null || true; done
+for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+done
+status=0
+npx vitest run --config vitest.e2e.config.ts e2e/errors.e2e.ts || status=$?
+"$ROOT/scripts/up" --replicas 2 >/dev/null 2>&1 || fail "scripts/up could not restart availability-service"
+[ "$status" = 0 ] || fail "the error path failed (screenshots: $W2MEET_SCREENSHOTS)"
+req GET "/availability/availabilities?userId1=a@example.com&userId2=b@example.com"
+[ "$STATUS" != 502 ] || fail "availability-service did not come back"
+echo "web passes; screenshots in $W2MEET_SCREENSHOTS"
