@@ -3,7 +3,7 @@
 # nginx/render — the same template and renderer scripts/up uses natively —
 # from the environment (NGINX_PREFIX, NGINX_LOG_DIR, NGINX_LISTEN,
 # USER_SERVERS, AVAILABILITY_SERVERS, SUGGESTION_SERVERS, WORKER_SERVERS, MEETING_SERVERS,
-# RATE_LIMIT, RATE_BURST, BODY_LIMIT; see nginx/render), then runs nginx in
+# RATE_LIMIT, RATE_BURST, BODY_LIMIT, WEB_ROOT; see nginx/render), then runs nginx in
 # the foreground on the rendered file.
 #   docker-entrypoint.sh [nginx [NGINX_ARGS...]]   e.g. `nginx -t` only tests
 #   docker-entrypoint.sh OTHER_COMMAND...          renders, then runs it

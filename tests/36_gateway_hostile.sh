@@ -179,8 +179,9 @@ hello = bytes.fromhex("16030100a5010000a10303") + bytes(32) + bytes.fromhex("000
 check("TLS handshake bytes", hello + bytes(64), {400}, "bad_request")
 check("binary garbage", b"\xff\xfe\xfd\x00\x01\r\n\r\n", {400}, "bad_request")
 
-# absolute-form is valid HTTP/1.1 (RFC 9112 §3.2.2): routed by its path
-check("absolute-form URI", line(b"http://x/"), {404}, "not_found")
+# absolute-form is valid HTTP/1.1 (RFC 9112 §3.2.2): routed by its path (/ is
+# the web app, so an unknown path shows it)
+check("absolute-form URI", line(b"http://x/nowhere"), {404}, "not_found")
 check("absolute-form URI, unknown scheme", line(b"ftp://x/nowhere"), {404}, "not_found")
 
 # -- headers

@@ -7,6 +7,9 @@ source "$(dirname "$0")/_lib.bash"
 cd "$ROOT"
 declared=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml)
 [ -n "$declared" ] || fail "no rust-version in the workspace Cargo.toml"
+# Offline when every locked crate is already downloaded; otherwise (a run of
+# the e2e tests alone builds only the services) fetch the rest first.
+cargo metadata --format-version 1 --offline >/dev/null 2>&1 || cargo fetch -q || fail "cargo fetch failed"
 cargo metadata --format-version 1 --offline 2>/dev/null | python3 -c '
 import json, sys
 declared = tuple(int(x) for x in sys.argv[1].split("."))

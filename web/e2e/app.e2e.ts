@@ -64,6 +64,7 @@ describe('W2Meet in the browser', () => {
 
   it('signs three people up', async () => {
     await signUp(ann);
+    await accessible(ann.page, 'the account page');
     await screenshot(ann.page, 'signed-up');
     await signUp(bob);
     await signUp(cat);
@@ -113,7 +114,9 @@ describe('W2Meet in the browser', () => {
     }
     expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toMatch(/^monday 09:00–09:15/);
     await page.keyboard.press('Space');
-    for (let i = 0; i < 11; i++) await page.keyboard.press('Shift+ArrowDown');
+    for (let i = 0; i < 13; i++) await page.keyboard.press('Shift+ArrowDown');
+    // Extending back shrinks the rectangle: 09:00–12:00.
+    for (let i = 0; i < 2; i++) await page.keyboard.press('Shift+ArrowUp');
     // Space on a free cell toggles it off, and back on.
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('Space');
@@ -186,6 +189,21 @@ describe('W2Meet in the browser', () => {
     await first.getByRole('button', { name: 'Book and invite' }).click();
     await expect.poll(() => page.getByTestId('booked').textContent()).toContain('invites sent');
     await screenshot(page, 'booked');
+
+    // The booked hour is Ann's busy time now: nothing else fits that day,
+    // and the page says why and what would.
+    await expect
+      .poll(
+        async () => {
+          await page.getByTestId('find').click();
+          await page.getByTestId('find').isEnabled();
+          return page.getByTestId('no-suggestions').count();
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(1);
+    expect(await page.getByTestId('no-suggestions').textContent()).toMatch(/No time fits\./);
+    await screenshot(page, 'nothing-fits');
   });
 
   it('Bob answers the invite, downloads the .ics and gets a working feed URL', async () => {

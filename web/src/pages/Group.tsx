@@ -240,7 +240,7 @@ function SuggestionItem({ s, tz, members, session, note }: { s: Suggestion; tz: 
       <p>
         <strong>{formatRange(s.start, s.end, tz)}</strong> — {Math.round(s.score * 100)}% can come
       </p>
-      {note && <p class="hint">{note}</p>}
+      {note && note !== s.reason && <p class="hint">{note}</p>}
       <p class="hint">
         {s.reason}. Free: {people(s.attendees, s.hidden_attendees)}
         {s.missing.length + (s.hidden_missing ?? 0) > 0 && `; cannot: ${people(s.missing, s.hidden_missing)}`}.

@@ -19,8 +19,9 @@ export function WeekGrid({ week, onChange, tz }: { week: Week; onChange: (w: Wee
   const root = useRef<HTMLDivElement>(null);
   const nav = useGridFocus(7, CELLS_PER_DAY);
   const [stroke, setStroke] = useState<Stroke | null>(null);
-  // Keyboard: the anchor Shift extends from and whether it paints or erases.
-  const [anchor, setAnchor] = useState<{ at: CellRef; on: boolean } | null>(null);
+  // Keyboard: the anchor Shift extends from, whether it paints or erases,
+  // and the week before (so that extending back shrinks the rectangle).
+  const [anchor, setAnchor] = useState<{ at: CellRef; on: boolean; base: Week } | null>(null);
   const shown = stroke ? paintRect(stroke.base, stroke.anchor, stroke.to, stroke.on) : week;
 
   const begin = (e: PointerEvent) => {
@@ -30,7 +31,7 @@ export function WeekGrid({ week, onChange, tz }: { week: Week; onChange: (w: Wee
     (e.currentTarget as HTMLElement).setPointerCapture?.(e.pointerId);
     const on = cellState(week, at.day, at.cell) !== 'free';
     setStroke({ anchor: at, to: at, on, base: week });
-    setAnchor({ at, on });
+    setAnchor({ at, on, base: week });
     nav.setFocus(at);
   };
   const move = (e: PointerEvent) => {
@@ -52,16 +53,16 @@ export function WeekGrid({ week, onChange, tz }: { week: Week; onChange: (w: Wee
       e.preventDefault();
       const on = cellState(week, here.day, here.cell) !== 'free';
       onChange(paintRect(week, here, here, on));
-      setAnchor({ at: here, on });
+      setAnchor({ at: here, on, base: week });
       return;
     }
     const to = nav.moved(e.key, here);
     if (!to) return;
     e.preventDefault();
     if (e.shiftKey) {
-      const from = anchor ?? { at: here, on: cellState(week, here.day, here.cell) !== 'free' };
+      const from = anchor ?? { at: here, on: cellState(week, here.day, here.cell) !== 'free', base: week };
       if (!anchor) setAnchor(from);
-      onChange(paintRect(week, from.at, to, from.on));
+      onChange(paintRect(from.base, from.at, to, from.on));
     } else {
       setAnchor(null);
     }
