@@ -199,14 +199,25 @@ stop_pidfile() { # stop_pidfile FILE [NAME] — TERM, wait up to 20 s, then KILL
 }
 
 # --- the web app (web/, SPEC §8) --------------------------------------------
-# Node.js 18 or newer with npm (Debian 12's packages are 18.19 and 9.2, and
-# every tool in web/package-lock.json runs on them).
+# Node.js 18.19+ (or 20, or 22+: what Vite 6 and Vitest 3 support) with npm
+# (Debian 12's packages are 18.19 and 9.2, and every tool in
+# web/package-lock.json runs on them).
 ensure_node() {
     need_cmd node nodejs
     need_cmd npm npm
-    local major
-    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-    [ "$major" -ge 18 ] || die "Node.js $(node --version) is too old for web/: install Node.js 18 or newer"
+    node -e '
+        const [a, b] = process.versions.node.split(".").map(Number);
+        process.exit((a === 18 && b >= 19) || a === 20 || a >= 22 ? 0 : 1);
+    ' 2>/dev/null || die "web/ needs Node.js ^18.19, 20 or 22+, not $(node --version 2>&1): install one (Debian 12: apt-get install nodejs npm)"
+}
+
+# web_packages: npm ci in web/ when the lockfile is newer than the install.
+web_packages() {
+    if [ ! -f "$ROOT/web/node_modules/.package-lock.json" ] \
+        || [ "$ROOT/web/package-lock.json" -nt "$ROOT/web/node_modules/.package-lock.json" ]; then
+        log "installing the web app's packages (npm ci)"
+        (cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci failed in web/"
+    fi
 }
 
 # build_web: installs web/'s locked packages when the lockfile changed, then
@@ -215,12 +226,12 @@ build_web() {
     ensure_node
     (
         cd "$ROOT/web"
-        if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-            log "installing the web app's packages (npm ci)"
-            npm ci --no-audit --no-fund --loglevel=error >/dev/null
-        fi
+        web_packages
         log "building the web app"
-        npm run -s build >/dev/null
+        local out
+        out=$(mktemp)
+        npm run -s build >"$out" 2>&1 || { cat "$out" >&2; rm -f "$out"; die "the web app does not build (above)"; }
+        rm -f "$out"
     )
 }
 

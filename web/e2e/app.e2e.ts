@@ -92,13 +92,18 @@ describe('W2Meet in the browser', () => {
     await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
     await expect.poll(() => page.locator('[data-testid="week-grid"] [aria-selected="true"]').count()).toBe(8);
     await page.getByTestId('save-week').click();
-    await expect(page.getByText('Saved: 2 hours a week free, in Europe/Berlin.')).toBeDefined();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved' }).textContent()).toContain('2 hours a week free, in Europe/Berlin');
     // A dated change: the Monday after is a holiday.
     const holiday = new Date(Date.parse(`${MONDAY}T00:00:00Z`) + 7 * 86_400_000).toISOString().slice(0, 10);
     await page.getByLabel('Date', { exact: true }).fill(holiday);
     await page.getByRole('button', { name: 'Add' }).click();
     await expect.poll(() => page.getByTestId('overrides').textContent()).toContain(`${holiday}, all day: busy`);
+    // A dated change makes a new version of the profile; saving the week
+    // after it still works (Tuesday 10:00–10:15, outside the window below).
+    const tuesday = await cellCenter(page, 'week-grid', 1, 40);
+    await page.mouse.click(tuesday.x, tuesday.y);
+    await page.getByTestId('save-week').click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved' }).textContent()).toContain('2.3 hours a week free');
     await accessible(page, 'the week page');
     await screenshot(page, 'ann-week');
   });
@@ -137,21 +142,25 @@ describe('W2Meet in the browser', () => {
     await expect.poll(() => page.getByTestId('viewers').textContent()).toContain(ann.email);
   });
 
-  it('Ann sees the overlap on the heatmap, a readable error for a bad zone, and books the suggestion', async () => {
+  it('Ann sees the overlap on the heatmap, readable errors for bad input, runs it as a job, and books the suggestion', async () => {
     const page = ann.page;
     await page.goto(`${BASE}/#/group`);
     await page.getByLabel('Who (emails').fill(`${ann.email}, ${bob.email}`);
     await page.getByLabel('From').first().fill(MONDAY);
     await page.getByLabel('Days').fill('1');
-    // A zone that does not exist: the API's 400 in words, with the Case-ID.
+    // A zone the browser does not know is said at the field and not sent.
     await page.getByLabel('Show times in').fill('Nowhere/City');
+    await expect.poll(() => page.getByText('Unknown time zone').count()).toBe(1);
+    await page.getByLabel('Show times in').fill('Europe/Berlin');
+    // An address the API refuses: its 400 in words, with the Case-ID.
+    await page.getByLabel('Who (emails').fill(`${ann.email}, ${bob.email}, not-an-address`);
     await page.getByTestId('find').click();
     const alert = page.getByRole('alert').first();
-    await expect.poll(() => alert.textContent()).toMatch(/Please check what you entered: .*Nowhere\/City/);
+    await expect.poll(() => alert.textContent()).toMatch(/Please check what you entered: .*not-an-address/);
     expect(await alert.getByTestId('case-id').first().textContent()).toMatch(/^web-[0-9a-f-]{36}$/);
-    await screenshot(page, 'bad-zone');
+    await screenshot(page, 'bad-input');
 
-    await page.getByLabel('Show times in').fill('Europe/Berlin');
+    await page.getByLabel('Who (emails').fill(`${ann.email}, ${bob.email}`);
     await page.getByTestId('find').click();
     const cell = (time: string) => page.locator(`[data-testid="heatmap"] [role="gridcell"][aria-label^="Mon ${MONDAY} ${time}"]`);
     await cell('15:00').waitFor();
@@ -211,9 +220,22 @@ describe('W2Meet in the browser', () => {
     await page.goto(`${BASE}/#/meetings`);
     // Bob's page is still the one he shared from: Refresh shows the invite.
     await page.getByRole('button', { name: 'Refresh' }).click();
+    // His access token expires: the page's parallel calls (calendar, shares)
+    // refresh it once, and he stays logged in.
+    const before = await page.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem('w2meet.session')!);
+      localStorage.setItem('w2meet.session', JSON.stringify({ ...s, expires_at: 0 }));
+      return s.refresh_token as string;
+    });
+    await page.reload();
+    await expect.poll(() => page.getByTestId('viewers').textContent()).toContain(ann.email);
+    const after = await page.evaluate(() => JSON.parse(localStorage.getItem('w2meet.session') ?? 'null'));
+    expect(after?.refresh_token).toBeTruthy();
+    expect(after.refresh_token).not.toBe(before);
+    expect(after.expires_at).toBeGreaterThan(Date.now());
     const invite = page.getByTestId('invites').getByRole('listitem').first();
     await expect.poll(() => invite.textContent()).toContain('Planning');
-    expect(await invite.textContent()).toMatch(/09:00–10:00 \(UTC\)|15:00–16:00|14:00–15:00/);
+    expect(await invite.textContent()).toContain(`15:00–16:00 (Europe/Berlin), from ${ann.email}`);
     await invite.getByRole('button', { name: 'Yes' }).click();
     await expect.poll(() => invite.getByRole('button', { name: 'Yes' }).getAttribute('aria-pressed')).toBe('true');
     await accessible(page, 'the meetings page');

@@ -1,7 +1,7 @@
 // The shell: a skip link, the navigation, and one page per hash route
 // (hash routes keep the gateway simple: every path but / stays the API's).
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useErrorBoundary, useState } from 'preact/hooks';
 import { setSession } from './session';
 import { Account } from './pages/Account';
 import { Group } from './pages/Group';
@@ -29,6 +29,8 @@ function useHash(): string {
 }
 
 export function App() {
+  // A fault in a page's code is shown as one, never as a blank page.
+  const [fault, resetFault] = useErrorBoundary();
   const session = useSession();
   const hash = useHash();
   const route = PAGES.some(([h]) => h === hash) ? hash : '#/';
@@ -63,7 +65,14 @@ export function App() {
       </header>
       <main id="main" tabIndex={-1}>
         <h1>{title}</h1>
-        {needsLogin ? (
+        {fault ? (
+          <div class="error" role="alert">
+            <p>Something went wrong in this page: {String(fault instanceof Error ? fault.message : fault)}</p>
+            <button type="button" onClick={resetFault}>
+              Try again
+            </button>
+          </div>
+        ) : needsLogin ? (
           <Account session={null} onIn={setSession} />
         ) : route === '#/week' ? (
           <Week session={session!} />

@@ -100,16 +100,36 @@ async function send<T>(method: string, path: string, opts: CallOptions, session:
   return { status: res.status, data: data as T, headers: res.headers, caseId: answeredId };
 }
 
-async function refresh(session: Session): Promise<Session | null> {
-  try {
-    const { data } = await send<TokenPair>('POST', '/users/auth/refresh', { body: { refresh_token: session.refresh_token }, auth: false }, null);
-    const next = sessionFrom(session.email, data);
-    setSession(next);
-    return next;
-  } catch {
-    clearSession();
-    return null;
-  }
+let refreshing: Promise<Session | null> | null = null;
+
+/**
+ * A new token pair for `stale`. One refresh at a time in this page, and —
+ * where the browser has Web Locks — across its tabs: a refresh token works
+ * once (a reused one revokes the whole login), so whoever comes second
+ * takes the pair the first one stored. The session is dropped only when
+ * the refresh token is refused (401), not when the service is unreachable.
+ */
+function refresh(stale: Session): Promise<Session | null> {
+  refreshing ??= (async () => {
+    const run = async () => {
+      const now = getSession();
+      if (!now || now.email !== stale.email) return now;
+      if (now.refresh_token !== stale.refresh_token) return now; // another tab did it
+      try {
+        const { data } = await send<TokenPair>('POST', '/users/auth/refresh', { body: { refresh_token: now.refresh_token }, auth: false }, null);
+        const next = sessionFrom(now.email, data);
+        setSession(next);
+        return next;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) clearSession();
+        throw e;
+      }
+    };
+    return navigator.locks ? navigator.locks.request('w2meet-refresh', run) : run();
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
 }
 
 /** One call; refreshes the access token once when it has expired. */
@@ -121,7 +141,7 @@ export async function api<T = unknown>(method: string, path: string, opts: CallO
   } catch (e) {
     if (e instanceof ApiError && e.status === 401 && session && opts.auth !== false) {
       const renewed = await refresh(session);
-      if (renewed) return send<T>(method, path, opts, renewed);
+      if (renewed && renewed.access_token !== session.access_token) return send<T>(method, path, opts, renewed);
     }
     throw e;
   }

@@ -31,6 +31,12 @@ export function suggestionBody(f: GroupForm) {
   const optional = new Set(f.optional);
   // Everyone is required unless some are unticked or a quorum is set: then
   // exactly the ticked ones (the API's default with a quorum is nobody).
-  if (optional.size > 0 || quorum !== null) body.required = users.filter((u) => !optional.has(u));
+  // Unticked without a quorum: the ticked ones suffice (the API's quorum
+  // default is everyone, which would undo the unticking).
+  if (optional.size > 0 || quorum !== null) {
+    const required = users.filter((u) => !optional.has(u));
+    body.required = required;
+    if (quorum === null) body.min_attendees = Math.max(1, required.length);
+  }
   return body;
 }

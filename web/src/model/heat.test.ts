@@ -16,8 +16,9 @@ describe('heatmap', () => {
     expect(days).toHaveLength(1);
     const cells = days[0].cells;
     expect(cells[36]).toMatchObject({ count: 2, names: ['a@x', 'b@x'], hidden: 0 });
-    // 10:00–10:15 spans the change at 10:05: only a@x is free throughout.
-    expect(cells[40]).toMatchObject({ count: 2, names: ['a@x'], hidden: 0 });
+    // 10:00–10:15 spans the change at 10:05: only a@x is free throughout
+    // (b@x leaves, a hidden person arrives).
+    expect(cells[40]).toMatchObject({ count: 1, names: ['a@x'], hidden: 0 });
     expect(cells[41]).toMatchObject({ count: 2, names: ['a@x'], hidden: 1 });
     expect(cells[44]).toMatchObject({ count: 0, names: [] });
   });

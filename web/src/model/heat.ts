@@ -15,7 +15,7 @@ export interface Interval {
 export interface HeatCell {
   /** UTC start of the cell. */
   start: string;
-  /** People free for the whole cell. */
+  /** People free for the whole cell (named + hidden; hidden ones at most as many as the fewest in any step). */
   count: number;
   /** Those of them the caller may see, by address. */
   names: string[];
@@ -75,12 +75,10 @@ function wholeCell(start: string, steps: (Interval | null)[]): HeatCell {
   if (steps.some((i) => !i)) return { start, count: 0, names: [], hidden: 0 };
   const all = steps as Interval[];
   const names = all[0].available.filter((n) => all.every((i) => i.available.includes(n)));
-  return {
-    start,
-    count: Math.min(...all.map((i) => i.count)),
-    names: names.sort(),
-    hidden: Math.min(...all.map((i) => i.hidden ?? 0)),
-  };
+  // Hidden people cannot be told apart: at most the fewest hidden in a step
+  // were free throughout.
+  const hidden = Math.min(...all.map((i) => i.hidden ?? 0));
+  return { start, count: names.length + hidden, names: names.sort(), hidden };
 }
 
 /** 0–4: the colour step for `count` of `total` free. */

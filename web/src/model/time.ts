@@ -12,6 +12,11 @@ export interface LocalParts {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+/** A zone the browser knows, else UTC (a zone is checked with `isZone` where a person types it). */
+function known(tz: string): string {
+  return isZone(tz) ? tz : 'UTC';
+}
+
 function partsFormatter(tz: string): Intl.DateTimeFormat {
   let f = formatters.get(tz);
   if (!f) {
@@ -34,7 +39,7 @@ const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 export function localParts(instant: Date, tz: string): LocalParts {
   const p: Record<string, string> = {};
-  for (const part of partsFormatter(tz).formatToParts(instant)) p[part.type] = part.value;
+  for (const part of partsFormatter(known(tz)).formatToParts(instant)) p[part.type] = part.value;
   return {
     date: `${p.year}-${p.month}-${p.day}`,
     minutes: Number(p.hour) * 60 + Number(p.minute),
@@ -65,7 +70,8 @@ export function browserZone(): string {
 }
 
 /** "Mon 3 Mar, 10:00–11:00" in the zone. */
-export function formatRange(start: string, end: string, tz: string): string {
+export function formatRange(start: string, end: string, zone: string): string {
+  const tz = known(zone);
   const day = new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
   const time = new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   const s = new Date(start);

@@ -19,8 +19,12 @@ export function Account({ session, onIn }: { session: Session | null; onIn: (s: 
   if (session) {
     const logout = () =>
       act.run(async () => {
-        await api('POST', '/users/auth/logout', { body: { refresh_token: session.refresh_token }, auth: false });
-        clearSession();
+        // Logged out here whatever the answer; the server revokes the login when it can.
+        try {
+          await api('POST', '/users/auth/logout', { body: { refresh_token: session.refresh_token }, auth: false });
+        } finally {
+          clearSession();
+        }
       });
     return (
       <Section title="Your account" id="account-h">

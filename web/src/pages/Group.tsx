@@ -1,7 +1,7 @@
 // Find a time: a group's heatmap in a chosen zone, ranked suggestions with
 // quorum and required people, a large group as a job, and booking.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import { heatmap, type HeatDay, type Interval } from '../model/heat';
 import { parseEmails, suggestionBody, type GroupForm } from '../model/group';
@@ -38,7 +38,10 @@ interface AvailabilityAnswer {
 
 interface Job {
   job_id: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  /** The Case-ID of the submission (the job's every step logs it). */
+  case_id: string;
+  /** `enqueued` in the submission's answer, then as stored. */
+  status: 'enqueued' | 'queued' | 'running' | 'succeeded' | 'failed';
   attempts: number;
   result: Suggestions | null;
   error: string | null;
@@ -60,7 +63,12 @@ export function Group({ session }: { session: Session | null }) {
   });
   const members = parseEmails(form.emails);
   const [heat, setHeat] = useState<{ days: HeatDay[]; total: number; tz: string } | null>(null);
-  const [result, setResult] = useState<Suggestions | null>(null);
+  // The answer with the group and zone it was computed for (booking invites
+  // those people, whatever the form says by then).
+  const [result, setResult] = useState<{ answer: Suggestions; members: string[]; tz: string } | null>(null);
+  const [asked, setAsked] = useState(0);
+  const alive = useRef(true);
+  useEffect(() => () => void (alive.current = false), []);
   const [job, setJob] = useState<Job | null>(null);
   const heatAct = useAction();
   const suggestAct = useAction();
@@ -78,12 +86,14 @@ export function Group({ session }: { session: Session | null }) {
       });
       setHeat({ days: heatmap(data.window.start, data.window.end, data.intervals, form.tz), total: data.users.length, tz: form.tz });
     });
+    setAsked(asked + 1);
+    const group = { members, tz: form.tz };
     suggestAct.run(async () => {
-      if (form.asJob || members.length > JOB_THRESHOLD) {
-        setResult(await runJob(body, setJob));
-      } else {
-        setResult((await api<Suggestions>('POST', '/suggestion/suggestions', { body })).data);
-      }
+      const answer =
+        form.asJob || members.length > JOB_THRESHOLD
+          ? await runJob(body, setJob, () => alive.current)
+          : (await api<Suggestions>('POST', '/suggestion/suggestions', { body })).data;
+      setResult({ answer, ...group });
     });
   };
 
@@ -160,28 +170,48 @@ export function Group({ session }: { session: Session | null }) {
       <Section title="Who is free" id="heat-h">
         <Busy busy={heatAct.busy} label="Reading everyone's availability…" />
         <ErrorNote error={heatAct.error} onClose={heatAct.clear} />
-        {heat ? <HeatGrid days={heat.days} total={heat.total} tz={heat.tz} /> : !heatAct.busy && <p class="hint">The heatmap appears here.</p>}
+        {heat ? <HeatGrid key={asked} days={heat.days} total={heat.total} tz={heat.tz} /> : !heatAct.busy && <p class="hint">The heatmap appears here.</p>}
       </Section>
       <Section title="Suggested times" id="sugg-h">
         {job && <JobProgress job={job} />}
         <Busy busy={suggestAct.busy && !job} label="Ranking meeting times…" />
         <ErrorNote error={suggestAct.error} onClose={suggestAct.clear} />
-        {result && <SuggestionList result={result} tz={form.tz} members={members} session={session} />}
+        {result && <SuggestionList result={result.answer} tz={result.tz} members={result.members} session={session} />}
       </Section>
     </>
   );
 }
 
-async function runJob(body: object, onUpdate: (j: Job) => void): Promise<Suggestions> {
+/** How long the page follows a job before it says so (the job itself goes on). */
+const JOB_PATIENCE_MS = 10 * 60 * 1000;
+
+/**
+ * Submits the job and follows it until it finishes: polls back off to 2 s;
+ * a poll that fails for a reason that passes (no answer, 5xx) is retried; the
+ * page stops following when it is left (`following` false) or after
+ * JOB_PATIENCE_MS.
+ */
+async function runJob(body: object, onUpdate: (j: Job) => void, following: () => boolean): Promise<Suggestions> {
   const { data: created } = await api<Job>('POST', '/worker/tasks', { body, headers: { 'Idempotency-Key': crypto.randomUUID() } });
   let job = created;
   onUpdate(job);
+  const deadline = Date.now() + JOB_PATIENCE_MS;
+  let failures = 0;
   for (let wait = 200; job.status !== 'succeeded' && job.status !== 'failed'; wait = Math.min(wait * 1.5, 2000)) {
+    if (!following()) throw new ApiError(-1, created.case_id, 'Stopped following the job (the page was left); it goes on.');
+    if (Date.now() > deadline) throw new ApiError(-1, created.case_id, `Job ${job.job_id} is still ${job.status} after 10 minutes; look it up later at /worker/tasks/${job.job_id}.`);
     await new Promise((r) => setTimeout(r, wait));
-    job = (await api<Job>('GET', `/worker/tasks/${job.job_id}`)).data;
+    try {
+      job = (await api<Job>('GET', `/worker/tasks/${job.job_id}`)).data;
+      failures = 0;
+    } catch (e) {
+      const passing = e instanceof ApiError && (e.status === 0 || e.status >= 500);
+      if (!passing || ++failures > 5) throw e;
+      continue;
+    }
     onUpdate(job);
   }
-  if (job.status === 'failed' || !job.result) throw new ApiError(-1, '', `The job failed: ${job.error ?? 'no reason given'}.`);
+  if (job.status === 'failed' || !job.result) throw new ApiError(-1, job.case_id, `The job failed: ${job.error ?? 'no reason given'}.`);
   return job.result;
 }
 

@@ -1,7 +1,7 @@
 // Paint your week (in your zone) and keep dated overrides.
 
 import { useEffect, useState } from 'preact/hooks';
-import { api, seg } from '../api';
+import { api, ApiError, seg } from '../api';
 import { freeMinutes, parseAvailabilities, toAvailabilities, type Availabilities, type Week as WeekSlots } from '../model/week';
 import { addDays, browserZone, formatRange } from '../model/time';
 import type { Session } from '../session';
@@ -25,6 +25,7 @@ interface Override {
 
 interface Overrides {
   overrides: Override[];
+  version: number;
   /** Time booked meetings hold (UTC). */
   busy?: { start: string; end: string }[];
 }
@@ -65,10 +66,25 @@ export function Week({ session }: { session: Session }) {
     save.run(async () => {
       if (!user || !week) return;
       const body = { email: me, name: user.name, timezone: tz, preferences: user.preferences, availabilities: toAvailabilities(week) };
-      const { data, headers } = await api<User>('PUT', `/users/users/${seg(me)}`, {
-        body,
-        headers: etag ? { 'If-Match': etag } : {},
-      });
+      const put = (tag: string | null) => api<User>('PUT', `/users/users/${seg(me)}`, { body, headers: tag ? { 'If-Match': tag } : {} });
+      let answer;
+      try {
+        answer = await put(etag);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 412)) throw e;
+        // A new version meanwhile. Only the dated changes or the version
+        // moved (the week and zone as loaded): save on top of it. Someone
+        // changed the week itself: say so; Save again overwrites it.
+        const fresh = await api<User>('GET', `/users/users/${seg(me)}`);
+        const same = (u: User) => JSON.stringify([u.timezone, u.availabilities]);
+        setEtag(fresh.headers.get('ETag'));
+        if (same(fresh.data) !== same(user)) {
+          setUser(fresh.data);
+          throw new ApiError(412, e.caseId, 'Your week was changed elsewhere (another tab or device) since this page loaded. Save again to replace it with what is painted here, or reload the page to see it.');
+        }
+        answer = await put(fresh.headers.get('ETag'));
+      }
+      const { data, headers } = answer;
       setUser(data);
       setEtag(headers.get('ETag'));
       setDirty(false);
@@ -108,12 +124,13 @@ export function Week({ session }: { session: Session }) {
           </>
         )}
       </Section>
-      {user && <OverridesEditor me={me} tz={tz} />}
+      {user && <OverridesEditor me={me} tz={tz} onVersion={(v) => setEtag(`"${v}"`)} />}
     </>
   );
 }
 
-function OverridesEditor({ me, tz }: { me: string; tz: string }) {
+/** `onVersion`: a dated change makes a new version of the profile (its ETag). */
+function OverridesEditor({ me, tz, onVersion }: { me: string; tz: string; onVersion: (version: number) => void }) {
   const [list, setList] = useState<Overrides | null>(null);
   const [date, setDate] = useState('');
   const [from, setFrom] = useState('');
@@ -126,7 +143,11 @@ function OverridesEditor({ me, tz }: { me: string; tz: string }) {
   }, [me]);
 
   const put = (overrides: Override[]) =>
-    act.run(async () => setList((await api<Overrides>('PUT', `/users/users/${seg(me)}/overrides`, { body: { overrides } })).data));
+    act.run(async () => {
+      const { data } = await api<Overrides>('PUT', `/users/users/${seg(me)}/overrides`, { body: { overrides } });
+      setList(data);
+      onVersion(data.version);
+    });
 
   const add = (e: Event) => {
     e.preventDefault();

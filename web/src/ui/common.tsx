@@ -4,7 +4,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../api';
-import { zones } from '../model/time';
+import { isZone, zones } from '../model/time';
 import { getSession, onSessionChange, type Session } from '../session';
 
 export function useSession(): Session | null {
@@ -96,12 +96,34 @@ export function Section({ title, children, id }: { title: string; children: Comp
   );
 }
 
-/** The person's zone picker: a searchable list of the browser's zones. */
+/**
+ * The zone picker: a searchable list of the browser's zones. A name the
+ * browser does not know is not passed on; it is said next to the field.
+ */
 export function ZoneSelect({ id, value, onChange, label }: { id: string; value: string; onChange: (tz: string) => void; label: string }) {
+  const [text, setText] = useState(value);
+  useEffect(() => setText(value), [value]);
+  const bad = text.trim() !== '' && !isZone(text.trim());
   return (
     <label for={id}>
       {label}{' '}
-      <input id={id} list={`${id}-zones`} value={value} onChange={(e) => onChange((e.target as HTMLInputElement).value.trim())} />
+      <input
+        id={id}
+        list={`${id}-zones`}
+        value={text}
+        aria-invalid={bad}
+        aria-describedby={bad ? `${id}-bad` : undefined}
+        onInput={(e) => {
+          const next = (e.target as HTMLInputElement).value;
+          setText(next);
+          if (isZone(next.trim())) onChange(next.trim());
+        }}
+      />
+      {bad && (
+        <span id={`${id}-bad`} class="invalid">
+          Unknown time zone: pick one from the list (e.g. Europe/Berlin)
+        </span>
+      )}
       <ZoneList id={`${id}-zones`} extra={value} />
     </label>
   );
