@@ -5,7 +5,7 @@
 use w2meet_group::wire::{TimelinesAnswer, TimelinesRequest, WIRE_VERSION};
 use w2meet_group::{Email, GroupRequest};
 use w2meet_platform::upstream::UpstreamError;
-use w2meet_platform::{CaseId, ErrorDetail};
+use w2meet_platform::{CaseId, ErrorDetail, memory};
 
 use std::collections::HashSet;
 
@@ -45,6 +45,7 @@ impl Availability {
             case_id.as_str(),
         );
         tracing::info!(users = ordered.len(), "availability computed");
+        release_if_large(ordered.len(), window.days());
         Ok(answer)
     }
 
@@ -80,9 +81,11 @@ impl Availability {
             return Ok(TimelinesAnswer::missing(&window, batch.missing));
         }
         let ordered = self.every_member(&req.users, &batch.found)?;
+        let days = window.days();
         let mut answer = answer::timelines(window, &ordered);
         answer.hidden = batch.hidden;
         tracing::info!(users = n, weeks = answer.weeks.len(), "timelines laid out");
+        release_if_large(n, days);
         Ok(answer)
     }
 
@@ -126,5 +129,13 @@ impl Availability {
                 group.unknown_members(&batch.missing),
             ))
         }
+    }
+}
+
+/// A large group's layout leaves megabytes in the allocator: give them back
+/// once the answer is out (`memory::release_soon`).
+fn release_if_large(members: usize, days: u32) {
+    if memory::is_large_group(members, days as usize) {
+        memory::release_soon();
     }
 }

@@ -4,7 +4,7 @@
 
 use w2meet_group::SuggestionRequest;
 use w2meet_group::wire::{TimelinesRequest, WIRE_VERSION, WindowSpec};
-use w2meet_platform::CaseId;
+use w2meet_platform::{CaseId, memory};
 
 use crate::clients::AvailabilityClient;
 use crate::domain::ranking::{self, Members, SuggestionsAnswer};
@@ -68,6 +68,11 @@ impl Suggestions {
             members: &decoded.members,
         };
         let ranked = ranking::rank(req, &decoded.group, &named, case_id.as_str());
+        // A large group's bitsets and counters leave megabytes in the
+        // allocator: give them back once the answer is out.
+        if memory::is_large_group(decoded.members.len(), window.days() as usize) {
+            memory::release_soon();
+        }
         tracing::info!(
             users = decoded.members.len(),
             suggestions = ranked.suggestions(),

@@ -477,3 +477,30 @@ async fn health_is_not_transitive_a_redis_outage_behind_user_service_leaves_it_h
     let health = http.get(format!("{lonely}/health")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test]
+async fn a_large_group_gives_its_memory_back_afterwards() {
+    let s = spawn_app().await;
+    let emails: Vec<String> = (0..20).map(|i| format!("m{i}@x.io")).collect();
+    for e in &emails {
+        s.user(json!({"email": e, "availabilities": {"monday": ["09:00-12:00"]}}))
+            .await;
+    }
+    // 20 members × 366 days is large work (memory::LARGE_GROUP).
+    let before = w2meet_platform::memory::trims();
+    let res = s
+        .get(&format!(
+            "users={}&days=366&from=2027-01-04",
+            emails.join(",")
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let deadline = std::time::Instant::now() + w2meet_platform::memory::TRIM_DELAY * 8;
+    while w2meet_platform::memory::trims() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no trim after a 20 × 366 group"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

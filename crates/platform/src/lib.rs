@@ -28,6 +28,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod if_match;
+pub mod memory;
 pub mod metrics;
 pub mod probes;
 pub mod server;

@@ -81,12 +81,16 @@ impl Hasher {
             .await
             .map_err(|_| Busy)?
             .map_err(|_| Busy)?;
-        tokio::task::spawn_blocking(move || {
+        let done = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()
         })
         .await
-        .map_err(|_| Busy)
+        .map_err(|_| Busy);
+        // Each Argon2id hash takes 19 MiB, which glibc then keeps in the
+        // blocking thread's arena: give it back (once per burst of logins).
+        w2meet_platform::memory::release_soon();
+        done
     }
 }
 
