@@ -7,11 +7,13 @@
 //! thus left tens of MB resident for good. [`release_soon`] asks for
 //! `malloc_trim(0)`, which hands every free page of every arena back
 //! (`madvise`), a moment after the work ([`TRIM_DELAY`], so a burst of large
-//! requests trims once, after it), on a blocking thread. One trim is pending
-//! at a time; calls meanwhile join it. Elsewhere than Linux with glibc it
-//! does nothing.
+//! requests trims once, after it), on a thread of its own. One trim waits at
+//! a time; asks meanwhile join it. Elsewhere than Linux with glibc it does
+//! nothing.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::time::Duration;
 
 /// How long after large work the trim runs.
@@ -21,8 +23,12 @@ pub const TRIM_DELAY: Duration = Duration::from_millis(250);
 /// at least ~13 MB of timelines (1000 × 366 is 73 times more).
 pub const LARGE_GROUP: usize = 5_000;
 
-static PENDING: AtomicBool = AtomicBool::new(false);
 static TRIMS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether `members × days` is large work (see [`LARGE_GROUP`]).
+pub fn is_large_group(members: usize, days: usize) -> bool {
+    members.saturating_mul(days) >= LARGE_GROUP
+}
 
 /// Trims run by [`release_soon`] in this process so far (also the metric
 /// `memory_trims_total`).
@@ -30,30 +36,40 @@ pub fn trims() -> u64 {
     TRIMS.load(Ordering::Acquire)
 }
 
-/// Whether `members × days` is large work (see [`LARGE_GROUP`]).
-pub fn is_large_group(members: usize, days: usize) -> bool {
-    members.saturating_mul(days) >= LARGE_GROUP
+/// Asks for a trim [`TRIM_DELAY`] from now. Never blocks: one request waits
+/// at a time, and asking while one waits joins it. The trims run on one
+/// thread of their own (started on first use), so no async runtime is
+/// needed, and none is held up.
+pub fn release_soon() {
+    match trimmer().try_send(()) {
+        Ok(()) | Err(TrySendError::Full(())) => {}
+        // The thread could not be started (see `trimmer`): nothing to do.
+        Err(TrySendError::Disconnected(())) => {}
+    }
 }
 
-/// Trims the allocator [`TRIM_DELAY`] from now (needs a tokio runtime;
-/// without one, or with a trim already pending, nothing more is done).
-pub fn release_soon() {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    if PENDING.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    runtime.spawn(async {
-        tokio::time::sleep(TRIM_DELAY).await;
-        // Cleared first: work that ends while this trim runs asks for another.
-        PENDING.store(false, Ordering::Release);
-        if let Ok(released) = tokio::task::spawn_blocking(trim).await {
-            TRIMS.fetch_add(1, Ordering::AcqRel);
-            metrics::counter!("memory_trims_total", "released" => if released { "yes" } else { "no" })
-                .increment(1);
+fn trimmer() -> &'static SyncSender<()> {
+    static TRIMMER: OnceLock<SyncSender<()>> = OnceLock::new();
+    TRIMMER.get_or_init(|| {
+        let (tx, rx) = mpsc::sync_channel::<()>(1);
+        let started = std::thread::Builder::new()
+            .name("memory-trim".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    std::thread::sleep(TRIM_DELAY);
+                    // Asked again meanwhile: this trim covers that too.
+                    while rx.try_recv().is_ok() {}
+                    let released = trim();
+                    TRIMS.fetch_add(1, Ordering::AcqRel);
+                    metrics::counter!("memory_trims_total", "released" => if released { "yes" } else { "no" })
+                        .increment(1);
+                }
+            });
+        if let Err(e) = started {
+            tracing::warn!(error = %e, "no memory-trim thread: freed memory stays with the allocator");
         }
-    });
+        tx
+    })
 }
 
 /// `malloc_trim(0)` now: whether memory was given back.
@@ -87,16 +103,30 @@ mod tests {
         assert!(is_large_group(usize::MAX, 2));
     }
 
-    #[tokio::test]
-    async fn calls_during_a_pending_trim_join_it() {
+    #[test]
+    fn asks_during_a_wait_join_it_and_later_ones_trim_again() {
+        let before = trims();
+        for _ in 0..50 {
+            release_soon();
+        }
+        let waited = std::time::Instant::now();
+        while trims() == before {
+            assert!(waited.elapsed() < TRIM_DELAY * 20, "no trim");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Fifty asks in a burst: one trim (two at most, had the first been
+        // taken before the rest arrived) — not fifty.
+        std::thread::sleep(TRIM_DELAY * 3);
+        let burst = trims() - before;
+        assert!((1..=2).contains(&burst), "{burst} trims for one burst");
         release_soon();
-        assert!(PENDING.load(Ordering::Acquire));
-        release_soon();
-        release_soon();
-        tokio::time::sleep(TRIM_DELAY * 2).await;
-        // The trim ran (and cleared the flag); the next call starts another.
-        assert!(!PENDING.load(Ordering::Acquire));
-        release_soon();
-        assert!(PENDING.load(Ordering::Acquire));
+        let waited = std::time::Instant::now();
+        while trims() == before + burst {
+            assert!(
+                waited.elapsed() < TRIM_DELAY * 20,
+                "no trim for a later ask"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
