@@ -631,6 +631,10 @@ def main():
         json.dump(summary, open(os.path.join(a.out, "summary.json"), "w"), indent=2)
         print(json.dumps({k: summary[k] for k in summary if k != "series"}, indent=2))
         ok = not rec.violations
+        if not ok:
+            # What happened, for the one who reads the failure: every
+            # process's log (the stack's folder is removed below).
+            shutil.copytree(os.path.join(run_dir, "logs"), os.path.join(a.out, "logs"), dirs_exist_ok=True)
     finally:
         subprocess.run([os.path.join(ROOT, "scripts/down")], env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

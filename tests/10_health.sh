@@ -31,6 +31,13 @@ for svc in users availability suggestion worker meetings; do
     req GET "/$svc/docs"
     expect_status 200 "/$svc/docs"
     grep -q 'href="openapi.json"' <<<"$BODY" || fail "/$svc/docs does not link its document"
+    # Swagger UI, interactive, its files from the service itself (relative
+    # links: they work under the gateway's prefix).
+    grep -q 'src="docs/swagger-ui-bundle.js"' <<<"$BODY" || fail "/$svc/docs is not Swagger UI"
+    req GET "/$svc/docs/swagger-ui-bundle.js" "" -o /dev/null
+    expect_status 200 "/$svc/docs/swagger-ui-bundle.js"
+    req GET "/$svc/docs/plain"
+    expect_status 200 "/$svc/docs/plain"
     # Metrics are for the operator: not through the public gateway (the same
     # JSON 404 as any unknown path, however the path is spelled), but on
     # each replica's own port.

@@ -3,7 +3,8 @@
 # playwright-core; web/e2e/): three people sign up, paint their weeks (mouse
 # drag, touch, keyboard alone), share, see the group heatmap, run a job,
 # book a suggestion, answer the invite, download the .ics, use the feed,
-# RSVP; axe-core on every page. Then the error path: every
+# RSVP; axe-core on every page. Each service's /docs (Swagger UI) lists
+# its operations and Try it out answers through the gateway. Then the error path: every
 # availability-service replica stopped → the page shows a readable message
 # with the Case-ID the gateway logged; scripts/up brings them back.
 # Screenshots of every step: $W2MEET_SCREENSHOTS (default
@@ -41,6 +42,8 @@ export W2MEET_SCREENSHOTS="${W2MEET_SCREENSHOTS:-$ROOT/target/web-screenshots}"
 export W2MEET_ACCESS_LOG="$RUN_DIR/logs/gateway-access.log"
 cd "$ROOT/web"
 npx vitest run --config vitest.e2e.config.ts e2e/app.e2e.ts || fail "the browser flow failed (screenshots: $W2MEET_SCREENSHOTS)"
+# Every service's /docs: Swagger UI, Try it out through the gateway.
+npx vitest run --config vitest.e2e.config.ts e2e/docs.e2e.ts || fail "the interactive API docs failed"
 
 # Stop every availability-service replica for good (their supervisors).
 pids=()

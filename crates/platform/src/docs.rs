@@ -1,13 +1,95 @@
-//! `/docs`: a readable page rendered on the server from the service's OpenAPI
-//! document. No JavaScript and nothing fetched from the internet, at build
-//! time or at run time; links are relative so the page works behind the
-//! gateway's prefixes (`/users/docs` links to `/users/openapi.json`).
+//! `/docs`: the interactive Swagger UI, as the original FastAPI service
+//! served it — but its files are compiled into the binary
+//! (`utoipa-swagger-ui`'s vendored copy), so nothing is fetched from the
+//! internet at build or run time — and `/docs/plain`, a page rendered on the
+//! server for reading without JavaScript. Every link is relative, so both
+//! work behind the gateway's prefixes (`/users/docs` loads
+//! `/users/docs/swagger-ui-bundle.js` and `/users/openapi.json`; "Try it
+//! out" sends to the document's `servers`, the gateway path).
 
 use std::fmt::Write;
+use std::sync::Arc;
 
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
 
-/// The HTML page for an OpenAPI document.
+/// The Swagger UI page for a document titled `title`.
+pub fn swagger_page(openapi: &Value) -> String {
+    let title = esc(openapi["info"]["title"].as_str().unwrap_or("API"));
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} — API docs</title>\
+         <link rel=\"stylesheet\" href=\"docs/swagger-ui.css\"></head><body>\
+         <noscript><p>This page needs JavaScript: read <a href=\"docs/plain\">the plain page</a> \
+         or the document itself, <a href=\"openapi.json\">openapi.json</a>.</p></noscript>\
+         <div id=\"swagger-ui\"></div>\
+         <script src=\"docs/swagger-ui-bundle.js\"></script>\
+         <script src=\"docs/swagger-ui-standalone-preset.js\"></script>\
+         <script src=\"docs/init.js\"></script></body></html>"
+    )
+}
+
+/// Starts Swagger UI on the document next to the page (`openapi.json`,
+/// relative, so under any prefix). A file, not an inline script.
+const INIT_JS: &str = "window.onload = function () {\n\
+  window.ui = SwaggerUIBundle({\n\
+    url: new URL('openapi.json', document.baseURI).href,\n\
+    dom_id: '#swagger-ui',\n\
+    deepLinking: true,\n\
+    persistAuthorization: false,\n\
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],\n\
+    layout: 'StandaloneLayout'\n\
+  });\n\
+};\n";
+
+/// `GET /docs/{file}`: Swagger UI's own files, `init.js`, and `plain` (the
+/// server-rendered page, given as `plain`).
+pub fn file(name: &str, plain: &Arc<String>) -> Response {
+    if name == "plain" {
+        return Html((**plain).clone()).into_response();
+    }
+    if name == "init.js" {
+        return ([(header::CONTENT_TYPE, "text/javascript")], INIT_JS).into_response();
+    }
+    // Only the files the page loads: not the vendored index.html and its
+    // initializer, which point at a document of their own.
+    if matches!(name, "" | "index.html" | "swagger-initializer.js") || name.contains("..") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match utoipa_swagger_ui::serve(name, Arc::new(utoipa_swagger_ui::Config::default())) {
+        Ok(Some(f)) => {
+            let mut res = (
+                [
+                    (header::CONTENT_TYPE, f.content_type),
+                    (header::CACHE_CONTROL, "public, max-age=86400".to_owned()),
+                ],
+                f.bytes.into_owned(),
+            )
+                .into_response();
+            if f.gzpipped {
+                res.headers_mut().insert(
+                    header::CONTENT_ENCODING,
+                    header::HeaderValue::from_static("gzip"),
+                );
+            }
+            res
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The `/docs/{*file}` handler state: the plain page.
+pub async fn file_handler(
+    axum::extract::State(plain): axum::extract::State<Arc<String>>,
+    Path(name): Path<String>,
+) -> Response {
+    file(&name, &plain)
+}
+
+/// The plain HTML page for an OpenAPI document (no JavaScript).
 pub fn page(openapi: &Value) -> String {
     let title = esc(openapi["info"]["title"].as_str().unwrap_or("API"));
     let version = esc(openapi["info"]["version"].as_str().unwrap_or(""));
@@ -112,5 +194,46 @@ mod tests {
         assert!(html.contains("Read a user"));
         assert!(html.contains("t&lt;x&gt;"));
         assert!(html.contains("href=\"openapi.json\""));
+    }
+
+    #[test]
+    fn swagger_loads_its_vendored_files_relative_to_the_page() {
+        let doc = json!({"info": {"title": "user-service", "version": "1"}, "paths": {}});
+        let html = swagger_page(&doc);
+        for f in [
+            "docs/swagger-ui.css",
+            "docs/swagger-ui-bundle.js",
+            "docs/init.js",
+        ] {
+            assert!(html.contains(&format!("\"{f}\"")), "{f} linked");
+        }
+        assert!(!html.contains("http"), "nothing from another host: {html}");
+        let plain = Arc::new(page(&doc));
+        for (name, kind) in [
+            ("swagger-ui-bundle.js", "javascript"),
+            ("swagger-ui.css", "css"),
+            ("init.js", "javascript"),
+        ] {
+            let res = file(name, &plain);
+            assert_eq!(res.status(), StatusCode::OK, "{name}");
+            let ct = res.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(ct.contains(kind), "{name}: {ct}");
+        }
+        assert_eq!(file("plain", &plain).status(), StatusCode::OK);
+        for missing in [
+            "index.html",
+            "swagger-initializer.js",
+            "nope.js",
+            "../Cargo.toml",
+        ] {
+            assert_eq!(
+                file(missing, &plain).status(),
+                StatusCode::NOT_FOUND,
+                "{missing}"
+            );
+        }
     }
 }

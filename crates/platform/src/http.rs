@@ -61,7 +61,8 @@ pub fn finish_router(
     document_unsupported_media_type(&mut openapi);
     document_case_id(&mut openapi);
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
-    let docs = Arc::new(crate::docs::page(&openapi_json));
+    let plain_docs = Arc::new(crate::docs::page(&openapi_json));
+    let docs = Arc::new(crate::docs::swagger_page(&openapi_json));
     router
         .merge(crate::probes::routes(readiness.clone()))
         .route("/metrics", get(crate::metrics::render))
@@ -78,6 +79,10 @@ pub fn finish_router(
                 let page = docs.clone();
                 async move { Html((*page).clone()) }
             }),
+        )
+        .route(
+            "/docs/{*file}",
+            get(crate::docs::file_handler).with_state(plain_docs),
         )
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(

@@ -452,7 +452,14 @@ async fn health_metrics_openapi_and_docs_are_served() {
             .starts_with("text/html")
     );
     let html = docs.text().await.unwrap();
-    assert!(html.contains("/users/{email}") && html.contains("openapi.json"));
+    assert!(html.contains("docs/swagger-ui-bundle.js") && html.contains("openapi.json"));
+    // Swagger UI's own files are served from the binary; the plain page
+    // lists every operation without JavaScript.
+    let bundle = app.get("/docs/swagger-ui-bundle.js").await;
+    assert_eq!(bundle.status(), 200);
+    assert!(bundle.text().await.unwrap().contains("SwaggerUIBundle"));
+    let plain = app.get("/docs/plain").await.text().await.unwrap();
+    assert!(plain.contains("/users/{email}") && plain.contains("openapi.json"));
 }
 
 #[tokio::test]
