@@ -295,6 +295,16 @@ for name, svc in services.items():
     if rel == SERVICE_DOCKERFILE:
         check_service_dockerfile(rel, lines)
 
+# -- bounded: every container's output rotates, every replicated service has limits
+for name, svc in services.items():
+    opts = (svc.get("logging") or {}).get("options") or {}
+    if not opts.get("max-size"):
+        problem(f"compose: {name} logs without rotation (logging.options.max-size)")
+    if "replicas" in (svc.get("deploy") or {}):
+        limits = ((svc["deploy"].get("resources") or {}).get("limits") or {})
+        if not (limits.get("memory") and limits.get("cpus")):
+            problem(f"compose: {name} has replicas but no deploy.resources.limits (memory, cpus)")
+
 # -- healthchecks everywhere
 for name, svc in services.items():
     hc = svc.get("healthcheck")
