@@ -46,4 +46,10 @@ echo "$out"
 for step in "POST /worker/tasks" "worker-service" "suggestion-service" "user-service" "$job"; do
     grep -q -- "$step" <<<"$out" || fail "job trace lacks '$step'"
 done
+# Rotated files (LOG_MAX_BYTES: `….log.{timestamp}`) are read too: the same
+# job's lines, moved into one, still make the same timeline.
+rotated=$(mktemp -d)
+"$ROOT/scripts/trace" "$jcid" --json | jq -c '.[]' >"$rotated/worker-service-x.log.20260101T000000"
+LOG_DIR="$rotated" "$ROOT/scripts/trace" "$jcid" | grep -q "POST /worker/tasks" || fail "a rotated file is not read"
+rm -rf "$rotated"
 echo "trace passes"

@@ -12,6 +12,9 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 
+use file_rotate::compression::Compression;
+use file_rotate::suffix::{AppendTimestamp, FileLimit};
+use file_rotate::{ContentLimit, FileRotate};
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -119,18 +122,16 @@ impl Visit for FieldVisitor<'_> {
 pub struct LogGuards(#[allow(dead_code)] Vec<WorkerGuard>);
 
 /// Installs the global subscriber: JSON lines to
-/// `{log_dir}/{service}-{instance}.log` (appended) and to stdout. Each line is
+/// `{log_dir}/{service}-{instance}.log` (appended, rotated: [`Rotation`]) and
+/// to stdout. Each line is
 /// formatted once and written to both by background threads. `LOG_STDOUT=false`
 /// drops the stdout copy — for launchers such as `scripts/up` that would only
 /// redirect it into a second file with the same lines. The filter comes from
 /// `RUST_LOG`, default `info`.
 pub fn init(service: &str, instance: &str, log_dir: &Path) -> io::Result<LogGuards> {
     crate::metrics::set_service(service);
-    std::fs::create_dir_all(log_dir)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_dir.join(format!("{service}-{instance}.log")))?;
+    let rotation = Rotation::from_env().map_err(io::Error::other)?;
+    let file = rotation.open(&log_dir.join(format!("{service}-{instance}.log")))?;
     let to_stdout = crate::env::parse_or("LOG_STDOUT", true).map_err(io::Error::other)?;
     let (file_writer, file_guard) = tracing_appender::non_blocking(file);
     let mut guards = vec![file_guard];
@@ -152,6 +153,49 @@ pub fn init(service: &str, instance: &str, log_dir: &Path) -> io::Result<LogGuar
         .try_init()
         .map_err(io::Error::other)?;
     Ok(LogGuards(guards))
+}
+
+/// How the log file rotates: when it passes `LOG_MAX_BYTES` (default 100 MiB)
+/// it is renamed `{name}.log.{YYYYmmddTHHMMSS}` and a new one begins;
+/// rotated files older than `LOG_MAX_AGE_HOURS` (default 168, a week) are
+/// deleted at the next rotation. The writer runs on the logging thread, so
+/// a rotation never holds up a request. `scripts/trace` reads rotated files
+/// too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    pub max_bytes: usize,
+    pub max_age: std::time::Duration,
+}
+
+impl Rotation {
+    pub fn from_env() -> Result<Self, crate::env::ConfigError> {
+        let max_bytes: usize = crate::env::parse_or("LOG_MAX_BYTES", 100 * 1024 * 1024)?;
+        let hours: u64 = crate::env::parse_or("LOG_MAX_AGE_HOURS", 168)?;
+        Ok(Rotation {
+            max_bytes: max_bytes.max(4096),
+            max_age: std::time::Duration::from_secs(hours.max(1) * 3600),
+        })
+    }
+
+    /// The rotating file at `path` (its folder made if missing). Fails when
+    /// the file cannot be opened for appending, as a plain file would.
+    pub fn open(&self, path: &Path) -> io::Result<FileRotate<AppendTimestamp>> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        let age = chrono::Duration::from_std(self.max_age).map_err(io::Error::other)?;
+        Ok(FileRotate::new(
+            path,
+            AppendTimestamp::default(FileLimit::Age(age)),
+            ContentLimit::BytesSurpassed(self.max_bytes),
+            Compression::None,
+            None,
+        ))
+    }
 }
 
 /// A subscriber for tests: the same JSON lines, written through the test
@@ -183,6 +227,59 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn the_log_rotates_by_size_and_old_files_go_by_age() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("w2meet-rotation-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("svc-1.log");
+        std::fs::create_dir_all(&dir).unwrap();
+        // A rotated file from long ago, and one from now (kept).
+        std::fs::write(dir.join("svc-1.log.20000101T000000"), "old\n").unwrap();
+        let rotation = Rotation {
+            max_bytes: 4096,
+            max_age: std::time::Duration::from_secs(3600),
+        };
+        let mut file = rotation.open(&path).unwrap();
+        let line = format!("{{\"case_id\":\"c\",\"pad\":\"{}\"}}\n", "x".repeat(100));
+        for _ in 0..100 {
+            file.write_all(line.as_bytes()).unwrap();
+        }
+        file.flush().unwrap();
+        drop(file);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert!(
+            !names.contains(&"svc-1.log.20000101T000000".to_owned()),
+            "the old file stays: {names:?}"
+        );
+        assert!(names.contains(&"svc-1.log".to_owned()));
+        assert!(
+            names.iter().any(|n| n.starts_with("svc-1.log.2")),
+            "no rotated file: {names:?}"
+        );
+        // Every line is in one of the files, whole.
+        let mut lines = 0;
+        for n in &names {
+            let text = std::fs::read_to_string(dir.join(n)).unwrap();
+            assert!(
+                std::fs::metadata(dir.join(n)).unwrap().len() <= 4096 + line.len() as u64,
+                "{n} too big"
+            );
+            for l in text.lines() {
+                assert!(
+                    l.starts_with('{') && l.ends_with('}'),
+                    "a cut line in {n}: {l}"
+                );
+                lines += 1;
+            }
+        }
+        assert_eq!(lines, 100);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
