@@ -173,7 +173,7 @@ impl Rotation {
         let hours: u64 = crate::env::parse_or("LOG_MAX_AGE_HOURS", 168)?;
         Ok(Rotation {
             max_bytes: max_bytes.max(4096),
-            max_age: std::time::Duration::from_secs(hours.max(1) * 3600),
+            max_age: std::time::Duration::from_secs(hours.clamp(1, 24 * 365 * 100) * 3600),
         })
     }
 
