@@ -64,14 +64,8 @@ for name in user-service-1 availability-service-1 suggestion-service-1 worker-ap
     check "$name restarted by its supervisor" wait_healthy "http://$port/health"
 done
 
-# Take every user-service replica down: stop their supervisors (a service
-# stopped under a live supervisor would be restarted).
-pids=()
-for f in "$RUN_DIR"/pids/user-service-*.pid; do pids+=("$(cat "$f")"); done
-for f in "$RUN_DIR"/pids/user-service-*.supervisor; do kill -TERM "$(cat "$f")" 2>/dev/null || true; done
-for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-done
+# Take every user-service replica down.
+stop_replicas user-service
 start=$(date +%s)
 req GET "/availability/availabilities?userId1=$a&userId2=$b"
 expect_error 503 "availability with user-service down"

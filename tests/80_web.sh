@@ -45,13 +45,8 @@ npx vitest run --config vitest.e2e.config.ts e2e/app.e2e.ts || fail "the browser
 # Every service's /docs: Swagger UI, Try it out through the gateway.
 npx vitest run --config vitest.e2e.config.ts e2e/docs.e2e.ts || fail "the interactive API docs failed"
 
-# Stop every availability-service replica for good (their supervisors).
-pids=()
-for f in "$RUN_DIR"/pids/availability-service-*.pid; do pids+=("$(cat "$f")"); done
-for f in "$RUN_DIR"/pids/availability-service-*.supervisor; do kill -TERM "$(cat "$f")" 2>/dev/null || true; done
-for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-done
+# Every availability-service replica stopped for good.
+stop_replicas availability-service
 status=0
 npx vitest run --config vitest.e2e.config.ts e2e/errors.e2e.ts || status=$?
 "$ROOT/scripts/up" --replicas 2 >/dev/null 2>&1 || fail "scripts/up could not restart availability-service"

@@ -55,3 +55,16 @@ create_user() { # create_user EMAIL AVAILABILITY_JSON [PREFERENCE]
 # bind_addr NAME: host:port the stack's running process NAME listens on
 # (its BIND_ADDR, read from the process behind run/pids/NAME.pid).
 bind_addr() { tr '\0' '\n' <"/proc/$(cat "$RUN_DIR/pids/$1.pid")/environ" 2>/dev/null | sed -n 's/^BIND_ADDR=//p'; }
+
+# stop_replicas NAME: every replica of NAME (e.g. user-service) stopped for
+# good — their supervisors are told to stop (a service stopped under a live
+# supervisor would be restarted) — and waited for, up to 10 s each.
+# scripts/up starts them again.
+stop_replicas() {
+    local f pid pids=()
+    for f in "$RUN_DIR/pids/$1"-*.pid; do pids+=("$(cat "$f")"); done
+    for f in "$RUN_DIR/pids/$1"-*.supervisor; do kill -TERM "$(cat "$f")" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    done
+}

@@ -35,7 +35,8 @@ function partsFormatter(tz: string): Intl.DateTimeFormat {
   return f;
 }
 
-const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+/** Short weekday names, Monday first (LocalParts.weekday indexes them). */
+export const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 export function localParts(instant: Date, tz: string): LocalParts {
   const p: Record<string, string> = {};

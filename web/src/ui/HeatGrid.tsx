@@ -6,8 +6,8 @@ import { useRef, useState } from 'preact/hooks';
 import { level, type HeatCell, type HeatDay } from '../model/heat';
 import { cellLabel } from '../model/week';
 import { cellAt, focusCell, useGridFocus } from './grid';
-
-const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+import { Corner, TimeHeader } from './GridParts';
+import { WEEKDAYS } from '../model/time';
 
 function who(c: HeatCell, total: number): string {
   if (c.count === 0) return `nobody of ${total} free`;
@@ -77,9 +77,7 @@ export function HeatGrid({ days, total, tz }: { days: HeatDay[]; total: number; 
           data-testid="heatmap"
         >
           <div role="row" class="head">
-            <span role="columnheader" class="corner">
-              <span class="sr">Time</span>
-            </span>
+            <Corner />
             {days.map((d) => (
               <span role="columnheader">
                 {WEEKDAYS[d.weekday]}
@@ -90,9 +88,7 @@ export function HeatGrid({ days, total, tz }: { days: HeatDay[]; total: number; 
           </div>
           {Array.from({ length: rows }, (_, r) => (
             <div role="row" class={(lo + r) % 4 === 0 ? 'hour' : undefined}>
-              <span role="rowheader" class="time">
-                {(lo + r) % 4 === 0 ? cellLabel(lo + r) : <span class="sr">{cellLabel(lo + r)}</span>}
-              </span>
+              <TimeHeader cell={lo + r} />
               {days.map((_, d) => {
                 const c = cellOf(d, r);
                 const focused = nav.focus.day === d && nav.focus.cell === r;

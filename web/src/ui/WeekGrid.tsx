@@ -5,8 +5,8 @@
 import { useRef, useState } from 'preact/hooks';
 import { CELLS_PER_DAY, cellLabel, cellState, DAYS, paintRect, type CellRef, type Week } from '../model/week';
 import { cellAt, focusCell, useGridFocus } from './grid';
-
-const DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+import { Corner, TimeHeader } from './GridParts';
+import { WEEKDAYS } from '../model/time';
 
 interface Stroke {
   anchor: CellRef;
@@ -87,20 +87,16 @@ export function WeekGrid({ week, onChange, tz }: { week: Week; onChange: (w: Wee
       data-testid="week-grid"
     >
       <div role="row" class="head">
-        <span role="columnheader" class="corner">
-          <span class="sr">Time</span>
-        </span>
+        <Corner />
         {DAYS.map((d, i) => (
           <span role="columnheader" title={d}>
-            {DAY_NAMES[i]}
+            {WEEKDAYS[i]}
           </span>
         ))}
       </div>
       {Array.from({ length: CELLS_PER_DAY }, (_, cell) => (
         <div role="row" class={cell % 4 === 0 ? 'hour' : undefined}>
-          <span role="rowheader" class="time">
-            {cell % 4 === 0 ? cellLabel(cell) : <span class="sr">{cellLabel(cell)}</span>}
-          </span>
+          <TimeHeader cell={cell} />
           {DAYS.map((day, d) => {
             const state = cellState(shown, d, cell);
             const focused = nav.focus.day === d && nav.focus.cell === cell;
