@@ -438,6 +438,12 @@ def finished_once(logs_dir, job_ids):
     return {j: finishes.get(j, 0) for j in job_ids}
 
 
+# The faults a chaos run draws from (a replica is killed twice as often as
+# anything else: there are more of them).
+FAULTS = ["kill replica", "kill replica", "kill consumer", "restart redis", "restart rabbitmq",
+          "cut postgresql"]
+
+
 def chaos(args, gateway, run_dir, redis, rabbit, proxy, rec):
     faults = collections.Counter()
     rng = random.Random(args.seed)
@@ -446,8 +452,7 @@ def chaos(args, gateway, run_dir, redis, rabbit, proxy, rec):
         time.sleep(rng.uniform(args.fault_every * 0.6, args.fault_every * 1.4))
         if time.time() >= deadline:
             break
-        fault = rng.choice(["kill replica", "kill replica", "kill consumer", "restart redis",
-                            "restart rabbitmq", "cut postgresql"])
+        fault = rng.choice(args.faults)
         pids = service_pids(run_dir)
         if fault == "kill replica":
             name = rng.choice([n for n in pids if not n.startswith("worker-consumer")])
@@ -544,8 +549,13 @@ def main():
     p.add_argument("--rate", type=float, default=0, help="requests/s per load thread (0: as fast as it goes)")
     p.add_argument("--sample-every", type=float, default=10.0)
     p.add_argument("--seed", type=int, default=int(time.time()))
+    p.add_argument("--faults", type=lambda s: [f.strip() for f in s.split(",")], default=FAULTS,
+                   help="the faults to draw from, comma-separated (a repeat weighs more); default: all")
     p.add_argument("--out", required=True)
     a = p.parse_args()
+    unknown = set(a.faults) - set(FAULTS)
+    if unknown:
+        p.error(f"unknown fault(s) {sorted(unknown)}; known: {sorted(set(FAULTS))}")
     os.makedirs(a.out, exist_ok=True)
     run_dir = os.environ["W2M_RUN_DIR"]
     gateway = f"http://127.0.0.1:{os.environ['GATEWAY_PORT']}"

@@ -10,7 +10,7 @@ use w2meet_platform::http::HttpLimits;
 use w2meet_platform::upstream::UpstreamTimeouts;
 
 use crate::domain::access::AuthMode;
-use crate::store::DbConfig;
+use crate::store::{DbConfig, MigrateMode};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -19,7 +19,7 @@ pub struct Config {
     /// `LOG_DIR`, default `./logs`.
     pub log_dir: PathBuf,
     /// `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/w2meet_meetings`),
-    /// `DATABASE_SCHEMA`, `DB_POOL_SIZE` (16), `DB_TIMEOUT_MS` (2000).
+    /// `DATABASE_SCHEMA`, `DB_POOL_SIZE` (16), `DB_TIMEOUT_MS` (2000), `DB_MIGRATE` (`start`; `external`: the `migrate` command does it).
     pub db: DbConfig,
     pub amqp: AmqpConfig,
     /// `USER_SERVICE_URL`, default `http://127.0.0.1:8001` (comma-separated
@@ -67,6 +67,7 @@ impl Config {
                 schema: Some(string_or("DATABASE_SCHEMA", "")).filter(|s| !s.is_empty()),
                 pool_size: parse_or("DB_POOL_SIZE", 16)?,
                 timeout: millis_or("DB_TIMEOUT_MS", 2000)?,
+                migrate: parse_or("DB_MIGRATE", MigrateMode::AtStart)?,
             },
             amqp: AmqpConfig {
                 url: string_or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),

@@ -1,4 +1,5 @@
-//! `meeting-service`: the HTTP API with its outbox relay.
+//! `meeting-service`: the HTTP API with its outbox relay;
+//! `meeting-service migrate` applies the database migrations and exits.
 
 use meeting_service::config::Config;
 use w2meet_platform::{env, shutdown, telemetry};
@@ -7,6 +8,11 @@ use w2meet_platform::{env, shutdown, telemetry};
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let _logs = telemetry::init("meeting-service", &env::instance_name(), &config.log_dir)?;
+    if std::env::args().skip(1).eq(["migrate"]) {
+        meeting_service::startup::migrate(&config).await?;
+        tracing::info!("meeting-service migrations applied");
+        return Ok(());
+    }
     let app = meeting_service::startup::build(config)
         .await
         .inspect_err(|e| {

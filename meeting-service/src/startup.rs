@@ -20,7 +20,7 @@ use crate::relay::{Broker, Relay};
 use crate::routes::{calendars, health, invites, meetings};
 use crate::service::Meetings;
 use crate::state::AppState;
-use crate::store::MeetingStore;
+use crate::store::{MeetingStore, MigrateMode};
 
 /// How long start-up waits for PostgreSQL.
 const STARTUP_WAIT: Duration = Duration::from_secs(30);
@@ -81,12 +81,24 @@ pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router
 /// through it).
 pub type Application = Server<Meetings>;
 
+/// `meeting-service migrate`: applies the pending migrations, then returns — the
+/// run before a rollout (deploy/k8s's Job) whose replicas start with
+/// `DB_MIGRATE=external`.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    MeetingStore::new(&config.db)?
+        .prepare_schema(MigrateMode::AtStart, STARTUP_WAIT)
+        .await?;
+    Ok(())
+}
+
 /// Migrates (waiting for PostgreSQL), binds, and runs the outbox relay
 /// beside the router (unless `OUTBOX_RELAY=false`). RabbitMQ may be down:
 /// bookings still commit, and their events wait in the outbox.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let store = MeetingStore::new(&config.db)?;
-    store.migrate_waiting(STARTUP_WAIT).await?;
+    store
+        .prepare_schema(config.db.migrate, STARTUP_WAIT)
+        .await?;
     let user_service = Upstream::new("user-service", &config.user_service_url, config.upstream)?
         .idempotent()
         .with_service_token(config.service_token.clone());

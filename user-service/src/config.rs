@@ -11,7 +11,7 @@ use w2meet_platform::http::HttpLimits;
 use crate::domain::AuthMode;
 use crate::service::accounts::Lifetimes;
 use crate::store::limits::{Limit, LoginLimits};
-use crate::store::{CacheConfig, DbConfig};
+use crate::store::{CacheConfig, DbConfig, MigrateMode};
 
 /// Accounts and tokens (SPEC §6).
 #[derive(Debug, Clone)]
@@ -140,6 +140,7 @@ impl Config {
                 schema: Some(string_or("DATABASE_SCHEMA", "")).filter(|s| !s.is_empty()),
                 pool_size: parse_or("DB_POOL_SIZE", 16)?,
                 timeout: millis_or("DB_TIMEOUT_MS", 2000)?,
+                migrate: parse_or("DB_MIGRATE", MigrateMode::AtStart)?,
             },
             cache: CacheConfig {
                 url: string_or("REDIS_URL", "redis://127.0.0.1:6379"),

@@ -3,7 +3,8 @@ use user_service::config::Config;
 use w2meet_platform::{env, shutdown, telemetry};
 
 /// `user-service` runs the service; `user-service keygen PATH` writes a new
-/// Ed25519 signing key (PKCS#8 PEM, mode 0600) for `AUTH_SIGNING_KEY_FILE`.
+/// Ed25519 signing key (PKCS#8 PEM, mode 0600) for `AUTH_SIGNING_KEY_FILE`;
+/// `user-service migrate` applies the database migrations and exits.
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -14,6 +15,11 @@ async fn main() -> anyhow::Result<()> {
     }
     let config = Config::from_env()?;
     let _logs = telemetry::init("user-service", &env::instance_name(), &config.log_dir)?;
+    if args == ["migrate"] {
+        user_service::startup::migrate(&config).await?;
+        tracing::info!("user-service migrations applied");
+        return Ok(());
+    }
     let app = user_service::startup::build(config)
         .await
         .inspect_err(|e| {

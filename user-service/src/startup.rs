@@ -21,7 +21,7 @@ use crate::service::passwords::Hasher;
 use crate::service::tokens::SigningKeys;
 use crate::state::AppState;
 use crate::store::limits::RateLimiter;
-use crate::store::{AccountStore, Cache, UserStore};
+use crate::store::{AccountStore, Cache, MigrateMode, UserStore};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -101,14 +101,30 @@ pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router
 /// user service, which tests use directly (hooks, counters).
 pub type Application = Server<Users>;
 
-/// Connects, migrates (waiting up to 30 s for PostgreSQL), and binds.
+/// How long start-up waits for PostgreSQL (or for the schema).
+const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
+/// `user-service migrate`: applies the pending migrations, then returns — the
+/// run before a rollout (deploy/k8s's Job) whose replicas start with
+/// `DB_MIGRATE=external`.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    UserStore::new(&config.db)?
+        .prepare_schema(MigrateMode::AtStart, STARTUP_WAIT)
+        .await?;
+    Ok(())
+}
+
+/// Connects, migrates (waiting up to 30 s for PostgreSQL, or for the
+/// `migrate` command with `DB_MIGRATE=external`), and binds.
 /// Redis may be down: the service then serves from PostgreSQL. Beside the
 /// router run the cache-epoch refresher and the closing of idle database
 /// connections.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let store = UserStore::new(&config.db)?;
     let cache = Cache::new(config.cache.clone())?;
-    store.migrate_waiting(Duration::from_secs(30)).await?;
+    store
+        .prepare_schema(config.db.migrate, STARTUP_WAIT)
+        .await?;
     let accounts_store = AccountStore::new(store.pool());
     let users = Users::new(store, cache, config.auth.mode);
     users.refresh_epoch().await?;

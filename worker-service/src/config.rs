@@ -8,7 +8,7 @@ use w2meet_platform::auth::ServiceToken;
 use w2meet_platform::env::{ConfigError, millis_or, parse_or, string_or};
 use w2meet_platform::http::HttpLimits;
 
-use crate::store::DbConfig;
+use crate::store::{DbConfig, MigrateMode};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -135,6 +135,7 @@ impl Config {
                 schema: Some(string_or("DATABASE_SCHEMA", "")).filter(|s| !s.is_empty()),
                 pool_size: parse_or("DB_POOL_SIZE", 16)?,
                 timeout: millis_or("DB_TIMEOUT_MS", 2000)?,
+                migrate: parse_or("DB_MIGRATE", MigrateMode::AtStart)?,
             },
             amqp: AmqpConfig {
                 url: string_or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),

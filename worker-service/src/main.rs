@@ -1,5 +1,6 @@
-//! `worker-service [api|consume|all]`: the HTTP API (default), a queue
-//! consumer, or both in one process.
+//! `worker-service [api|consume|all|migrate]`: the HTTP API (default), a
+//! queue consumer, both in one process, or the job store's migrations
+//! (applied, then it exits).
 
 use w2meet_platform::{env, shutdown, telemetry};
 use worker_service::config::Config;
@@ -8,12 +9,20 @@ use worker_service::startup::ConsumerApp;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mode = std::env::args().nth(1).unwrap_or_else(|| "api".to_owned());
-    if !matches!(mode.as_str(), "api" | "consume" | "all") {
-        anyhow::bail!("usage: worker-service [api|consume|all] (got {mode:?})");
+    if !matches!(mode.as_str(), "api" | "consume" | "all" | "migrate") {
+        anyhow::bail!("usage: worker-service [api|consume|all|migrate] (got {mode:?})");
     }
     let config = Config::from_env()?;
     let _logs = telemetry::init("worker-service", &env::instance_name(), &config.log_dir)?;
-    let result = run(&mode, config).await;
+    let result = if mode == "migrate" {
+        worker_service::startup::migrate(&config)
+            .await
+            .inspect(|()| {
+                tracing::info!("worker-service migrations applied");
+            })
+    } else {
+        run(&mode, config).await
+    };
     if let Err(e) = &result {
         tracing::error!(error = format!("{e:#}"), mode, "worker-service failed");
     }

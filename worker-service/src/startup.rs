@@ -23,7 +23,7 @@ use crate::consumer::{Consumer, JobContext};
 use crate::routes::{health, tasks};
 use crate::service::Tasks;
 use crate::state::AppState;
-use crate::store::JobStore;
+use crate::store::{JobStore, MigrateMode};
 
 /// How long start-up waits for PostgreSQL.
 const STARTUP_WAIT: Duration = Duration::from_secs(30);
@@ -53,8 +53,20 @@ pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router
 /// The job store, migrated.
 async fn job_store(config: &Config) -> anyhow::Result<JobStore> {
     let store = JobStore::new(&config.db)?;
-    store.migrate_waiting(STARTUP_WAIT).await?;
+    store
+        .prepare_schema(config.db.migrate, STARTUP_WAIT)
+        .await?;
     Ok(store)
+}
+
+/// `worker-service migrate`: applies the pending migrations, then returns — the
+/// run before a rollout (deploy/k8s's Job) whose replicas start with
+/// `DB_MIGRATE=external`.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    JobStore::new(&config.db)?
+        .prepare_schema(MigrateMode::AtStart, STARTUP_WAIT)
+        .await?;
+    Ok(())
 }
 
 fn topology(config: &Config) -> Topology {

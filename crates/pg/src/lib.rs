@@ -1,9 +1,11 @@
 //! PostgreSQL plumbing shared by the services that own a database
-//! (user-service, worker-service). Each service keeps its own schema,
+//! (user-, worker- and meeting-service). Each service keeps its own schema,
 //! migrations and queries; this crate only holds what would otherwise be
 //! copied: building a pool whose every wait is bounded, running migrations
-//! safely when several replicas start at once, and telling "the database is
-//! unreachable" (503) from "the database said no" (500).
+//! safely when several replicas start at once — or once, by a `migrate`
+//! command, with the replicas waiting for it ([`MigrateMode`]) — and
+//! telling "the database is unreachable" (503) from "the database said no"
+//! (500).
 
 use std::time::Duration;
 
@@ -78,6 +80,48 @@ pub struct DbConfig {
     pub pool_size: usize,
     /// Bound on waiting for a connection, connecting, and each statement.
     pub timeout: Duration,
+    /// Who migrates the schema: every replica at start-up, or a separate
+    /// `migrate` run (see [`prepare_schema`]).
+    pub migrate: MigrateMode,
+}
+
+/// Who brings a service's schema up to date (`DB_MIGRATE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MigrateMode {
+    /// `start` (the default): every replica migrates as it starts, under
+    /// the advisory lock, so one command runs the platform.
+    #[default]
+    AtStart,
+    /// `external`: the service's `migrate` command does it, once, before a
+    /// rollout (a Kubernetes Job); replicas only wait for the schema to be
+    /// current, so a replica of the old version never runs a newer
+    /// migration and no start-up takes the migration lock.
+    External,
+}
+
+impl std::str::FromStr for MigrateMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "start" => Ok(MigrateMode::AtStart),
+            "external" => Ok(MigrateMode::External),
+            other => Err(format!("expected start or external, got {other:?}")),
+        }
+    }
+}
+
+/// Why a schema is not ready at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `DB_MIGRATE=external` and the `migrate` command has not run (or ran
+    /// an older version's migrations).
+    #[error(
+        "the database lacks migrations {0:?}; run the service's `migrate` command first (DB_MIGRATE=external)"
+    )]
+    NotMigrated(Vec<i32>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +253,59 @@ pub async fn migrate(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Makes the schema ready for a service starting with `mode`: migrates
+/// ([`migrate_waiting`]), or waits up to `wait` for the migrations to have
+/// been applied by someone else ([`MigrateMode::External`]).
+pub async fn prepare_schema(
+    pool: &Pool,
+    owner: &str,
+    migrations: &[(i32, &str)],
+    mode: MigrateMode,
+    wait: Duration,
+) -> Result<(), SchemaError> {
+    if mode == MigrateMode::AtStart {
+        return Ok(migrate_waiting(pool, owner, migrations, wait).await?);
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let lacking = match missing(pool, migrations).await {
+            Ok(versions) if versions.is_empty() => return Ok(()),
+            Ok(versions) => SchemaError::NotMigrated(versions),
+            Err(e) if e.is_unavailable() => SchemaError::Store(e),
+            Err(e) => return Err(e.into()),
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(lacking);
+        }
+        tracing::warn!(error = %lacking, "schema not ready; waiting");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The versions of `migrations` not applied yet (all of them when there is
+/// no `schema_migrations` table).
+pub async fn missing(pool: &Pool, migrations: &[(i32, &str)]) -> Result<Vec<i32>, StoreError> {
+    let client = pool.get().await?;
+    let table = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await?;
+    let applied: Vec<i32> = if table.get(0) {
+        client
+            .query("SELECT version FROM schema_migrations", &[])
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(migrations
+        .iter()
+        .map(|(version, _)| *version)
+        .filter(|v| !applied.contains(v))
+        .collect())
 }
 
 /// [`migrate`], retrying every 500 ms for up to `wait` while PostgreSQL is

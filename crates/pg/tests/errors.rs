@@ -11,6 +11,7 @@ fn config(timeout: Duration) -> DbConfig {
         schema: None,
         pool_size: 2,
         timeout,
+        migrate: Default::default(),
     }
 }
 

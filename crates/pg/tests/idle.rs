@@ -12,6 +12,7 @@ fn config() -> DbConfig {
         schema: None,
         pool_size: 8,
         timeout: Duration::from_secs(5),
+        migrate: Default::default(),
     }
 }
 

@@ -3,5 +3,6 @@
 pub mod postgres;
 
 pub use postgres::{
-    Busy, DbConfig, Inserted, MeetingStore, Pending, RelayError, StoreError, Stored, WriteError,
+    Busy, DbConfig, Inserted, MeetingStore, MigrateMode, Pending, RelayError, StoreError, Stored,
+    WriteError,
 };

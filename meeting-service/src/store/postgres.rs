@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::domain::transition::{Refused, Transition};
 use crate::domain::{Answer, DomainEvent, Invite, Meeting, Status, Visibility};
 
-pub use w2meet_pg::{DbConfig, StoreError};
+pub use w2meet_pg::{DbConfig, MigrateMode, SchemaError, StoreError};
 
 /// Migrations, applied in order, each once, under an advisory lock.
 /// `btree_gist` is installed into `public` under a lock of its own: the
@@ -187,8 +187,16 @@ impl MeetingStore {
         self.pool.clone()
     }
 
-    pub async fn migrate_waiting(&self, wait: Duration) -> Result<(), StoreError> {
-        w2meet_pg::migrate_waiting(&self.pool, "w2meet-meeting-service", MIGRATIONS, wait).await
+    /// Makes the schema ready for a start in `mode`: migrates (waiting up
+    /// to `wait` for PostgreSQL; safe from several replicas at once), or
+    /// waits up to `wait` for the `migrate` command to have done it.
+    pub async fn prepare_schema(
+        &self,
+        mode: MigrateMode,
+        wait: Duration,
+    ) -> Result<(), SchemaError> {
+        w2meet_pg::prepare_schema(&self.pool, "w2meet-meeting-service", MIGRATIONS, mode, wait)
+            .await
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -77,6 +77,7 @@ pub fn config(schema: &TestSchema, user_base: &str, exchange: &str, relay: bool)
             schema: Some(schema.name.clone()),
             pool_size: 8,
             timeout: Duration::from_secs(5),
+            migrate: Default::default(),
         },
         amqp: AmqpConfig {
             url: amqp_url(),

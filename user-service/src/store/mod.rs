@@ -11,5 +11,7 @@ pub mod singleflight;
 
 pub use accounts::{AccountStore, Credentials, NewRefresh, Registered, Rotation};
 pub use cache::{Cache, CacheConfig, Lookup};
-pub use postgres::{Authorize, DbConfig, Deleted, Inserted, Replaced, StoreError, UserStore};
+pub use postgres::{
+    Authorize, DbConfig, Deleted, Inserted, MigrateMode, Replaced, StoreError, UserStore,
+};
 pub use singleflight::SingleFlight;

@@ -95,7 +95,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
 
 const COLUMNS: &str = "email, name, timezone, preference, availability, created_at, updated_at, version, account_id, viewers, overrides";
 
-pub use w2meet_pg::{DbConfig, StoreError};
+pub use w2meet_pg::{DbConfig, MigrateMode, SchemaError, StoreError};
 
 /// Decides, inside a write's transaction (so no concurrent claim can slip
 /// between the check and the write), whether the caller may write the
@@ -155,10 +155,15 @@ impl UserStore {
         })
     }
 
-    /// Migrates, waiting up to `wait` for PostgreSQL to come up. Safe to run
-    /// from several replicas at once.
-    pub async fn migrate_waiting(&self, wait: std::time::Duration) -> Result<(), StoreError> {
-        w2meet_pg::migrate_waiting(&self.pool, "w2meet-user-service", MIGRATIONS, wait).await
+    /// Makes the schema ready for a start in `mode`: migrates (waiting up
+    /// to `wait` for PostgreSQL; safe from several replicas at once), or
+    /// waits up to `wait` for the `migrate` command to have done it.
+    pub async fn prepare_schema(
+        &self,
+        mode: MigrateMode,
+        wait: std::time::Duration,
+    ) -> Result<(), SchemaError> {
+        w2meet_pg::prepare_schema(&self.pool, "w2meet-user-service", MIGRATIONS, mode, wait).await
     }
 
     /// Row-fetching queries so far.

@@ -90,6 +90,7 @@ pub fn test_config(
             schema: Some(schema.name.clone()),
             pool_size: 8,
             timeout: Duration::from_millis(1500),
+            migrate: Default::default(),
         },
         cache: CacheConfig {
             url: opts.redis_url.clone().unwrap_or_else(|| redis.url.clone()),

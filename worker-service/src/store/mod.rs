@@ -2,4 +2,6 @@
 
 pub mod postgres;
 
-pub use postgres::{Claim, DbConfig, Inserted, JobRecord, JobStore, NewJob, StoreError};
+pub use postgres::{
+    Claim, DbConfig, Inserted, JobRecord, JobStore, MigrateMode, NewJob, StoreError,
+};

@@ -55,7 +55,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
 const COLUMNS: &str = "id, kind, status, attempts, request, result, error, case_id, callback_url, \
      idempotency_key, published_at, created_at, updated_at, finished_at, submitter, book, booking";
 
-pub use w2meet_pg::{DbConfig, StoreError};
+pub use w2meet_pg::{DbConfig, MigrateMode, SchemaError, StoreError};
 
 /// A job as stored.
 #[derive(Debug, Clone)]
@@ -154,10 +154,15 @@ impl JobStore {
         })
     }
 
-    /// Migrates, waiting up to `wait` for PostgreSQL to come up. Safe to run
-    /// from several processes at once.
-    pub async fn migrate_waiting(&self, wait: Duration) -> Result<(), StoreError> {
-        w2meet_pg::migrate_waiting(&self.pool, "w2meet-worker-service", MIGRATIONS, wait).await
+    /// Makes the schema ready for a start in `mode`: migrates (waiting up
+    /// to `wait` for PostgreSQL; safe from several replicas at once), or
+    /// waits up to `wait` for the `migrate` command to have done it.
+    pub async fn prepare_schema(
+        &self,
+        mode: MigrateMode,
+        wait: Duration,
+    ) -> Result<(), SchemaError> {
+        w2meet_pg::prepare_schema(&self.pool, "w2meet-worker-service", MIGRATIONS, mode, wait).await
     }
 
     /// Whether PostgreSQL answers now (through the probe connection, so a

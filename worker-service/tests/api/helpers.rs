@@ -119,6 +119,7 @@ impl TestEnv {
                 schema: Some(schema.name.clone()),
                 pool_size: 8,
                 timeout: Duration::from_millis(2000),
+                migrate: Default::default(),
             },
             amqp: AmqpConfig {
                 url: amqp_url.to_owned(),
