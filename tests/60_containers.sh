@@ -18,7 +18,7 @@
 #      least one service built from it; every variable the service's
 #      config.rs reads is listed in compose; every URL names a
 #      compose service on the port that service listens on; the databases
-#      and roles of DATABASE_URL are those deploy/postgres-init.sql creates;
+#      and roles of DATABASE_URL are those deploy/k8s/overlays/dev/postgres-init.sql creates;
 #      every variable scripts/up gives a service is set here too;
 #   5. nginx: nginx/docker-entrypoint.sh — exactly what the gateway container
 #      runs — renders the one template with the gateway's compose and image
@@ -415,10 +415,10 @@ for k in sorted(native):
         problem(f"scripts/up sets {k} but no compose service or Dockerfile does: the setups drifted")
 
 # -- every URL names a compose service on the port it listens on
-init_sql = open(os.path.join(root, "deploy", "postgres-init.sql")).read()
+init_sql = open(os.path.join(root, "deploy", "k8s", "overlays", "dev", "postgres-init.sql")).read()
 pg_mounts = " ".join(str(v) for v in (services.get("postgres") or {}).get("volumes") or [])
-if "deploy/postgres-init.sql:/docker-entrypoint-initdb.d/" not in pg_mounts:
-    problem("compose: postgres does not mount deploy/postgres-init.sql into /docker-entrypoint-initdb.d/")
+if "deploy/k8s/overlays/dev/postgres-init.sql:/docker-entrypoint-initdb.d/" not in pg_mounts:
+    problem("compose: postgres does not mount deploy/k8s/overlays/dev/postgres-init.sql into /docker-entrypoint-initdb.d/")
 infra_ports = {"postgres": "5432", "redis": "6379", "rabbitmq": "5672"}
 for name, svc in services.items():
     for k, v in compose_env(svc).items():
@@ -438,9 +438,9 @@ for name, svc in services.items():
             if scheme.startswith("postgres"):
                 db = path or ""
                 if not re.search(rf"CREATE DATABASE {re.escape(db)} OWNER {re.escape(user or '')};", init_sql):
-                    problem(f"compose: {name} {k}: deploy/postgres-init.sql creates no database {db} owned by {user}")
+                    problem(f"compose: {name} {k}: deploy/k8s/overlays/dev/postgres-init.sql creates no database {db} owned by {user}")
                 if not re.search(rf"CREATE ROLE {re.escape(user or '')} LOGIN PASSWORD '{re.escape(pw or '')}';", init_sql):
-                    problem(f"compose: {name} {k}: deploy/postgres-init.sql creates no role {user} with that password")
+                    problem(f"compose: {name} {k}: deploy/k8s/overlays/dev/postgres-init.sql creates no role {user} with that password")
 gw_env = compose_env(services.get("gateway") or {})
 for k in ("USER_SERVERS", "AVAILABILITY_SERVERS", "SUGGESTION_SERVERS", "WORKER_SERVERS", "MEETING_SERVERS"):
     for hp in str(gw_env.get(k) or "").split():
