@@ -8,9 +8,14 @@
 //!   killed mid-job leaves the message unacknowledged and the broker
 //!   redelivers it to another consumer.
 //! - On a connection or channel error (the broker restarted, say) in-flight
-//!   jobs finish (their acks fail, so the broker redelivers them; the store
-//!   makes that harmless), then the loop reconnects with capped exponential
-//!   backoff and consumes again.
+//!   jobs get one broker timeout (`AMQP_TIMEOUT_MS`) to finish — their
+//!   acks cannot arrive any more, so the broker redelivers them whatever
+//!   happens, and the store makes the repeat harmless — and are then
+//!   abandoned; the loop reconnects with capped exponential backoff (reset
+//!   by every session that got going) and consumes again. A job stuck in a
+//!   slow call therefore never keeps a consumer off a broker that is back.
+//! - Every acknowledgement is bounded by the same timeout: an ack on a
+//!   connection that died under it gives up instead of waiting forever.
 //! - On shutdown it cancels the consumer (no new deliveries), waits for the
 //!   in-flight jobs to be stored and acknowledged, then closes.
 
@@ -52,6 +57,14 @@ enum Ended {
     Stopped,
 }
 
+/// A session that ended on a broker error.
+struct Lost {
+    error: BrokerError,
+    /// Whether it got as far as consuming (a reconnect then starts its
+    /// backoff afresh).
+    consumed: bool,
+}
+
 impl Consumer {
     pub fn new(ctx: JobContext, amqp: AmqpConfig, instance: &str) -> Consumer {
         Consumer {
@@ -73,7 +86,11 @@ impl Consumer {
                     tracing::info!("consumer stopped; in-flight jobs finished");
                     return;
                 }
-                Err(e) => {
+                Err(Lost { error: e, consumed }) => {
+                    if consumed {
+                        // This outage starts its backoff afresh.
+                        pause = Duration::from_millis(100);
+                    }
                     tracing::warn!(
                         error = %e,
                         retry_in_ms = pause.as_millis() as u64,
@@ -91,15 +108,22 @@ impl Consumer {
     }
 
     /// One connection's worth of consuming.
-    async fn session(&self, stop: &mut watch::Receiver<bool>) -> Result<Ended, BrokerError> {
+    async fn session(&self, stop: &mut watch::Receiver<bool>) -> Result<Ended, Lost> {
         let timeout = self.amqp.timeout;
-        let (conn, channel) = broker::open(&self.amqp.url, &self.ctx.topology, timeout).await?;
+        let before_consuming = |error| Lost {
+            error,
+            consumed: false,
+        };
+        let (conn, channel) = broker::open(&self.amqp.url, &self.ctx.topology, timeout)
+            .await
+            .map_err(before_consuming)?;
         broker::within(
             timeout,
             "basic.qos",
             channel.basic_qos(self.amqp.prefetch, BasicQosOptions::default()),
         )
-        .await?;
+        .await
+        .map_err(before_consuming)?;
         let mut deliveries = broker::within(
             timeout,
             "basic.consume",
@@ -110,7 +134,8 @@ impl Consumer {
                 FieldTable::default(),
             ),
         )
-        .await?;
+        .await
+        .map_err(before_consuming)?;
         tracing::info!(
             queue = self.ctx.topology.main(),
             prefetch = self.amqp.prefetch,
@@ -136,13 +161,33 @@ impl Consumer {
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             }
         };
-        // Whatever ended the session, let the jobs already started finish.
-        while in_flight.join_next().await.is_some() {}
-        if matches!(ended, Ok(Ended::Stopped)) {
-            let _ = tokio::time::timeout(timeout, channel.close(200, "shutdown".into())).await;
-            let _ = tokio::time::timeout(timeout, conn.close(200, "shutdown".into())).await;
+        match ended {
+            Ok(Ended::Stopped) => {
+                // A clean stop: the channel is alive, so every job started
+                // finishes and is acknowledged (each step is bounded).
+                while in_flight.join_next().await.is_some() {}
+                let _ = tokio::time::timeout(timeout, channel.close(200, "shutdown".into())).await;
+                let _ = tokio::time::timeout(timeout, conn.close(200, "shutdown".into())).await;
+                Ok(Ended::Stopped)
+            }
+            Err(error) => {
+                let drained = tokio::time::timeout(timeout, async {
+                    while in_flight.join_next().await.is_some() {}
+                })
+                .await;
+                if drained.is_err() {
+                    tracing::warn!(
+                        abandoned = in_flight.len(),
+                        "jobs still running on a lost connection abandoned; the broker redelivers them"
+                    );
+                    in_flight.shutdown().await;
+                }
+                Err(Lost {
+                    error,
+                    consumed: true,
+                })
+            }
         }
-        ended
     }
 }
 
@@ -184,10 +229,17 @@ pub async fn settle(
     incoming: &Incoming,
     outcome: Outcome,
 ) {
-    let ack = || async {
-        if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
-            tracing::warn!(error = %e, "ack failed; the message will be redelivered");
-        }
+    let limit = ctx.amqp_timeout;
+    let ack = || answer(limit, "basic.ack", delivery.ack(BasicAckOptions::default()));
+    let give_back = || {
+        answer(
+            limit,
+            "basic.nack",
+            delivery.nack(BasicNackOptions {
+                requeue: true,
+                ..BasicNackOptions::default()
+            }),
+        )
     };
     match outcome {
         Outcome::Finished(job) => {
@@ -210,12 +262,7 @@ pub async fn settle(
                 Err(e) => {
                     // Not acknowledged: the broker redelivers this attempt.
                     tracing::warn!(error = %e, "could not schedule the retry");
-                    let _ = delivery
-                        .nack(BasicNackOptions {
-                            requeue: true,
-                            ..BasicNackOptions::default()
-                        })
-                        .await;
+                    give_back().await;
                 }
             }
         }
@@ -227,9 +274,12 @@ pub async fn settle(
         Outcome::DeadLetter(why) => {
             metrics::counter!(job_metrics::DEAD_LETTERED).increment(1);
             tracing::error!(reason = %why, dead_letter_queue = ctx.topology.dead(), "message dead-lettered");
-            if let Err(e) = delivery.reject(BasicRejectOptions { requeue: false }).await {
-                tracing::warn!(error = %e, "reject failed; the message will be redelivered");
-            }
+            answer(
+                limit,
+                "basic.reject",
+                delivery.reject(BasicRejectOptions { requeue: false }),
+            )
+            .await;
         }
         Outcome::StoreDown(e) => {
             tracing::error!(
@@ -237,12 +287,20 @@ pub async fn settle(
                 "job store unavailable; message returned"
             );
             tokio::time::sleep(STORE_DOWN_PAUSE).await;
-            let _ = delivery
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    ..BasicNackOptions::default()
-                })
-                .await;
+            give_back().await;
         }
+    }
+}
+
+/// Sends an ack, nack or reject, bounded by `limit`: on a connection that
+/// died under it, it gives up (the broker redelivers the message) instead
+/// of waiting forever.
+async fn answer<T>(
+    limit: Duration,
+    what: &'static str,
+    sent: impl Future<Output = Result<T, lapin::Error>>,
+) {
+    if let Err(e) = broker::within(limit, what, sent).await {
+        tracing::warn!(error = %e, "{what} failed; the message will be redelivered");
     }
 }

@@ -131,6 +131,52 @@ async fn consumers_reconnect_after_the_broker_restarts_and_the_queue_drains() {
     consumer.stop().await;
 }
 
+/// A job stuck in a slow call when the broker restarts does not keep its
+/// consumer off the broker that is back: the consumer gives in-flight work
+/// one broker timeout, abandons it (the broker redelivers it), reconnects
+/// and serves new jobs at once; the abandoned job then succeeds, once.
+#[tokio::test]
+async fn a_job_stuck_in_a_slow_call_does_not_keep_the_consumer_off_a_restarted_broker() {
+    let mut rabbit = PrivateRabbit::start().await;
+    // The first suggestion call hangs until the client's timeout (30 s
+    // here); every later one answers at once.
+    let stub = Stub::start(vec![0]).await;
+    let mut env = TestEnv::on_broker(&stub.url, &rabbit.url()).await;
+    env.config.suggestion.timeout = Duration::from_secs(30);
+    env.config.amqp.prefetch = 2;
+    let api = spawn_app(env.config.clone()).await;
+    let consumer = spawn_consumer(env.config.clone()).await;
+    let stuck = api.submit(&pair()).await;
+    assert!(
+        wait_until(Duration::from_secs(10), || async { stub.calls() >= 1 }).await,
+        "the consumer started on the first job"
+    );
+
+    rabbit.stop().await;
+    rabbit.resume().await;
+    let back = std::time::Instant::now();
+    let accepted = wait_until(Duration::from_secs(10), || async {
+        api.post("/tasks", &pair()).await.status() == 202
+    })
+    .await;
+    assert!(
+        accepted,
+        "submits are accepted again once the broker is back"
+    );
+    let fresh = api.submit(&pair()).await;
+    api.wait_for(&fresh, JobStatus::Succeeded).await;
+    // Waiting for the stuck call would take until its 30 s timeout.
+    assert!(
+        back.elapsed() < Duration::from_secs(15),
+        "a new job waited {:?} for the stuck one",
+        back.elapsed()
+    );
+    // The abandoned job was redelivered and ran as the same attempt.
+    let job: Value = api.wait_for(&stuck, JobStatus::Succeeded).await;
+    assert_eq!(job["attempts"], 1, "{job}");
+    consumer.stop().await;
+}
+
 /// Jobs still waiting in the queue when the broker goes down survive its
 /// restart (durable queue, persistent messages), and the running consumer —
 /// never restarted by hand — reconnects and drains them, each exactly once.
