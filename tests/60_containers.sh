@@ -450,8 +450,12 @@ for k in ("USER_SERVERS", "AVAILABILITY_SERVERS", "SUGGESTION_SERVERS", "WORKER_
         elif port != ports_of.get(host):
             problem(f"compose: gateway {k}: {host} listens on {ports_of.get(host)}, not {port}")
 
+# Each compose service name gets an address of its own, so the rendering
+# can be checked for every name's expansion.
 with open(os.path.join(work, "hosts"), "w") as f:
-    f.write("127.0.0.1 localhost " + " ".join(services) + "\n::1 localhost\n")
+    f.write("127.0.0.1 localhost\n::1 localhost\n")
+    for i, name in enumerate(services, start=1):
+        f.write(f"127.0.2.{i} {name}\n")
 print("\n".join(dict.fromkeys(problems)))  # once each, in order
 PY
 ) || fail "reading docker-compose.yml failed"
@@ -491,11 +495,53 @@ out=$(run_in_hosts env -i PATH="$PATH" "${gw_env[@]}" NGINX_PREFIX="$work/prefix
     "$ROOT/nginx/docker-entrypoint.sh" nginx -t "${nginx_args[@]}" 2>&1) \
     || fail "the gateway container's nginx config fails nginx -t: $out"
 conf="$work/prefix/nginx.conf"
-for want in "listen 8080;" "server user-service:8000[ ;]" "server availability-service:8000[ ;]" \
-    "server suggestion-service:8000[ ;]" "server worker-service:8000[ ;]" "server meeting-service:8000[ ;]"; do
-    grep -qE "$want" "$conf" || fail "the container's rendered nginx.conf has no '$want'"
+address_of() { awk -v n="$1" '$2 == n { print $1 }' "$work/hosts"; }
+grep -qE "listen 8080;" "$conf" || fail "the container's rendered nginx.conf has no 'listen 8080;'"
+# Each upstream name expanded to its address (re-resolved while running).
+for name in user-service availability-service suggestion-service worker-service meeting-service; do
+    want="server $(address_of "$name"):8000 "
+    grep -qF "$want" "$conf" || fail "the container's rendered nginx.conf has no '$want' ($name expanded)"
 done
 echo "ok: nginx -t on the container's rendering of nginx/nginx.conf.template"
+
+# --- 6. the running gateway follows an upstream's new address ---------------------
+# user-service first resolves to an address where nothing listens (502),
+# then, as when compose recreates its container, to one where a server
+# answers: the entrypoint notices within UPSTREAM_RESOLVE_SECONDS, re-renders
+# and reloads nginx, and the same request is served.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+up_port=$(free_port)
+gw_port=$(free_port)
+mkdir -p "$work/upstream" "$work/live-prefix" "$work/live-logs"
+echo '{"status":"healthy"}' >"$work/upstream/health"
+python3 -m http.server "$up_port" --bind 127.0.3.2 --directory "$work/upstream" >/dev/null 2>&1 &
+upstream_pid=$!
+{ echo "127.0.0.1 localhost"; echo "127.0.3.1 user-service"; grep -v ' user-service$' "$work/hosts" | grep -v localhost; } >"$work/hosts-live"
+live_env=()
+for e in "${gw_env[@]}"; do [[ $e == USER_SERVERS=* || $e == NGINX_LISTEN=* ]] || live_env+=("$e"); done
+( exec unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$work/hosts-live" \
+    env -i PATH="$PATH" "${live_env[@]}" USER_SERVERS="user-service:$up_port" NGINX_LISTEN="127.0.0.1:$gw_port" \
+    UPSTREAM_RESOLVE_SECONDS=1 NGINX_PREFIX="$work/live-prefix" NGINX_LOG_DIR="$work/live-logs" \
+    "$ROOT/nginx/docker-entrypoint.sh" "${nginx_args[@]}" ) 2>"$work/live.err" &
+gateway_pid=$!
+stop_live() { kill -TERM "$gateway_pid" "$upstream_pid" 2>/dev/null || true; wait "$gateway_pid" 2>/dev/null || true; }
+status_of() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$gw_port/users/health" || true; }
+for _ in $(seq 50); do [ "$(status_of)" = 000 ] || break; sleep 0.2; done
+first=$(status_of)
+[ "$first" = 502 ] || { stop_live; fail "before the move: expected 502 from an address with no server, got $first ($(cat "$work/live.err"))"; }
+# The new address, written in place (the bind mount follows the inode).
+sed 's/^127\.0\.3\.1 user-service$/127.0.3.2 user-service/' "$work/hosts-live" >"$work/hosts-next"
+cat "$work/hosts-next" >"$work/hosts-live"
+moved=""
+for _ in $(seq 50); do
+    [ "$(status_of)" = 200 ] && { moved=yes; break; }
+    sleep 0.2
+done
+stop_live
+[ -n "$moved" ] || fail "the gateway never followed user-service to its new address: $(cat "$work/live.err")"
+grep -q "upstream addresses changed, reloading: USER_SERVERS=\"127.0.3.2:$up_port\"" "$work/live.err" \
+    || fail "the entrypoint did not say what it reloaded: $(cat "$work/live.err")"
+echo "ok: the running gateway follows an upstream to its new address (re-resolved, reloaded)"
 
 # The same template rendered the native way (host:port lists), so a change for
 # the containers cannot break scripts/up.
