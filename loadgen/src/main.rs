@@ -250,6 +250,7 @@ async fn run(cfg: Config) -> Result<()> {
         .max()
         .unwrap_or(1)
         .max(1);
+    w2meet_tls::install_provider();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(4 * max_clients)
         .pool_idle_timeout(Duration::from_secs(30))

@@ -102,7 +102,7 @@ pub struct MeetingConfig {
 }
 
 /// Completion callbacks (`callback_url`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CallbackConfig {
     /// `CALLBACK_MAX_ATTEMPTS`, default 5.
     pub max_attempts: u32,
@@ -110,6 +110,9 @@ pub struct CallbackConfig {
     pub retry_base: Duration,
     /// `CALLBACK_TIMEOUT_MS`, default 5000 per attempt.
     pub timeout: Duration,
+    /// `TLS_CA_FILE`: PEM certificates trusted for `https` callbacks beside
+    /// the bundled public roots (a private CA); unset, the public roots only.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -164,6 +167,9 @@ impl Config {
                 max_attempts: parse_or("CALLBACK_MAX_ATTEMPTS", 5u32)?.max(1),
                 retry_base: millis_or("CALLBACK_RETRY_BASE_MS", 500)?,
                 timeout: millis_or("CALLBACK_TIMEOUT_MS", 5000)?,
+                ca_file: Some(string_or("TLS_CA_FILE", ""))
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from),
             },
             http: HttpLimits {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 256 * 1024)?,

@@ -164,7 +164,7 @@ impl ConsumerApp {
             store: job_store(&config).await?,
             suggestions: SuggestionClient::new(&config.suggestion, config.service_token.clone())?,
             meetings: MeetingClient::new(&config.meetings, config.service_token.clone())?,
-            callbacks: Callbacks::new(config.callback)?,
+            callbacks: Callbacks::new(config.callback.clone())?,
             topology: topology(&config),
             policy: config.jobs,
             amqp_timeout: config.amqp.timeout,

@@ -4,7 +4,6 @@
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
-use reqwest::Client;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use test_support::{assert_error, assert_upstream_faults, free_port, spawn_stub};
@@ -235,7 +234,7 @@ async fn the_case_id_arrives_at_the_user_service() {
         spawn_stub(user_service::testing::recording_batch_stub(seen.clone())).await,
     )
     .await;
-    let res = Client::new()
+    let res = test_support::http_client()
         .get(format!("{base}/availabilities?users=a@x.io,b@x.io"))
         .header("Case-ID", "follow-me-42")
         .send()
@@ -261,7 +260,7 @@ async fn user_service_failures_map_to_502_503_and_504_without_hanging() {
 
     // Health names the unreachable user-service.
     let base = spawn_availability(format!("http://127.0.0.1:{}", free_port())).await;
-    let h = Client::new()
+    let h = test_support::http_client()
         .get(format!("{base}/health"))
         .send()
         .await
@@ -307,7 +306,7 @@ async fn a_replica_that_refuses_connections_is_skipped() {
     let dead = format!("http://127.0.0.1:{}", free_port());
     let base = spawn_availability(format!("{dead},{live}")).await;
     for _ in 0..4 {
-        let res = Client::new()
+        let res = test_support::http_client()
             .get(format!("{base}/availabilities?users=a@x.io,b@x.io"))
             .send()
             .await
@@ -330,7 +329,7 @@ async fn a_user_service_that_forgets_a_member_is_a_502_not_a_crash() {
     ))
     .await;
     let base = spawn_availability(forgetful).await;
-    let http = Client::new();
+    let http = test_support::http_client();
     let res = http
         .get(format!("{base}/availabilities?users=a@x.io,b@x.io"))
         .send()
@@ -457,7 +456,7 @@ async fn health_is_not_transitive_a_redis_outage_behind_user_service_leaves_it_h
     let dead_redis = format!("redis://127.0.0.1:{}", test_support::free_port());
     let users =
         user_service::testing::spawn(&schema.url, &schema.name, &dead_redis, &redis.prefix).await;
-    let http = Client::new();
+    let http = test_support::http_client();
     let own = http.get(format!("{users}/health")).send().await.unwrap();
     assert_eq!(own.status(), StatusCode::SERVICE_UNAVAILABLE);
     let base = spawn_availability(users).await;

@@ -52,7 +52,7 @@ pub async fn spawn_app() -> Stack {
     Stack {
         base: spawn_availability(user_base.clone()).await,
         user_base,
-        http: Client::new(),
+        http: test_support::http_client(),
         _schema: schema,
         _redis: redis,
     }

@@ -172,6 +172,7 @@ impl Upstream {
         base_urls: &str,
         timeouts: UpstreamTimeouts,
     ) -> Result<Upstream, UpstreamConfigError> {
+        w2meet_tls::install_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)

@@ -46,7 +46,7 @@ where
     use axum::routing::post;
     use std::time::{Duration, Instant};
 
-    let http = reqwest::Client::new();
+    let http = crate::http_client();
     let answer = |base: String| {
         let url = format!("{base}{request}");
         let http = http.clone();

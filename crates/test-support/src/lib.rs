@@ -10,17 +10,32 @@
 //! - [`http`]: [`assert_error`], the shared error-body contract, and
 //!   [`assert_upstream_faults`], how a caller answers a failing upstream.
 //! - [`net`]: [`TcpProxy`], free ports, stub upstream servers.
+//! - [`rabbitmq`]: queue names per test, a private RabbitMQ node.
+//! - [`tls`]: [`tls::TestCa`], a CA of the test's own, and HTTPS stubs.
 
 pub mod http;
 pub mod net;
 pub mod postgres;
 pub mod rabbitmq;
 pub mod redis;
+pub mod tls;
 
 pub use http::{assert_error, assert_upstream_faults};
 pub use net::{TcpProxy, free_port, spawn_stub};
 pub use postgres::TestSchema;
 pub use redis::{PrivateRedis, RedisPrefix};
+
+/// A reqwest client for tests (reqwest needs the process's TLS provider
+/// installed first: see w2meet-tls).
+pub fn http_client() -> reqwest::Client {
+    http_client_builder().build().unwrap()
+}
+
+/// [`http_client`]'s builder, for tests that set timeouts.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    w2meet_tls::install_provider();
+    reqwest::Client::builder()
+}
 
 /// A name no other test or run uses: `{prefix}_{uuid}` (lower case, `_` only,
 /// valid as a schema, queue or key fragment).

@@ -195,6 +195,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[tokio::main]
 async fn main() -> Result<()> {
     let a = parse()?;
+    w2meet_tls::install_provider();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(4 * a.clients + 64)
         .tcp_nodelay(true)

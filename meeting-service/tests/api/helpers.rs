@@ -141,7 +141,7 @@ pub async fn spawn_app_with(relay: bool) -> Stack {
     Stack {
         base,
         user_base,
-        http: Client::new(),
+        http: test_support::http_client(),
         exchange: exchange.clone(),
         events,
         meetings,

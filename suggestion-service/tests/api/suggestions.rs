@@ -3,7 +3,6 @@
 //! each way the SPEC names.
 
 use axum::http::StatusCode;
-use reqwest::Client;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use test_support::{assert_error, assert_upstream_faults, spawn_stub};
@@ -241,7 +240,7 @@ async fn the_case_id_travels_through_availability_to_the_user_service() {
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let users = spawn_stub(user_service::testing::recording_batch_stub(seen.clone())).await;
     let base = spawn_suggestion(spawn_availability(users.clone()).await, users).await;
-    let res = Client::new()
+    let res = test_support::http_client()
         .get(format!("{base}/suggestions?users=a@x.io,b@x.io"))
         .header("Case-ID", "trace.me-1")
         .send()
@@ -309,7 +308,7 @@ async fn a_token_that_cannot_be_checked_yet_is_a_503_not_a_401() {
             std::time::Duration::from_secs(60),
         )
         .unwrap();
-    let res = Client::new()
+    let res = test_support::http_client()
         .get(format!("{base}/suggestions?users=a@x.io,b@x.io"))
         .bearer_auth(&token)
         .send()

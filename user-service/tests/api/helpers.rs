@@ -128,7 +128,7 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     }));
     TestApp {
         base,
-        http: Client::builder()
+        http: test_support::http_client_builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap(),

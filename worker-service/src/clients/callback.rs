@@ -3,7 +3,9 @@
 //! callback runs in a task of its own, so a slow or dead receiver never holds
 //! up a consumer; it is retried with exponential backoff and then given up.
 //! Callbacks are best-effort: one in flight when the process stops is lost
-//! (the job's state is in `GET /tasks/{id}` regardless).
+//! (the job's state is in `GET /tasks/{id}` regardless). `https` receivers
+//! are verified against the bundled public roots and `TLS_CA_FILE`
+//! (w2meet-tls); a certificate that does not verify is a failed attempt.
 
 use reqwest::Client;
 use tracing::Instrument;
@@ -21,7 +23,10 @@ pub struct Callbacks {
 impl Callbacks {
     pub fn new(cfg: CallbackConfig) -> anyhow::Result<Callbacks> {
         Ok(Callbacks {
-            http: Client::builder().timeout(cfg.timeout).build()?,
+            http: Client::builder()
+                .timeout(cfg.timeout)
+                .tls_backend_preconfigured(w2meet_tls::client_config(cfg.ca_file.as_deref())?)
+                .build()?,
             cfg,
         })
     }

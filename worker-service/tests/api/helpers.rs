@@ -149,6 +149,7 @@ impl TestEnv {
                 max_attempts: 3,
                 retry_base: Duration::from_millis(50),
                 timeout: Duration::from_secs(2),
+                ca_file: None,
             },
             http: HttpLimits::default(),
             // No user-service unless a test starts one (tokens are then
@@ -271,7 +272,7 @@ pub async fn spawn_app(config: Config) -> TestApi {
     TestApi {
         base,
         tasks,
-        http: Client::builder()
+        http: test_support::http_client_builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap(),

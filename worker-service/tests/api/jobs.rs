@@ -300,6 +300,70 @@ async fn a_callback_receives_the_finished_job_with_the_case_id() {
     consumer.stop().await;
 }
 
+/// An `https` callback is delivered over TLS to a receiver whose
+/// certificate a private CA signed, once that CA is in `TLS_CA_FILE` — and
+/// never without it (the certificate is verified, not merely accepted).
+#[tokio::test]
+async fn an_https_callback_is_delivered_when_its_ca_is_trusted_and_only_then() {
+    let ca = test_support::tls::TestCa::new();
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let sink = received.clone();
+    let https = test_support::tls::spawn_https_stub(
+        Router::new().route(
+            "/done",
+            post(move |body: axum::Json<Value>| {
+                let sink = sink.clone();
+                async move {
+                    sink.lock().unwrap().push(body.0);
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        ),
+        &ca,
+    )
+    .await;
+    let receiver = https.url.clone();
+    let stub = Stub::start(vec![]).await;
+    let submit = |api: &TestApi| {
+        let body = json!({"userId1": "ann@example.com", "userId2": "bob@example.com",
+                          "callback_url": format!("{receiver}/done")});
+        let request = api.http.post(api.url("/tasks")).json(&body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+
+    // Without the CA: the job succeeds, and every delivery attempt refuses
+    // the receiver's certificate.
+    let untrusting = TestEnv::new(&stub.url).await;
+    let attempts = untrusting.config.callback.max_attempts as usize;
+    let api = spawn_app(untrusting.config.clone()).await;
+    let consumer = spawn_consumer(untrusting.config.clone()).await;
+    let job = submit(&api).await;
+    api.wait_for(job["job_id"].as_str().unwrap(), JobStatus::Succeeded)
+        .await;
+    let refused = wait_until(PATIENCE, || async {
+        https.refused.load(std::sync::atomic::Ordering::SeqCst) >= attempts
+    })
+    .await;
+    assert!(refused, "an untrusted certificate must fail every attempt");
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "delivered to an unverified server"
+    );
+    consumer.stop().await;
+
+    // With it: delivered.
+    let mut trusting = TestEnv::new(&stub.url).await;
+    trusting.config.callback.ca_file = Some(ca.ca_file());
+    let api = spawn_app(trusting.config.clone()).await;
+    let consumer = spawn_consumer(trusting.config.clone()).await;
+    let job = submit(&api).await;
+    let got = wait_until(PATIENCE, || async { !received.lock().unwrap().is_empty() }).await;
+    assert!(got, "callback delivered over https");
+    assert_eq!(received.lock().unwrap()[0]["job_id"], job["job_id"]);
+    assert_eq!(received.lock().unwrap()[0]["status"], "succeeded");
+    consumer.stop().await;
+}
+
 #[tokio::test]
 async fn one_delivery_is_decided_without_a_consumer_loop() {
     use worker_service::broker::Topology;
@@ -317,7 +381,7 @@ async fn one_delivery_is_decided_without_a_consumer_loop() {
         store: JobStore::new(&c.db).unwrap(),
         suggestions: SuggestionClient::new(&c.suggestion, c.service_token.clone()).unwrap(),
         meetings: MeetingClient::new(&c.meetings, c.service_token.clone()).unwrap(),
-        callbacks: Callbacks::new(c.callback).unwrap(),
+        callbacks: Callbacks::new(c.callback.clone()).unwrap(),
         topology: Topology::new(&c.amqp.queue, c.jobs),
         policy: c.jobs,
         amqp_timeout: c.amqp.timeout,
@@ -416,7 +480,7 @@ async fn a_job_submitted_with_a_token_is_its_submitters_alone() {
     let users =
         user_service::testing::spawn(&schema.url, &schema.name, &redis.url, &redis.prefix).await;
     env.config.user_service_url = users.clone();
-    let http = reqwest::Client::new();
+    let http = test_support::http_client();
     let ann = user_service::testing::register(&http, &users, "ann@example.com").await;
     let eve = user_service::testing::register(&http, &users, "eve@example.com").await;
     let api = spawn_app(env.config.clone()).await;
