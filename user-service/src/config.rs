@@ -151,6 +151,9 @@ impl Config {
                 response_timeout: millis_or("REDIS_TIMEOUT_MS", 250)?,
                 retry_after: millis_or("REDIS_RETRY_AFTER_MS", 1000)?,
                 epoch_refresh: millis_or("CACHE_EPOCH_REFRESH_MS", 1000)?,
+                ca_file: Some(string_or("TLS_CA_FILE", ""))
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from),
             },
             http: HttpLimits {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 64 * 1024)?,

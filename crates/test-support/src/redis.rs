@@ -73,6 +73,8 @@ pub struct PrivateRedis {
     child: Option<Child>,
     /// Whether it keeps its data on disk across restarts (`dump.rdb`).
     persistent: bool,
+    /// TLS only (`rediss://`): its certificate, key and the CA that signed them.
+    tls: Option<(crate::tls::ServerCert, PathBuf)>,
 }
 
 impl PrivateRedis {
@@ -88,7 +90,20 @@ impl PrivateRedis {
         Self::start_with(true)
     }
 
+    /// Starts a server that speaks TLS only, with a certificate `ca` signed
+    /// (its URL is `rediss://localhost:PORT`).
+    pub fn start_tls(ca: &crate::tls::TestCa) -> PrivateRedis {
+        Self::start_with_tls(false, Some((ca.server_cert("redis"), ca.ca_file())))
+    }
+
     fn start_with(persistent: bool) -> PrivateRedis {
+        Self::start_with_tls(persistent, None)
+    }
+
+    fn start_with_tls(
+        persistent: bool,
+        tls: Option<(crate::tls::ServerCert, PathBuf)>,
+    ) -> PrivateRedis {
         let dir = std::env::temp_dir().join(crate::unique_name("redis"));
         std::fs::create_dir_all(&dir).expect("create private redis dir");
         let mut r = PrivateRedis {
@@ -96,21 +111,38 @@ impl PrivateRedis {
             dir,
             child: None,
             persistent,
+            tls,
         };
         r.resume();
         r
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match self.tls {
+            Some(_) => format!("rediss://localhost:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// A client of this server (trusting its CA when it speaks TLS).
+    fn client(&self) -> redis::RedisResult<redis::Client> {
+        match &self.tls {
+            Some((_, ca)) => redis::Client::build_with_tls(
+                self.url(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(std::fs::read(ca).expect("the test CA file")),
+                },
+            ),
+            None => redis::Client::open(self.url()),
+        }
     }
 
     /// Stops the server (saving first if persistent) and waits until it is gone.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             if self.persistent
-                && let Ok(mut conn) =
-                    redis::Client::open(self.url()).and_then(|c| c.get_connection())
+                && let Ok(mut conn) = self.client().and_then(|c| c.get_connection())
             {
                 let _: redis::RedisResult<()> = redis::cmd("SAVE").query(&mut conn);
             }
@@ -122,15 +154,28 @@ impl PrivateRedis {
     /// Starts it again on the same port and waits until it answers.
     pub fn resume(&mut self) {
         let save = if self.persistent { "3600 1" } else { "" };
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                save,
-            ])
+        let port = self.port.to_string();
+        let mut command = Command::new("redis-server");
+        match &self.tls {
+            None => command.args(["--port", &port]),
+            Some((cert, ca)) => command
+                .args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port,
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .arg("--tls-cert-file")
+                .arg(&cert.cert_file)
+                .arg("--tls-key-file")
+                .arg(&cert.key_file)
+                .arg("--tls-ca-cert-file")
+                .arg(ca),
+        };
+        let child = command
+            .args(["--bind", "127.0.0.1", "--save", save])
             .args(["--appendonly", "no", "--dir"])
             .arg(&self.dir)
             .stdout(Stdio::null())
@@ -140,7 +185,8 @@ impl PrivateRedis {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            let ping = redis::Client::open(self.url())
+            let ping = self
+                .client()
                 .and_then(|c| c.get_connection())
                 .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
             if ping.is_ok() {

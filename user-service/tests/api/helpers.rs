@@ -43,6 +43,8 @@ pub struct Options {
     pub database_url: Option<String>,
     pub auth_mode: Option<AuthMode>,
     pub login_limits: Option<LoginLimits>,
+    /// `TLS_CA_FILE`: the CA a private TLS server's certificate chains to.
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 /// Auth settings for one test app: its own signing key and service
@@ -101,6 +103,7 @@ pub fn test_config(
             response_timeout: Duration::from_millis(300),
             retry_after: Duration::from_millis(200),
             epoch_refresh: Duration::from_millis(100),
+            ca_file: opts.tls_ca.clone(),
         },
         http: HttpLimits::default(),
         auth: auth.clone(),

@@ -7,4 +7,5 @@ mod cache;
 mod dated;
 mod faults;
 mod helpers;
+mod tls;
 mod users;
