@@ -141,6 +141,9 @@ impl Config {
                 pool_size: parse_or("DB_POOL_SIZE", 16)?,
                 timeout: millis_or("DB_TIMEOUT_MS", 2000)?,
                 migrate: parse_or("DB_MIGRATE", MigrateMode::AtStart)?,
+                ca_file: Some(string_or("TLS_CA_FILE", ""))
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from),
             },
             cache: CacheConfig {
                 url: string_or("REDIS_URL", "redis://127.0.0.1:6379"),

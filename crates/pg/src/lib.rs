@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
 use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// How long a pooled connection may sit unused before it is closed.
 pub const IDLE_CLOSE_AFTER: Duration = Duration::from_secs(60);
@@ -83,6 +85,9 @@ pub struct DbConfig {
     /// Who migrates the schema: every replica at start-up, or a separate
     /// `migrate` run (see [`prepare_schema`]).
     pub migrate: MigrateMode,
+    /// `TLS_CA_FILE`: with `sslmode=require`, a CA the server's certificate
+    /// may chain to besides the bundled public roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Who brings a service's schema up to date (`DB_MIGRATE`).
@@ -175,11 +180,19 @@ pub enum PoolConfigError {
     Url(#[from] tokio_postgres::Error),
     #[error("cannot build the connection pool")]
     Build(#[from] deadpool_postgres::BuildError),
+    #[error(transparent)]
+    Tls(#[from] w2meet_tls::TlsError),
 }
 
 /// A pool whose connection wait, connect, recycle and every statement are
 /// bounded by `cfg.timeout` (deadpool's defaults wait forever). Connections
 /// open lazily, so this succeeds while the database is down.
+///
+/// `sslmode=require` in the URL means TLS, with the server's certificate
+/// and name verified (rustls: the bundled roots and `cfg.ca_file`) — more
+/// than libpq's `require`, which checks neither. Any other mode connects
+/// in plain text: `prefer` would quietly fall back anyway, and a server's
+/// self-signed default certificate must not break a plain local setup.
 pub fn pool(cfg: &DbConfig) -> Result<Pool, PoolConfigError> {
     let mut pg: tokio_postgres::Config = cfg.url.parse()?;
     pg.connect_timeout(cfg.timeout);
@@ -194,13 +207,15 @@ pub fn pool(cfg: &DbConfig) -> Result<Pool, PoolConfigError> {
         options.push_str(&format!(" -c search_path={schema}"));
     }
     pg.options(&options);
-    let manager = Manager::from_config(
-        pg,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let manager_config = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = if pg.get_ssl_mode() == SslMode::Require {
+        let tls = w2meet_tls::client_config(cfg.ca_file.as_deref())?;
+        Manager::from_config(pg, MakeRustlsConnect::new(tls), manager_config)
+    } else {
+        Manager::from_config(pg, NoTls, manager_config)
+    };
     Ok(Pool::builder(manager)
         .max_size(cfg.pool_size)
         .timeouts(Timeouts {

@@ -12,6 +12,7 @@ fn config(timeout: Duration) -> DbConfig {
         pool_size: 2,
         timeout,
         migrate: Default::default(),
+        ca_file: None,
     }
 }
 

@@ -13,6 +13,7 @@ fn config() -> DbConfig {
         pool_size: 8,
         timeout: Duration::from_secs(5),
         migrate: Default::default(),
+        ca_file: None,
     }
 }
 

@@ -26,6 +26,7 @@ impl Scratch {
             pool_size: 2,
             timeout: Duration::from_secs(5),
             migrate: MigrateMode::AtStart,
+            ca_file: None,
         };
         let admin = w2meet_pg::pool(&DbConfig {
             schema: None,

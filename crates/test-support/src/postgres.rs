@@ -59,3 +59,144 @@ impl Drop for TestSchema {
         .join();
     }
 }
+
+/// A PostgreSQL server of the test's own (a fresh cluster, trust auth) that
+/// accepts TLS with a certificate a [`crate::tls::TestCa`] signed. The
+/// server refuses to run as root, so as root it runs as the `postgres`
+/// user (`runuser`); its folder is removed when it is dropped.
+pub struct PrivatePostgres {
+    pub port: u16,
+    dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl PrivatePostgres {
+    pub fn start_tls(ca: &crate::tls::TestCa) -> PrivatePostgres {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = postgres_bin_dir();
+        let dir = std::env::temp_dir().join(crate::unique_name("pg"));
+        let data = dir.join("data");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let run = |program: &str| {
+            let mut command = std::process::Command::new("runuser");
+            if is_root() {
+                command.args(["-u", "postgres", "--"]);
+            } else {
+                command = std::process::Command::new(bin.join(program));
+                return command;
+            }
+            command.arg(bin.join(program));
+            command
+        };
+        let status = run("initdb")
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("initdb runs");
+        assert!(status.success(), "initdb failed");
+        let cert = ca.server_cert("postgres");
+        for (from, to) in [
+            (&cert.cert_file, "server.crt"),
+            (&cert.key_file, "server.key"),
+        ] {
+            std::fs::copy(from, data.join(to)).unwrap();
+            std::fs::set_permissions(data.join(to), std::fs::Permissions::from_mode(0o600))
+                .unwrap();
+            if is_root() {
+                let ok = std::process::Command::new("chown")
+                    .arg("postgres")
+                    .arg(data.join(to))
+                    .status()
+                    .unwrap()
+                    .success();
+                assert!(ok, "chown {to}");
+            }
+        }
+        let port = crate::free_port();
+        let child = run("postgres")
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-k"])
+            .arg(&dir)
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "ssl=on",
+                "-c",
+                "fsync=off",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("postgres starts");
+        let server = PrivatePostgres {
+            port,
+            dir,
+            child: Some(child),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "private postgres did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// The `postgres` database over TLS (`sslmode=require`, host `localhost`
+    /// as in the certificate).
+    pub fn tls_url(&self) -> String {
+        format!(
+            "postgres://postgres@localhost:{}/postgres?sslmode=require",
+            self.port
+        )
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // An immediate stop, by the server's own tool and user (a
+            // signal to runuser would not reach the server).
+            let pg_ctl = postgres_bin_dir().join("pg_ctl");
+            let mut stop = if is_root() {
+                let mut c = std::process::Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(pg_ctl);
+                c
+            } else {
+                std::process::Command::new(pg_ctl)
+            };
+            let _ = stop
+                .args(["stop", "-m", "immediate", "-D"])
+                .arg(self.dir.join("data"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// The newest installed server's binaries (Debian: /usr/lib/postgresql/N/bin).
+fn postgres_bin_dir() -> std::path::PathBuf {
+    let mut versions: Vec<u32> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL server binaries in /usr/lib/postgresql")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    versions.sort();
+    let newest = versions.last().expect("a PostgreSQL version installed");
+    std::path::PathBuf::from(format!("/usr/lib/postgresql/{newest}/bin"))
+}

@@ -78,6 +78,7 @@ pub fn config(schema: &TestSchema, user_base: &str, exchange: &str, relay: bool)
             pool_size: 8,
             timeout: Duration::from_secs(5),
             migrate: Default::default(),
+            ca_file: None,
         },
         amqp: AmqpConfig {
             url: amqp_url(),

@@ -93,6 +93,7 @@ pub fn test_config(
             pool_size: 8,
             timeout: Duration::from_millis(1500),
             migrate: Default::default(),
+            ca_file: opts.tls_ca.clone(),
         },
         cache: CacheConfig {
             url: opts.redis_url.clone().unwrap_or_else(|| redis.url.clone()),

@@ -120,6 +120,7 @@ impl TestEnv {
                 pool_size: 8,
                 timeout: Duration::from_millis(2000),
                 migrate: Default::default(),
+                ca_file: None,
             },
             amqp: AmqpConfig {
                 url: amqp_url.to_owned(),
