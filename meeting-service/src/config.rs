@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use w2meet_platform::auth::ServiceToken;
-use w2meet_platform::env::{ConfigError, millis_or, parse_or, string_or};
+use w2meet_platform::env::{ConfigError, millis_or, parse_or, path_or_none, string_or, tls_ca_pem};
 use w2meet_platform::http::HttpLimits;
 use w2meet_platform::upstream::UpstreamTimeouts;
 
@@ -52,6 +52,9 @@ pub struct AmqpConfig {
     /// `OUTBOX_RELAY`, default `true`: `false` runs no relay in this
     /// process (events wait in the outbox for another replica's).
     pub relay: bool,
+    /// `TLS_CA_FILE` (PEM text): with an `amqps://` URL, a CA trusted
+    /// beside the bundled public roots.
+    pub ca_pem: Option<String>,
 }
 
 impl Config {
@@ -68,9 +71,7 @@ impl Config {
                 pool_size: parse_or("DB_POOL_SIZE", 16)?,
                 timeout: millis_or("DB_TIMEOUT_MS", 2000)?,
                 migrate: parse_or("DB_MIGRATE", MigrateMode::AtStart)?,
-                ca_file: Some(string_or("TLS_CA_FILE", ""))
-                    .filter(|s| !s.is_empty())
-                    .map(PathBuf::from),
+                ca_file: path_or_none("TLS_CA_FILE"),
             },
             amqp: AmqpConfig {
                 url: string_or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
@@ -78,6 +79,7 @@ impl Config {
                 timeout: millis_or("AMQP_TIMEOUT_MS", 3000)?,
                 outbox_poll: millis_or("OUTBOX_POLL_MS", 500)?,
                 relay: parse_or("OUTBOX_RELAY", true)?,
+                ca_pem: tls_ca_pem()?,
             },
             user_service_url: string_or("USER_SERVICE_URL", "http://127.0.0.1:8001"),
             upstream: UpstreamTimeouts {

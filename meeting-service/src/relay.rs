@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
+use lapin::tcp::OwnedTLSConfig;
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
@@ -56,10 +57,23 @@ async fn within<T>(
     }
 }
 
+/// Connects to `url`: `amqps://` is TLS (rustls with the ring provider),
+/// the server verified against the bundled public roots and `ca_pem`.
+async fn connect(url: &str, ca_pem: Option<&str>) -> Result<Connection, lapin::Error> {
+    let tls = OwnedTLSConfig {
+        identity: None,
+        cert_chain: ca_pem.map(str::to_owned),
+    };
+    let runtime = lapin::runtime::default_runtime()?;
+    Connection::connect_with_config(url, ConnectionProperties::default(), tls, runtime).await
+}
+
 /// One connection and confirm-mode channel, opened on first use and
 /// reopened after a failure.
 pub struct Broker {
     url: String,
+    /// Extra CA (PEM) for `amqps://`.
+    ca_pem: Option<String>,
     exchange: String,
     /// Bounds connecting, each publish and each confirm.
     timeout: Duration,
@@ -67,9 +81,10 @@ pub struct Broker {
 }
 
 impl Broker {
-    pub fn new(url: &str, exchange: &str, timeout: Duration) -> Broker {
+    pub fn new(url: &str, ca_pem: Option<String>, exchange: &str, timeout: Duration) -> Broker {
         Broker {
             url: url.to_owned(),
+            ca_pem,
             exchange: exchange.to_owned(),
             timeout,
             link: Mutex::new(None),
@@ -90,12 +105,7 @@ impl Broker {
         }
         *link = None;
         let t = self.timeout;
-        let conn = within(
-            t,
-            "connect",
-            Connection::connect(&self.url, ConnectionProperties::default()),
-        )
-        .await?;
+        let conn = within(t, "connect", connect(&self.url, self.ca_pem.as_deref())).await?;
         let channel = within(t, "open channel", conn.create_channel()).await?;
         within(
             t,

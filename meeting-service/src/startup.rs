@@ -113,6 +113,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     };
     let broker = Arc::new(Broker::new(
         &config.amqp.url,
+        config.amqp.ca_pem.clone(),
         &config.amqp.exchange,
         config.amqp.timeout,
     ));

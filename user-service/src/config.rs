@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use w2meet_platform::auth::ServiceToken;
-use w2meet_platform::env::{self, ConfigError, Secret, millis_or, parse_or, string_or};
+use w2meet_platform::env::{
+    self, ConfigError, Secret, millis_or, parse_or, path_or_none, string_or, tls_ca_pem,
+};
 use w2meet_platform::http::HttpLimits;
 
 use crate::domain::AuthMode;
@@ -114,6 +116,9 @@ pub struct EventsConfig {
     /// `AMQP_RECONNECT_MAX_MS`, default 5000: the longest pause between
     /// reconnect attempts.
     pub reconnect_max: Duration,
+    /// `TLS_CA_FILE` (PEM text): with an `amqps://` URL, a CA trusted
+    /// beside the bundled public roots.
+    pub ca_pem: Option<String>,
 }
 
 impl Config {
@@ -126,6 +131,7 @@ impl Config {
                     queue: string_or("MEETING_EVENTS_QUEUE", &format!("{exchange}.user-service")),
                     exchange: exchange.clone(),
                     reconnect_max: millis_or("AMQP_RECONNECT_MAX_MS", 5000)?,
+                    ca_pem: tls_ca_pem()?,
                 })
             });
         Ok(Config {
@@ -141,9 +147,7 @@ impl Config {
                 pool_size: parse_or("DB_POOL_SIZE", 16)?,
                 timeout: millis_or("DB_TIMEOUT_MS", 2000)?,
                 migrate: parse_or("DB_MIGRATE", MigrateMode::AtStart)?,
-                ca_file: Some(string_or("TLS_CA_FILE", ""))
-                    .filter(|s| !s.is_empty())
-                    .map(PathBuf::from),
+                ca_file: path_or_none("TLS_CA_FILE"),
             },
             cache: CacheConfig {
                 url: string_or("REDIS_URL", "redis://127.0.0.1:6379"),
@@ -154,9 +158,7 @@ impl Config {
                 response_timeout: millis_or("REDIS_TIMEOUT_MS", 250)?,
                 retry_after: millis_or("REDIS_RETRY_AFTER_MS", 1000)?,
                 epoch_refresh: millis_or("CACHE_EPOCH_REFRESH_MS", 1000)?,
-                ca_file: Some(string_or("TLS_CA_FILE", ""))
-                    .filter(|s| !s.is_empty())
-                    .map(PathBuf::from),
+                ca_file: path_or_none("TLS_CA_FILE"),
             },
             http: HttpLimits {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 64 * 1024)?,

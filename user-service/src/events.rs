@@ -22,6 +22,7 @@ use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
     ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
+use lapin::tcp::OwnedTLSConfig;
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use serde::Deserialize;
@@ -79,7 +80,16 @@ pub async fn consume_forever(users: Users, config: EventsConfig) {
 }
 
 async fn consume(users: &Users, config: &EventsConfig) -> Result<(), lapin::Error> {
-    let conn = Connection::connect(&config.url, ConnectionProperties::default()).await?;
+    // `amqps://` is TLS (rustls with the ring provider), the server verified
+    // against the bundled public roots and TLS_CA_FILE.
+    let tls = OwnedTLSConfig {
+        identity: None,
+        cert_chain: config.ca_pem.clone(),
+    };
+    let runtime = lapin::runtime::default_runtime()?;
+    let conn =
+        Connection::connect_with_config(&config.url, ConnectionProperties::default(), tls, runtime)
+            .await?;
     let channel = conn.create_channel().await?;
     channel.basic_qos(16, BasicQosOptions::default()).await?;
     channel

@@ -62,6 +62,7 @@ pub async fn spawn_with_events(
         exchange: exchange.to_owned(),
         queue: format!("{exchange}.user-service"),
         reconnect_max: std::time::Duration::from_millis(500),
+        ca_pem: None,
     });
     config.auth.service_token = Some(service_token());
     config.bind = "127.0.0.1:0".parse().expect("an address");

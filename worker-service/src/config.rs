@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use w2meet_platform::auth::ServiceToken;
-use w2meet_platform::env::{ConfigError, millis_or, parse_or, string_or};
+use w2meet_platform::env::{ConfigError, millis_or, parse_or, path_or_none, string_or, tls_ca_pem};
 use w2meet_platform::http::HttpLimits;
 
 use crate::store::{DbConfig, MigrateMode};
@@ -54,6 +54,9 @@ pub struct AmqpConfig {
     /// `QUEUE_DEPTH_INTERVAL_MS`, default 5000: how often the API refreshes
     /// the queue depth gauge.
     pub depth_interval: Duration,
+    /// `TLS_CA_FILE` (PEM text): with an `amqps://` URL, a CA trusted
+    /// beside the bundled public roots.
+    pub ca_pem: Option<String>,
 }
 
 /// Retry policy.
@@ -139,9 +142,7 @@ impl Config {
                 pool_size: parse_or("DB_POOL_SIZE", 16)?,
                 timeout: millis_or("DB_TIMEOUT_MS", 2000)?,
                 migrate: parse_or("DB_MIGRATE", MigrateMode::AtStart)?,
-                ca_file: Some(string_or("TLS_CA_FILE", ""))
-                    .filter(|s| !s.is_empty())
-                    .map(PathBuf::from),
+                ca_file: path_or_none("TLS_CA_FILE"),
             },
             amqp: AmqpConfig {
                 url: string_or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
@@ -150,6 +151,7 @@ impl Config {
                 timeout: millis_or("AMQP_TIMEOUT_MS", 3000)?,
                 reconnect_max: millis_or("AMQP_RECONNECT_MAX_MS", 5000)?,
                 depth_interval: millis_or("QUEUE_DEPTH_INTERVAL_MS", 5000)?,
+                ca_pem: tls_ca_pem()?,
             },
             jobs: JobConfig {
                 max_attempts: parse_or("JOB_MAX_ATTEMPTS", 5u32)?.max(1),
@@ -170,9 +172,7 @@ impl Config {
                 max_attempts: parse_or("CALLBACK_MAX_ATTEMPTS", 5u32)?.max(1),
                 retry_base: millis_or("CALLBACK_RETRY_BASE_MS", 500)?,
                 timeout: millis_or("CALLBACK_TIMEOUT_MS", 5000)?,
-                ca_file: Some(string_or("TLS_CA_FILE", ""))
-                    .filter(|s| !s.is_empty())
-                    .map(PathBuf::from),
+                ca_file: path_or_none("TLS_CA_FILE"),
             },
             http: HttpLimits {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 256 * 1024)?,

@@ -84,7 +84,12 @@ pub type Application = Server<Tasks>;
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     crate::job_metrics::describe();
     let store = job_store(&config).await?;
-    let broker = Broker::new(&config.amqp.url, topology(&config), config.amqp.timeout);
+    let broker = Broker::new(
+        &config.amqp.url,
+        config.amqp.ca_pem.clone(),
+        topology(&config),
+        config.amqp.timeout,
+    );
     let tasks = Tasks {
         store,
         broker: Arc::new(broker),

@@ -12,6 +12,24 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// `name` as a path, or `None` when unset or empty (an optional file).
+pub fn path_or_none(name: &str) -> Option<std::path::PathBuf> {
+    Some(string_or(name, ""))
+        .filter(|s| !s.is_empty())
+        .map(std::path::PathBuf::from)
+}
+
+/// `TLS_CA_FILE`'s certificates as PEM text (checked), or `None` when
+/// unset: for clients that take extra CAs as text (AMQP over TLS).
+pub fn tls_ca_pem() -> Result<Option<String>, ConfigError> {
+    let path = path_or_none("TLS_CA_FILE");
+    w2meet_tls::ca_pem(path.as_deref()).map_err(|e| ConfigError {
+        name: "TLS_CA_FILE".to_owned(),
+        value: path.map(|p| p.display().to_string()).unwrap_or_default(),
+        reason: e.to_string(),
+    })
+}
+
 /// `name` parsed as `T`, or `default` when unset or empty.
 pub fn parse_or<T>(name: &str, default: T) -> Result<T, ConfigError>
 where

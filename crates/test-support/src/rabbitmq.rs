@@ -147,11 +147,23 @@ pub struct PrivateRabbit {
     node: String,
     dist_port: u16,
     child: Option<Child>,
+    /// With [`PrivateRabbit::start_tls`]: the port of its TLS listener.
+    tls_port: Option<u16>,
 }
 
 impl PrivateRabbit {
     /// Starts a node and waits (up to 90 s) until it accepts AMQP.
     pub async fn start() -> PrivateRabbit {
+        Self::start_with(None).await
+    }
+
+    /// Starts a node that also listens for AMQP over TLS (`amqps://`, see
+    /// [`PrivateRabbit::tls_url`]) with a certificate `ca` signed.
+    pub async fn start_tls(ca: &crate::tls::TestCa) -> PrivateRabbit {
+        Self::start_with(Some(ca)).await
+    }
+
+    async fn start_with(ca: Option<&crate::tls::TestCa>) -> PrivateRabbit {
         let dir = std::env::temp_dir().join(crate::unique_name("rabbit"));
         std::fs::create_dir_all(dir.join("log")).expect("create private rabbit dir");
         let port = port_below(45_535);
@@ -159,11 +171,27 @@ impl PrivateRabbit {
         while dist_port == port {
             dist_port = port_below(65_000);
         }
-        std::fs::write(
-            dir.join("rabbitmq.conf"),
-            format!("listeners.tcp.1 = 127.0.0.1:{port}\nloopback_users = none\n"),
-        )
-        .expect("write rabbitmq.conf");
+        let mut conf = format!("listeners.tcp.1 = 127.0.0.1:{port}\nloopback_users = none\n");
+        let tls_port = ca.map(|ca| {
+            let mut tls_port = port_below(45_535);
+            while tls_port == port || tls_port == dist_port {
+                tls_port = port_below(45_535);
+            }
+            let cert = ca.server_cert("rabbitmq");
+            conf.push_str(&format!(
+                "listeners.ssl.default = 127.0.0.1:{tls_port}\n\
+                 ssl_options.cacertfile = {}\n\
+                 ssl_options.certfile = {}\n\
+                 ssl_options.keyfile = {}\n\
+                 ssl_options.verify = verify_none\n\
+                 ssl_options.fail_if_no_peer_cert = false\n",
+                ca.ca_file().display(),
+                cert.cert_file.display(),
+                cert.key_file.display()
+            ));
+            tls_port
+        });
+        std::fs::write(dir.join("rabbitmq.conf"), conf).expect("write rabbitmq.conf");
         std::fs::write(dir.join("rabbitmq-env.conf"), "").expect("write env file");
         std::fs::write(dir.join("enabled_plugins"), "[].\n").expect("write enabled_plugins");
         let node = format!("{}@localhost", crate::unique_name("w2mtest"));
@@ -173,6 +201,7 @@ impl PrivateRabbit {
             node,
             dist_port,
             child: None,
+            tls_port,
         };
         r.resume().await;
         r
@@ -180,6 +209,12 @@ impl PrivateRabbit {
 
     pub fn url(&self) -> String {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// The TLS listener (`amqps://`, host `localhost` as in its certificate).
+    pub fn tls_url(&self) -> String {
+        let port = self.tls_port.expect("started with start_tls");
+        format!("amqps://guest:guest@localhost:{port}/%2f")
     }
 
     fn spawn(&self) -> Child {

@@ -58,6 +58,21 @@ pub fn client_config(extra_ca: Option<&Path>) -> Result<rustls::ClientConfig, Tl
         .with_no_client_auth())
 }
 
+/// The PEM text of `path` (checked to hold at least one certificate), for
+/// clients that take their extra CAs as text (lapin's AMQP over TLS).
+pub fn ca_pem(path: Option<&Path>) -> Result<Option<String>, TlsError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    extra_certificates(path)?;
+    std::fs::read_to_string(path)
+        .map(Some)
+        .map_err(|e| TlsError::CaFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+}
+
 fn extra_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let fail = |reason: String| TlsError::CaFile {
         path: path.display().to_string(),

@@ -86,6 +86,7 @@ pub fn config(schema: &TestSchema, user_base: &str, exchange: &str, relay: bool)
             timeout: Duration::from_secs(3),
             outbox_poll: Duration::from_millis(100),
             relay,
+            ca_pem: None,
         },
         user_service_url: user_base.to_owned(),
         upstream: UpstreamTimeouts {

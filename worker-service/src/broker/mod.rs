@@ -8,6 +8,7 @@ pub mod topology;
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::tcp::OwnedTLSConfig;
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use tokio::sync::Mutex;
@@ -42,19 +43,26 @@ pub async fn within<T>(
     }
 }
 
+/// Connects to `url`: `amqps://` is TLS (rustls with the ring provider),
+/// the server verified against the bundled public roots and `ca_pem`.
+pub async fn connect(url: &str, ca_pem: Option<&str>) -> Result<Connection, lapin::Error> {
+    let tls = OwnedTLSConfig {
+        identity: None,
+        cert_chain: ca_pem.map(str::to_owned),
+    };
+    let runtime = lapin::runtime::default_runtime()?;
+    Connection::connect_with_config(url, ConnectionProperties::default(), tls, runtime).await
+}
+
 /// Opens a connection and a channel in confirm mode, and declares the
 /// topology on it.
 pub async fn open(
     url: &str,
+    ca_pem: Option<&str>,
     topology: &Topology,
     timeout: Duration,
 ) -> Result<(Connection, Channel), BrokerError> {
-    let conn = within(
-        timeout,
-        "connect",
-        Connection::connect(url, ConnectionProperties::default()),
-    )
-    .await?;
+    let conn = within(timeout, "connect", connect(url, ca_pem)).await?;
     let channel = within(timeout, "open channel", conn.create_channel()).await?;
     within(
         timeout,
@@ -112,6 +120,8 @@ pub async fn publish_confirmed(
 /// requests share the channel; lapin matches each confirm to its publish.
 pub struct Broker {
     url: String,
+    /// Extra CA (PEM) for `amqps://`.
+    ca_pem: Option<String>,
     topology: Topology,
     timeout: Duration,
     /// Held only while (re)connecting, so that a burst of requests after an
@@ -126,9 +136,10 @@ pub struct Broker {
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 
 impl Broker {
-    pub fn new(url: &str, topology: Topology, timeout: Duration) -> Broker {
+    pub fn new(url: &str, ca_pem: Option<String>, topology: Topology, timeout: Duration) -> Broker {
         Broker {
             url: url.to_owned(),
+            ca_pem,
             topology,
             timeout,
             link: Mutex::new(None),
@@ -166,7 +177,14 @@ impl Broker {
                 "unreachable a moment ago; not retried yet".to_owned(),
             ));
         }
-        match open(&self.url, &self.topology, self.timeout).await {
+        match open(
+            &self.url,
+            self.ca_pem.as_deref(),
+            &self.topology,
+            self.timeout,
+        )
+        .await
+        {
             Ok((conn, channel)) => {
                 *link = Some((conn, channel.clone()));
                 *self.retry_at.lock().expect("broker retry lock") = None;

@@ -114,7 +114,8 @@ impl Consumer {
             error,
             consumed: false,
         };
-        let (conn, channel) = broker::open(&self.amqp.url, &self.ctx.topology, timeout)
+        let ca_pem = self.amqp.ca_pem.as_deref();
+        let (conn, channel) = broker::open(&self.amqp.url, ca_pem, &self.ctx.topology, timeout)
             .await
             .map_err(before_consuming)?;
         broker::within(

@@ -129,6 +129,7 @@ impl TestEnv {
                 timeout: Duration::from_millis(2000),
                 reconnect_max: Duration::from_millis(500),
                 depth_interval: Duration::from_millis(200),
+                ca_pem: None,
             },
             jobs: JobConfig {
                 max_attempts: 5,

@@ -8,3 +8,4 @@ mod faults;
 mod helpers;
 mod jobs;
 mod submit;
+mod tls;
