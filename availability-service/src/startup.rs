@@ -1,8 +1,10 @@
 //! Builds the application: the user-service client, the router, the listener.
 
 use axum::Router;
-use axum::routing::{get, post};
+
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use w2meet_platform::Server;
 use w2meet_platform::auth::SecuritySchemes;
 use w2meet_platform::auth::Verifier;
@@ -22,26 +24,20 @@ use crate::state::AppState;
         title = "W2Meet availability-service",
         description = "Intersects the weekly schedules of 2–1000 users over real dates, each in their own time zone."
     ),
-    paths(
-        availabilities::get_availabilities,
-        availabilities::post_availabilities,
-        timelines::post_timelines,
-        health::health
-    ),
     modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
 
 pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router {
-    let routes = Router::new()
-        .route(
-            "/availabilities",
-            get(availabilities::get_availabilities).post(availabilities::post_availabilities),
-        )
-        .route("/timelines", post(timelines::post_timelines))
-        .route("/health", get(health::health))
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            availabilities::get_availabilities,
+            availabilities::post_availabilities
+        ))
+        .routes(routes!(timelines::post_timelines))
+        .routes(routes!(health::health))
         .with_state(state);
-    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http, readiness)
+    w2meet_platform::http::finish_router(routes, config.http, readiness)
 }
 
 /// The running service (see [`w2meet_platform::Server`]).

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post, put};
+
 use tokio::sync::Notify;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use w2meet_platform::Server;
 use w2meet_platform::auth::{SecuritySchemes, Verifier};
 use w2meet_platform::health::link;
@@ -32,49 +34,25 @@ const STARTUP_WAIT: Duration = Duration::from_secs(30);
         title = "W2Meet meeting-service",
         description = "Meetings booked from suggestions: no double booking (the database decides), invites with PENDING/YES/MAYBE/NO, RSVPs to public meetings, calendars and RFC 5545 ICS feeds, and an append-only history of domain events published through an outbox to the `w2meet.meetings` topic exchange."
     ),
-    paths(
-        meetings::book,
-        meetings::list_public,
-        meetings::get,
-        meetings::update,
-        meetings::cancel,
-        meetings::history,
-        meetings::event_ics,
-        invites::answer,
-        invites::rsvp,
-        calendars::calendar,
-        calendars::feed,
-        calendars::new_token,
-        calendars::revoke_token,
-        health::health,
-    ),
     modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
 
 /// The router with every route and the platform layers.
 pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router {
-    let routes = Router::new()
-        .route("/meetings", post(meetings::book).get(meetings::list_public))
-        .route(
-            "/meetings/{id}",
-            get(meetings::get)
-                .patch(meetings::update)
-                .delete(meetings::cancel),
-        )
-        .route("/meetings/{id}/history", get(meetings::history))
-        .route("/meetings/{id}/event.ics", get(meetings::event_ics))
-        .route("/meetings/{id}/invites/{email}", put(invites::answer))
-        .route("/meetings/{id}/rsvps/{email}", put(invites::rsvp))
-        .route("/calendars/{email}", get(calendars::calendar))
-        .route("/calendars/{email}/feed.ics", get(calendars::feed))
-        .route(
-            "/calendars/{email}/feed-token",
-            post(calendars::new_token).delete(calendars::revoke_token),
-        )
-        .route("/health", get(health::health))
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(meetings::book, meetings::list_public))
+        .routes(routes!(meetings::get, meetings::update, meetings::cancel))
+        .routes(routes!(meetings::history))
+        .routes(routes!(meetings::event_ics))
+        .routes(routes!(invites::answer))
+        .routes(routes!(invites::rsvp))
+        .routes(routes!(calendars::calendar))
+        .routes(routes!(calendars::feed))
+        .routes(routes!(calendars::new_token, calendars::revoke_token))
+        .routes(routes!(health::health))
         .with_state(state);
-    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http, readiness)
+    w2meet_platform::http::finish_router(routes, config.http, readiness)
 }
 
 /// The running service; its state is the use cases (tests reach the store

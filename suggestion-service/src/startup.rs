@@ -2,8 +2,10 @@
 //! the listener.
 
 use axum::Router;
-use axum::routing::get;
+
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use w2meet_platform::Server;
 use w2meet_platform::auth::SecuritySchemes;
 use w2meet_platform::auth::Verifier;
@@ -23,24 +25,19 @@ use crate::state::AppState;
         title = "W2Meet suggestion-service",
         description = "Ranks candidate meeting times for a group from the timelines availability-service lays out."
     ),
-    paths(
-        suggestions::get_suggestions,
-        suggestions::post_suggestions,
-        health::health
-    ),
     modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
 
 pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router {
-    let routes = Router::new()
-        .route(
-            "/suggestions",
-            get(suggestions::get_suggestions).post(suggestions::post_suggestions),
-        )
-        .route("/health", get(health::health))
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            suggestions::get_suggestions,
+            suggestions::post_suggestions
+        ))
+        .routes(routes!(health::health))
         .with_state(state);
-    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http, readiness)
+    w2meet_platform::http::finish_router(routes, config.http, readiness)
 }
 
 /// The running service (see [`w2meet_platform::Server`]).

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use w2meet_platform::Server;
 use w2meet_platform::auth::SecuritySchemes;
 use w2meet_platform::auth::Verifier;
@@ -30,71 +32,39 @@ use crate::store::{AccountStore, Cache, MigrateMode, UserStore};
         title = "W2Meet user-service",
         description = "Users and their weekly availability. PostgreSQL is the source of truth; reads go through a Redis cache (`X-Cache: HIT|MISS|BYPASS`)."
     ),
-    paths(
-        users::create_user,
-        users::get_user,
-        users::replace_user,
-        users::delete_user,
-        users::batch_get,
-        users::batch_post,
-        freebusy::freebusy,
-        cache_aside::by_path,
-        cache_aside::by_query,
-        auth::register,
-        auth::login,
-        auth::refresh,
-        auth::logout,
-        auth::me,
-        auth::jwks,
-        shares::list,
-        shares::add,
-        shares::remove,
-        shares::access,
-        overrides::get_overrides,
-        overrides::put_overrides,
-        health::health,
-    ),
     modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
 
 /// The router with every route and the platform layers.
 pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router {
-    let routes = Router::new()
-        .route("/users", post(users::create_user).get(users::batch_get))
-        // 1000 emails of up to 254 characters do not fit the general limit.
-        .route(
-            "/users/batch",
-            post(users::batch_post).layer(DefaultBodyLimit::max(users::MAX_BATCH_BODY_BYTES)),
-        )
-        .route(
-            "/users/{email}",
-            get(users::get_user)
-                .put(users::replace_user)
-                .delete(users::delete_user),
-        )
-        .route("/users/{email}/freebusy", get(freebusy::freebusy))
-        .route("/user-avail/cache-aside", get(cache_aside::by_query))
-        .route("/user-avail/cache-aside/{email}", get(cache_aside::by_path))
-        .route(
-            "/users/{email}/shares/{viewer}",
-            put(shares::add).delete(shares::remove),
-        )
-        .route("/users/{email}/shares", get(shares::list))
-        .route("/users/{email}/access", get(shares::access))
-        .route(
-            "/users/{email}/overrides",
-            get(overrides::get_overrides).put(overrides::put_overrides),
-        )
-        .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth::login))
-        .route("/auth/refresh", post(auth::refresh))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/me", get(auth::me))
-        .route("/.well-known/jwks.json", get(auth::jwks))
-        .route("/health", get(health::health))
+    // 1000 emails of up to 254 characters do not fit the general limit.
+    let (schemas, paths, batch_post) = routes!(users::batch_post);
+    let batch_post = batch_post.layer(DefaultBodyLimit::max(users::MAX_BATCH_BODY_BYTES));
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(users::create_user, users::batch_get))
+        .routes((schemas, paths, batch_post))
+        .routes(routes!(
+            users::get_user,
+            users::replace_user,
+            users::delete_user
+        ))
+        .routes(routes!(freebusy::freebusy))
+        .routes(routes!(cache_aside::by_query))
+        .routes(routes!(cache_aside::by_path))
+        .routes(routes!(shares::add, shares::remove))
+        .routes(routes!(shares::list))
+        .routes(routes!(shares::access))
+        .routes(routes!(overrides::get_overrides, overrides::put_overrides))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::jwks))
+        .routes(routes!(health::health))
         .with_state(state);
-    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http, readiness)
+    w2meet_platform::http::finish_router(routes, config.http, readiness)
 }
 
 /// The running service (see [`w2meet_platform::Server`]); its state is the

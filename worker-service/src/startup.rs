@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use w2meet_platform::Server;
 use w2meet_platform::auth::SecuritySchemes;
 use w2meet_platform::auth::Verifier;
@@ -35,19 +37,18 @@ const STARTUP_WAIT: Duration = Duration::from_secs(30);
         title = "W2Meet worker-service",
         description = "Asynchronous suggestion jobs. A submission is stored in PostgreSQL and queued on RabbitMQ (durable queue, persistent messages, publisher confirms) before the 202; consumers compute it through suggestion-service, retry transient failures with backoff, and store the result."
     ),
-    paths(tasks::submit, tasks::get_task, health::health),
     modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
 
 /// The router with every route and the platform layers.
 pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router {
-    let routes = Router::new()
-        .route("/tasks", post(tasks::submit))
-        .route("/tasks/{job_id}", get(tasks::get_task))
-        .route("/health", get(health::health))
+    let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(tasks::submit))
+        .routes(routes!(tasks::get_task))
+        .routes(routes!(health::health))
         .with_state(state);
-    w2meet_platform::http::finish_router(routes, ApiDoc::openapi(), config.http, readiness)
+    w2meet_platform::http::finish_router(routes, config.http, readiness)
 }
 
 /// The job store, migrated.

@@ -50,14 +50,16 @@ impl Default for HttpLimits {
 /// Adds the common routes and layers to a service's router; `readiness`
 /// answers `/readyz` and tells the layers when the process is draining.
 pub fn finish_router(
-    router: Router,
-    openapi: utoipa::openapi::OpenApi,
+    routes: utoipa_axum::router::OpenApiRouter,
     limits: HttpLimits,
     readiness: &crate::probes::Readiness,
 ) -> Router {
     // Install the recorder now: metrics recorded before it exists are lost.
     crate::metrics::handle();
-    let mut openapi = openapi;
+    // One list of routes gives both the router and the document's paths
+    // (each handler's #[utoipa::path]): nothing is routed undocumented or
+    // documented unrouted.
+    let (router, mut openapi) = routes.split_for_parts();
     document_unsupported_media_type(&mut openapi);
     document_case_id(&mut openapi);
     let openapi_json = Arc::new(serde_json::to_value(&openapi).unwrap_or_default());
@@ -279,7 +281,7 @@ mod tests {
     }
 
     fn app() -> Router {
-        let routes = Router::new()
+        let routes = utoipa_axum::router::OpenApiRouter::new()
             .route(
                 "/echo",
                 axum::routing::post(|body: String| async move { body }),
@@ -295,7 +297,6 @@ mod tests {
         };
         finish_router(
             routes,
-            utoipa::openapi::OpenApi::default(),
             limits,
             &crate::probes::Readiness::without_links(Duration::ZERO),
         )
@@ -311,6 +312,45 @@ mod tests {
             case_id,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         )
+    }
+
+    /// A documented handler (the test's own `#[utoipa::path]`).
+    #[utoipa::path(get, path = "/documented", responses((status = 200, description = "ok")))]
+    async fn documented() -> &'static str {
+        "documented"
+    }
+
+    #[tokio::test]
+    async fn the_document_lists_exactly_the_documented_routes_it_serves() {
+        let routes = utoipa_axum::router::OpenApiRouter::new()
+            .routes(utoipa_axum::routes!(documented))
+            .route("/plain", get(|| async { "plain" }));
+        let app = finish_router(
+            routes,
+            HttpLimits::default(),
+            &crate::probes::Readiness::without_links(Duration::ZERO),
+        );
+        let get = |path: &str| {
+            let app = app.clone();
+            let req = Request::get(path).body(Body::empty()).unwrap();
+            async move {
+                let res = app.oneshot(req).await.unwrap();
+                let status = res.status();
+                let bytes = res.into_body().collect().await.unwrap().to_bytes();
+                (status, bytes)
+            }
+        };
+        let (status, body) = get("/documented").await;
+        assert_eq!((status, &body[..]), (StatusCode::OK, &b"documented"[..]));
+        let (_, doc) = get("/openapi.json").await;
+        let doc: Value = serde_json::from_slice(&doc).unwrap();
+        let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            paths,
+            ["/documented"],
+            "routed with its #[utoipa::path], and only that"
+        );
+        assert!(doc["paths"]["/documented"]["get"].is_object());
     }
 
     #[tokio::test]

@@ -229,8 +229,8 @@ mod tests {
         tokio::task::JoinHandle<()>,
     ) {
         let router = crate::http::finish_router(
-            Router::new().route("/work", axum::routing::get(|| async { "done" })),
-            utoipa::openapi::OpenApi::default(),
+            utoipa_axum::router::OpenApiRouter::new()
+                .route("/work", axum::routing::get(|| async { "done" })),
             crate::http::HttpLimits::default(),
             &readiness,
         );
