@@ -193,12 +193,9 @@ fn document_unsupported_media_type(openapi: &mut utoipa::openapi::OpenApi) {
 }
 
 fn request_span(req: &Request) -> Span {
-    let case_id = req
-        .headers()
-        .get(&CASE_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    tracing::info_span!(
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let case_id = header(CASE_ID_HEADER.as_str()).unwrap_or_default();
+    let span = tracing::info_span!(
         "request",
         case_id,
         method = %req.method(),
@@ -207,7 +204,13 @@ fn request_span(req: &Request) -> Span {
         // `bypass`), so the request's own log line says how it was served.
         cache = tracing::field::Empty,
         viewer = tracing::field::Empty,
-    )
+    );
+    crate::trace_context::adopt(
+        &span,
+        header(crate::trace_context::TRACEPARENT),
+        header(crate::trace_context::TRACESTATE),
+    );
+    span
 }
 
 fn on_request(req: &Request, _: &Span) {

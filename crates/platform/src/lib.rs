@@ -13,6 +13,8 @@
 //! - [`probes`]: `/livez`, `/readyz` (own links only), draining on shutdown.
 //! - [`metrics`]: the Prometheus recorder, request metrics, `/metrics`.
 //! - [`telemetry`]: JSON log lines to stdout and a per-process file.
+//! - [`trace_context`]: W3C `traceparent`/`tracestate` beside the Case-ID:
+//!   accepted, propagated, and the `trace_id` on every log line.
 //! - [`docs`]: the `/docs` page rendered from the OpenAPI document.
 //! - [`server`]: bind, serve until shutdown, background loops beside it.
 //! - [`env`]: configuration from environment variables.
@@ -34,6 +36,7 @@ pub mod probes;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace_context;
 #[cfg(feature = "client")]
 pub mod upstream;
 

@@ -67,6 +67,9 @@ where
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
                 let ext = span.extensions();
+                if let Some(context) = ext.get::<crate::trace_context::SpanContext>() {
+                    line.insert("trace_id".into(), context.parent.trace_id_hex().into());
+                }
                 let Some(fields) = ext.get::<FormattedFields<N>>() else {
                     continue;
                 };
@@ -144,6 +147,7 @@ pub fn init(service: &str, instance: &str, log_dir: &Path) -> io::Result<LogGuar
     };
     tracing_subscriber::registry()
         .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with(crate::trace_context::TraceContextLayer)
         .with(
             tracing_subscriber::fmt::layer()
                 .fmt_fields(JsonFields::new())
@@ -203,6 +207,7 @@ impl Rotation {
 pub fn init_for_tests(service: &str) {
     let _ = tracing_subscriber::registry()
         .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with(crate::trace_context::TraceContextLayer)
         .with(
             tracing_subscriber::fmt::layer()
                 .fmt_fields(JsonFields::new())

@@ -322,6 +322,9 @@ impl Upstream {
         let res = loop {
             let base = &self.bases[(first + attempt) % self.bases.len()];
             let mut req = request(base).header(CASE_ID_HEADER, case_id.header_value());
+            for (name, value) in crate::trace_context::current_headers() {
+                req = req.header(name, value);
+            }
             if let Some(token) = &self.service_token {
                 req = req.header(&crate::auth::SERVICE_TOKEN_HEADER, token.header_value());
                 if let Some(viewer) = viewer {

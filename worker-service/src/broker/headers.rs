@@ -1,6 +1,8 @@
 //! The AMQP headers every job message carries: `Case-ID` (the submitting
-//! request's), `job_id`, and `attempt` (1-based). Consumers put them on the
-//! job's span, so every log line of the job can be found by Case-ID.
+//! request's), `job_id`, `attempt` (1-based), and the W3C `traceparent` /
+//! `tracestate` of the span that published it. Consumers put them on the
+//! job's span, so every log line of the job can be found by Case-ID and
+//! the job joins the submitter's trace.
 
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use uuid::Uuid;
@@ -21,6 +23,9 @@ pub fn job_headers(case_id: &str, job_id: Uuid, attempt: u32) -> FieldTable {
         AMQPValue::LongString(LongString::from(job_id.to_string())),
     );
     t.insert(ATTEMPT.into(), AMQPValue::LongUInt(attempt));
+    for (name, value) in w2meet_platform::trace_context::current_headers() {
+        t.insert(name.into(), AMQPValue::LongString(LongString::from(value)));
+    }
     t
 }
 
@@ -31,6 +36,8 @@ pub struct JobHeaders {
     pub case_id: Option<String>,
     pub job_id: Option<String>,
     pub attempt: Option<u32>,
+    pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
 }
 
 impl JobHeaders {
@@ -49,6 +56,8 @@ impl JobHeaders {
             case_id: get(CASE_ID).and_then(as_string),
             job_id: get(JOB_ID).and_then(as_string),
             attempt: get(ATTEMPT).and_then(as_u32),
+            traceparent: get(w2meet_platform::trace_context::TRACEPARENT).and_then(as_string),
+            tracestate: get(w2meet_platform::trace_context::TRACESTATE).and_then(as_string),
         }
     }
 }
@@ -90,8 +99,34 @@ mod tests {
                 case_id: Some("case-1".into()),
                 job_id: Some(id.to_string()),
                 attempt: Some(3),
+                // Published outside any span: no trace to join.
+                traceparent: None,
+                tracestate: None,
             }
         );
         assert_eq!(JobHeaders::read(None), JobHeaders::default());
+    }
+
+    #[test]
+    fn a_message_carries_the_publishing_span_as_the_jobs_trace_parent() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let subscriber =
+            tracing_subscriber::registry().with(w2meet_platform::trace_context::TraceContextLayer);
+        tracing::subscriber::with_default(subscriber, || {
+            let request = tracing::info_span!("request");
+            w2meet_platform::trace_context::adopt(
+                &request,
+                Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+                Some("w2m=1"),
+            );
+            let read =
+                request.in_scope(|| JobHeaders::read(Some(&job_headers("c", Uuid::new_v4(), 1))));
+            let parent = read.traceparent.expect("a traceparent header");
+            assert!(
+                parent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+                "{parent}"
+            );
+            assert_eq!(read.tracestate.as_deref(), Some("w2m=1"));
+        });
     }
 }

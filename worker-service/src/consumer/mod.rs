@@ -212,6 +212,11 @@ async fn handle(ctx: Arc<JobContext>, channel: Channel, delivery: Delivery) {
         attempt = incoming.attempt(),
         queue = ctx.topology.main(),
     );
+    w2meet_platform::trace_context::adopt(
+        &span,
+        incoming.headers.traceparent.as_deref(),
+        incoming.headers.tracestate.as_deref(),
+    );
     async move {
         let outcome = process(&ctx, &incoming).await;
         settle(&ctx, &channel, &delivery, &incoming, outcome).await;

@@ -398,6 +398,7 @@ async fn one_delivery_is_decided_without_a_consumer_loop() {
             case_id: Some("c".into()),
             job_id: Some(id.clone()),
             attempt: Some(attempt),
+            ..JobHeaders::default()
         },
         redelivered,
     };
