@@ -17,23 +17,24 @@ fn config(url: String, ca_file: Option<std::path::PathBuf>) -> DbConfig {
     }
 }
 
+/// Whether the server sees this pool's connection as TLS.
+async fn encrypted(pool: &deadpool_postgres::Pool) -> bool {
+    pool.get()
+        .await
+        .unwrap()
+        .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
 #[tokio::test]
 async fn sslmode_require_connects_over_verified_tls_and_refuses_an_unknown_ca() {
     let ca = TestCa::new();
     let server = PrivatePostgres::start_tls(&ca);
 
     let pool = w2meet_pg::pool(&config(server.tls_url(), Some(ca.ca_file()))).unwrap();
-    let row = pool
-        .get()
-        .await
-        .unwrap()
-        .query_one(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            &[],
-        )
-        .await
-        .unwrap();
-    assert!(row.get::<_, bool>(0), "the connection is not encrypted");
+    assert!(encrypted(&pool).await, "the connection is not encrypted");
 
     // The same server, its CA not trusted: no connection at all.
     let pool = w2meet_pg::pool(&config(server.tls_url(), None)).unwrap();
@@ -43,15 +44,5 @@ async fn sslmode_require_connects_over_verified_tls_and_refuses_an_unknown_ca() 
     // Without sslmode=require the same server is reached in plain text.
     let plain = server.tls_url().replace("?sslmode=require", "");
     let pool = w2meet_pg::pool(&config(plain, None)).unwrap();
-    let row = pool
-        .get()
-        .await
-        .unwrap()
-        .query_one(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            &[],
-        )
-        .await
-        .unwrap();
-    assert!(!row.get::<_, bool>(0));
+    assert!(!encrypted(&pool).await);
 }
