@@ -22,7 +22,10 @@ async fn encrypted(pool: &deadpool_postgres::Pool) -> bool {
     pool.get()
         .await
         .unwrap()
-        .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
         .await
         .unwrap()
         .get(0)
