@@ -32,6 +32,7 @@ pub mod http;
 pub mod if_match;
 pub mod memory;
 pub mod metrics;
+pub mod otlp;
 pub mod probes;
 pub mod server;
 pub mod shutdown;

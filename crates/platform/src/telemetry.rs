@@ -145,9 +145,10 @@ pub fn init(service: &str, instance: &str, log_dir: &Path) -> io::Result<LogGuar
     } else {
         BoxMakeWriter::new(file_writer)
     };
+    let spans = crate::otlp::from_env(service).map_err(io::Error::other)?;
     tracing_subscriber::registry()
         .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with(crate::trace_context::TraceContextLayer)
+        .with(crate::trace_context::TraceContextLayer::exporting(spans))
         .with(
             tracing_subscriber::fmt::layer()
                 .fmt_fields(JsonFields::new())
@@ -207,7 +208,7 @@ impl Rotation {
 pub fn init_for_tests(service: &str) {
     let _ = tracing_subscriber::registry()
         .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with(crate::trace_context::TraceContextLayer)
+        .with(crate::trace_context::TraceContextLayer::default())
         .with(
             tracing_subscriber::fmt::layer()
                 .fmt_fields(JsonFields::new())

@@ -106,21 +106,43 @@ fn new_span_id() -> u64 {
     (uuid::Uuid::new_v4().as_u128() as u64).max(1)
 }
 
-/// What a span carries: its own context and the `tracestate` it passes on.
+/// What a span carries: its own context (`parent`: the `traceparent` it
+/// sends, naming itself), its parent's span id, and the `tracestate` it
+/// passes on.
 #[derive(Debug, Clone)]
 pub struct SpanContext {
     pub parent: TraceParent,
+    /// The span id of its parent (0: a root), and whether that parent is
+    /// another process's (adopted from a header).
+    pub parent_span_id: u64,
+    pub remote_parent: bool,
     pub tracestate: Option<String>,
 }
 
-/// Gives every new span its [`SpanContext`] (see the module doc).
-pub struct TraceContextLayer;
+/// What an exported span also needs (kept only when exporting).
+struct Recorded {
+    start: std::time::SystemTime,
+    attributes: Vec<opentelemetry::KeyValue>,
+}
+
+/// Gives every new span its [`SpanContext`] (see the module doc) and, with
+/// a sink ([`crate::otlp`]), exports each span when it closes.
+#[derive(Default)]
+pub struct TraceContextLayer {
+    sink: Option<crate::otlp::SpanSink>,
+}
+
+impl TraceContextLayer {
+    pub fn exporting(sink: Option<crate::otlp::SpanSink>) -> TraceContextLayer {
+        TraceContextLayer { sink }
+    }
+}
 
 impl<S> Layer<S> for TraceContextLayer
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_new_span(&self, _: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else {
             return;
         };
@@ -130,14 +152,113 @@ where
         let context = match inherited {
             Some(parent) => SpanContext {
                 parent: parent.parent.child(),
+                parent_span_id: parent.parent.span_id,
+                remote_parent: false,
                 tracestate: parent.tracestate,
             },
             None => SpanContext {
                 parent: TraceParent::new_root(),
+                parent_span_id: 0,
+                remote_parent: false,
                 tracestate: None,
             },
         };
-        span.extensions_mut().insert(context);
+        let mut extensions = span.extensions_mut();
+        extensions.insert(context);
+        if self.sink.is_some() {
+            let mut recorded = Recorded {
+                start: std::time::SystemTime::now(),
+                attributes: Vec::new(),
+            };
+            attrs.record(&mut Attributes_(&mut recorded.attributes));
+            extensions.insert(recorded);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &tracing::span::Record<'_>, ctx: Context<'_, S>) {
+        if self.sink.is_none() {
+            return;
+        }
+        if let Some(span) = ctx.span(id)
+            && let Some(recorded) = span.extensions_mut().get_mut::<Recorded>()
+        {
+            values.record(&mut Attributes_(&mut recorded.attributes));
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(sink) = &self.sink else {
+            return;
+        };
+        let Some(span) = ctx.span(&id) else {
+            return;
+        };
+        let mut extensions = span.extensions_mut();
+        let (Some(context), Some(recorded)) = (
+            extensions.get_mut::<SpanContext>().map(|c| c.clone()),
+            extensions.remove::<Recorded>(),
+        ) else {
+            return;
+        };
+        sink.send(exported(span.name(), context, recorded));
+    }
+}
+
+/// The OpenTelemetry form of a finished span: request spans are the
+/// server side of a call, the rest internal.
+fn exported(
+    name: &'static str,
+    context: SpanContext,
+    recorded: Recorded,
+) -> opentelemetry_sdk::trace::SpanData {
+    use opentelemetry::trace::{SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+    let state = context
+        .tracestate
+        .as_deref()
+        .and_then(|s| s.parse::<TraceState>().ok())
+        .unwrap_or_default();
+    opentelemetry_sdk::trace::SpanData {
+        span_context: opentelemetry::trace::SpanContext::new(
+            TraceId::from_bytes(context.parent.trace_id.to_be_bytes()),
+            SpanId::from_bytes(context.parent.span_id.to_be_bytes()),
+            TraceFlags::new(context.parent.flags),
+            false,
+            state,
+        ),
+        parent_span_id: SpanId::from_bytes(context.parent_span_id.to_be_bytes()),
+        parent_span_is_remote: context.remote_parent,
+        span_kind: if name == "request" {
+            SpanKind::Server
+        } else {
+            SpanKind::Internal
+        },
+        name: name.into(),
+        start_time: recorded.start,
+        end_time: std::time::SystemTime::now(),
+        attributes: recorded.attributes,
+        dropped_attributes_count: 0,
+        events: Default::default(),
+        links: Default::default(),
+        status: Status::Unset,
+        instrumentation_scope: opentelemetry::InstrumentationScope::builder("w2meet").build(),
+    }
+}
+
+/// Span fields as OpenTelemetry attributes (text; empty fields skipped).
+struct Attributes_<'a>(&'a mut Vec<opentelemetry::KeyValue>);
+
+impl tracing::field::Visit for Attributes_<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if !value.is_empty() {
+            self.0
+                .push(opentelemetry::KeyValue::new(field.name(), value.to_owned()));
+        }
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        self.0.push(opentelemetry::KeyValue::new(
+            field.name(),
+            format!("{value:?}"),
+        ));
     }
 }
 
@@ -150,6 +271,8 @@ pub fn adopt(span: &Span, traceparent: Option<&str>, tracestate: Option<&str>) {
     };
     with_context(span, |context| {
         context.parent = remote.child();
+        context.parent_span_id = remote.span_id;
+        context.remote_parent = true;
         context.tracestate = tracestate
             .map(str::trim)
             .filter(|s| !s.is_empty() && s.len() <= 512)
@@ -228,7 +351,7 @@ mod tests {
 
     #[test]
     fn spans_inherit_the_adopted_trace_and_name_themselves_as_the_next_parent() {
-        let subscriber = tracing_subscriber::registry().with(TraceContextLayer);
+        let subscriber = tracing_subscriber::registry().with(TraceContextLayer::default());
         tracing::subscriber::with_default(subscriber, || {
             let request = tracing::info_span!("request");
             adopt(&request, Some(EXAMPLE), Some("vendor=x"));
@@ -251,8 +374,61 @@ mod tests {
     }
 
     #[test]
+    fn with_a_sink_each_closed_span_is_exported_with_its_parent() {
+        let (sink, mut spans) = crate::otlp::SpanSink::for_tests();
+        let subscriber =
+            tracing_subscriber::registry().with(TraceContextLayer::exporting(Some(sink)));
+        tracing::subscriber::with_default(subscriber, || {
+            let request = tracing::info_span!("request", case_id = "c-1");
+            adopt(&request, Some(EXAMPLE), None);
+            request.in_scope(|| {
+                let _inner = tracing::info_span!("inner").entered();
+            });
+        });
+        let inner = spans.try_recv().expect("the inner span, closed first");
+        let request = spans.try_recv().expect("the request span");
+        assert_eq!(inner.name, "inner");
+        assert_eq!(inner.parent_span_id, request.span_context.span_id());
+        assert_eq!(
+            inner.span_context.trace_id(),
+            request.span_context.trace_id()
+        );
+        assert_eq!(
+            request.span_context.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(request.parent_span_id.to_string(), "00f067aa0ba902b7");
+        assert!(request.parent_span_is_remote);
+        assert_eq!(request.span_kind, opentelemetry::trace::SpanKind::Server);
+        assert!(
+            request
+                .attributes
+                .iter()
+                .any(|kv| kv.key.as_str() == "case_id" && kv.value.as_str() == "c-1")
+        );
+    }
+
+    #[test]
+    fn without_a_sink_nothing_is_kept_for_export() {
+        let subscriber = tracing_subscriber::registry().with(TraceContextLayer::default());
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", case_id = "c-2");
+            let kept = tracing::dispatcher::get_default(|d| {
+                let registry = d.downcast_ref::<Registry>().unwrap();
+                registry
+                    .span(&span.id().unwrap())
+                    .unwrap()
+                    .extensions()
+                    .get::<Recorded>()
+                    .is_some()
+            });
+            assert!(!kept, "no start time or attributes kept when not exporting");
+        });
+    }
+
+    #[test]
     fn without_a_valid_traceparent_a_span_starts_a_new_trace() {
-        let subscriber = tracing_subscriber::registry().with(TraceContextLayer);
+        let subscriber = tracing_subscriber::registry().with(TraceContextLayer::default());
         tracing::subscriber::with_default(subscriber, || {
             let a = tracing::info_span!("request");
             adopt(&a, Some("garbage"), None);

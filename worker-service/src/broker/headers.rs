@@ -110,8 +110,8 @@ mod tests {
     #[test]
     fn a_message_carries_the_publishing_span_as_the_jobs_trace_parent() {
         use tracing_subscriber::layer::SubscriberExt;
-        let subscriber =
-            tracing_subscriber::registry().with(w2meet_platform::trace_context::TraceContextLayer);
+        let subscriber = tracing_subscriber::registry()
+            .with(w2meet_platform::trace_context::TraceContextLayer::default());
         tracing::subscriber::with_default(subscriber, || {
             let request = tracing::info_span!("request");
             w2meet_platform::trace_context::adopt(
