@@ -25,6 +25,7 @@ use lapin::{
 };
 use tokio::sync::{Mutex, Notify};
 use tracing::Instrument;
+use w2meet_platform::trace_context::{TRACEPARENT, TRACESTATE};
 
 use crate::store::{MeetingStore, Pending, RelayError};
 
@@ -165,6 +166,19 @@ impl Broker {
                 "event_id".into(),
                 AMQPValue::LongString(LongString::from(event.event_id.to_string())),
             );
+            // The causing request's trace: consumers join it.
+            let trace = [
+                (TRACEPARENT, &event.traceparent),
+                (TRACESTATE, &event.tracestate),
+            ];
+            for (name, value) in trace {
+                if let Some(value) = value {
+                    headers.insert(
+                        name.into(),
+                        AMQPValue::LongString(LongString::from(value.as_str())),
+                    );
+                }
+            }
             let props = BasicProperties::default()
                 .with_delivery_mode(2)
                 .with_content_type("application/json".into())

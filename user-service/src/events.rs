@@ -23,7 +23,7 @@ use lapin::options::{
     ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::tcp::OwnedTLSConfig;
-use lapin::types::FieldTable;
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use serde::Deserialize;
 use tracing::Instrument;
@@ -147,6 +147,22 @@ async fn consume(users: &Users, config: &EventsConfig) -> Result<(), lapin::Erro
             }
         };
         let span = tracing::info_span!("meeting_event", case_id = %event.case_id, event_id = %event.event_id);
+        // The event joins the trace of the request that caused it.
+        let header = |name: &str| {
+            delivery.properties.headers().as_ref().and_then(|table| {
+                table.inner().iter().find_map(|(k, v)| match v {
+                    AMQPValue::LongString(s) if k.as_str() == name => {
+                        std::str::from_utf8(s.as_bytes()).ok()
+                    }
+                    _ => None,
+                })
+            })
+        };
+        w2meet_platform::trace_context::adopt(
+            &span,
+            header(w2meet_platform::trace_context::TRACEPARENT),
+            header(w2meet_platform::trace_context::TRACESTATE),
+        );
         let outcome = apply(users, &event).instrument(span.clone()).await;
         let _entered = span.enter();
         match outcome {

@@ -31,9 +31,10 @@ pub use w2meet_pg::{DbConfig, MigrateMode, SchemaError, StoreError};
 /// Migrations, applied in order, each once, under an advisory lock.
 /// `btree_gist` is installed into `public` under a lock of its own: the
 /// extension is per database, and test schemas migrate side by side.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "SELECT pg_advisory_xact_lock(hashtext('w2meet: CREATE EXTENSION btree_gist'));
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "SELECT pg_advisory_xact_lock(hashtext('w2meet: CREATE EXTENSION btree_gist'));
      CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public;
      CREATE TABLE meetings (
          id              UUID PRIMARY KEY,
@@ -101,7 +102,14 @@ const MIGRATIONS: &[(i32, &str)] = &[(
          token_hash BYTEA NOT NULL UNIQUE,
          created_at TIMESTAMPTZ NOT NULL DEFAULT now()
      );",
-)];
+    ),
+    (
+        2,
+        // The W3C trace context of the request that caused the event, so
+        // the relayed message joins its trace (the relay runs later).
+        "ALTER TABLE outbox ADD COLUMN traceparent TEXT, ADD COLUMN tracestate TEXT;",
+    ),
+];
 
 const COLUMNS: &str = "id, organizer, title, description, start_at, end_at, tz, visibility, \
      status, sequence, version, created_at, updated_at";
@@ -159,6 +167,9 @@ pub struct Pending {
     pub routing_key: String,
     pub case_id: String,
     pub body: serde_json::Value,
+    /// The causing request's `traceparent` / `tracestate`.
+    pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
 }
 
 /// One stored event of a meeting's history.
@@ -477,8 +488,8 @@ impl MeetingStore {
                          WHERE claimed_until IS NULL OR claimed_until < clock_timestamp()
                          ORDER BY enqueued_at LIMIT $1
                          FOR UPDATE SKIP LOCKED)
-                     RETURNING event_id, routing_key, enqueued_at)
-                 SELECT c.event_id, c.routing_key, e.case_id, e.body
+                     RETURNING event_id, routing_key, enqueued_at, traceparent, tracestate)
+                 SELECT c.event_id, c.routing_key, e.case_id, e.body, c.traceparent, c.tracestate
                  FROM claimed c JOIN events e USING (event_id)
                  ORDER BY c.enqueued_at, e.seq",
                 &[&limit, &lease.as_secs_f64()],
@@ -495,6 +506,8 @@ impl MeetingStore {
                 routing_key: r.get(1),
                 case_id: r.get(2),
                 body: r.get(3),
+                traceparent: r.get(4),
+                tracestate: r.get(5),
             })
             .collect();
         let ids: Vec<Uuid> = pending.iter().map(|p| p.event_id).collect();
@@ -671,9 +684,18 @@ async fn append(tx: &Transaction<'_>, event: &DomainEvent) -> Result<(), tokio_p
         ],
     )
     .await?;
+    let trace = w2meet_platform::trace_context::current();
+    let traceparent = trace.as_ref().map(|t| t.parent.to_string());
+    let tracestate = trace.and_then(|t| t.tracestate);
     tx.execute(
-        "INSERT INTO outbox (event_id, routing_key) VALUES ($1, $2)",
-        &[&event.event_id, &event.kind.as_str()],
+        "INSERT INTO outbox (event_id, routing_key, traceparent, tracestate)
+         VALUES ($1, $2, $3, $4)",
+        &[
+            &event.event_id,
+            &event.kind.as_str(),
+            &traceparent,
+            &tracestate,
+        ],
     )
     .await?;
     tx.execute(

@@ -6,11 +6,39 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    PATIENCE, config, meeting, spawn_app, spawn_app_with, spawn_instance, take_events,
+    PATIENCE, config, meeting, spawn_app, spawn_app_with, spawn_instance, take_deliveries,
+    take_events,
 };
 
 const NINE: &str = "2027-03-05T09:00:00Z";
 const TEN: &str = "2027-03-05T10:00:00Z";
+
+/// The relayed message joins the trace of the request that caused it,
+/// although the relay publishes after that request has ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_carries_the_trace_of_the_request_that_caused_it() {
+    let app = spawn_app().await;
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let res = app
+        .http
+        .post(app.url("/meetings"))
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .json(&meeting("ann@x.io", &["bob@x.io"], NINE, TEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let events = take_deliveries(&app.events.name, 1, PATIENCE).await;
+    let traceparent = events[0].2.as_deref().expect("a traceparent header");
+    assert!(
+        traceparent.starts_with(&format!("00-{trace}-")),
+        "{traceparent}"
+    );
+    assert!(
+        !traceparent.contains("00f067aa0ba902b7"),
+        "names the request's span as the parent, not the caller's: {traceparent}"
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_change_is_published_in_order_and_kept_in_the_history() {

@@ -196,6 +196,19 @@ pub async fn bind_queue(exchange: &str, queue: &str) {
 /// Reads `n` events from `queue` (or fewer when `PATIENCE` runs out), with
 /// the routing key of each.
 pub async fn take_events(queue: &str, n: usize, within: Duration) -> Vec<(String, Value)> {
+    take_deliveries(queue, n, within)
+        .await
+        .into_iter()
+        .map(|(key, body, _)| (key, body))
+        .collect()
+}
+
+/// [`take_events`] with each message's `traceparent` header.
+pub async fn take_deliveries(
+    queue: &str,
+    n: usize,
+    within: Duration,
+) -> Vec<(String, Value, Option<String>)> {
     let conn = Connection::connect(&amqp_url(), ConnectionProperties::default())
         .await
         .unwrap();
@@ -215,7 +228,15 @@ pub async fn take_events(queue: &str, n: usize, within: Duration) -> Vec<(String
         let next = tokio::time::timeout_at(deadline, consumer.next()).await;
         let Ok(Some(Ok(delivery))) = next else { break };
         let body: Value = serde_json::from_slice(&delivery.data).unwrap();
-        out.push((delivery.routing_key.to_string(), body));
+        let traceparent = delivery.properties.headers().as_ref().and_then(|t| {
+            t.inner().iter().find_map(|(k, v)| match v {
+                lapin::types::AMQPValue::LongString(s) if k.as_str() == "traceparent" => {
+                    Some(String::from_utf8_lossy(s.as_bytes()).into_owned())
+                }
+                _ => None,
+            })
+        });
+        out.push((delivery.routing_key.to_string(), body, traceparent));
         delivery.ack(BasicAckOptions::default()).await.unwrap();
     }
     let _ = conn.close(200, "read".into()).await;
