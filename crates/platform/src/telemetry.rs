@@ -65,10 +65,12 @@ where
         line.insert("service".into(), self.service.clone().into());
         line.insert("instance".into(), self.instance.clone().into());
         if let Some(scope) = ctx.event_scope() {
+            // The innermost span's trace, formatted once per line.
+            let mut trace = None;
             for span in scope.from_root() {
                 let ext = span.extensions();
                 if let Some(context) = ext.get::<crate::trace_context::SpanContext>() {
-                    line.insert("trace_id".into(), context.parent.trace_id_hex().into());
+                    trace = Some(context.parent);
                 }
                 let Some(fields) = ext.get::<FormattedFields<N>>() else {
                     continue;
@@ -76,6 +78,9 @@ where
                 if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(fields) {
                     line.extend(map);
                 }
+            }
+            if let Some(trace) = trace {
+                line.insert("trace_id".into(), trace.trace_id_hex().into());
             }
         }
         event.record(&mut FieldVisitor(&mut line));
