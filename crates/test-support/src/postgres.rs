@@ -78,17 +78,7 @@ impl PrivatePostgres {
         let data = dir.join("data");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let run = |program: &str| {
-            let mut command = std::process::Command::new("runuser");
-            if is_root() {
-                command.args(["-u", "postgres", "--"]);
-            } else {
-                command = std::process::Command::new(bin.join(program));
-                return command;
-            }
-            command.arg(bin.join(program));
-            command
-        };
+        let run = |program: &str| as_server_user(&bin.join(program));
         let status = run("initdb")
             .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
             .arg(&data)
@@ -163,15 +153,7 @@ impl Drop for PrivatePostgres {
         if let Some(mut child) = self.child.take() {
             // An immediate stop, by the server's own tool and user (a
             // signal to runuser would not reach the server).
-            let pg_ctl = postgres_bin_dir().join("pg_ctl");
-            let mut stop = if is_root() {
-                let mut c = std::process::Command::new("runuser");
-                c.args(["-u", "postgres", "--"]).arg(pg_ctl);
-                c
-            } else {
-                std::process::Command::new(pg_ctl)
-            };
-            let _ = stop
+            let _ = as_server_user(&postgres_bin_dir().join("pg_ctl"))
                 .args(["stop", "-m", "immediate", "-D"])
                 .arg(self.dir.join("data"))
                 .stdout(std::process::Stdio::null())
@@ -180,6 +162,18 @@ impl Drop for PrivatePostgres {
             let _ = child.wait();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `program` run as the `postgres` user when we are root (the server
+/// refuses root), as ourselves otherwise.
+fn as_server_user(program: &std::path::Path) -> std::process::Command {
+    if is_root() {
+        let mut command = std::process::Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        std::process::Command::new(program)
     }
 }
 
