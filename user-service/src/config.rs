@@ -13,7 +13,7 @@ use w2meet_platform::http::HttpLimits;
 use crate::domain::AuthMode;
 use crate::service::accounts::Lifetimes;
 use crate::store::limits::{Limit, LoginLimits};
-use crate::store::{CacheConfig, DbConfig, MigrateMode};
+use crate::store::{CacheConfig, DbConfig, MigrateMode, NearConfig};
 
 /// Accounts and tokens (SPEC §6).
 #[derive(Debug, Clone)]
@@ -159,6 +159,10 @@ impl Config {
                 retry_after: millis_or("REDIS_RETRY_AFTER_MS", 1000)?,
                 epoch_refresh: millis_or("CACHE_EPOCH_REFRESH_MS", 1000)?,
                 ca_file: path_or_none("TLS_CA_FILE"),
+                near: NearConfig {
+                    max_bytes: parse_or("NEAR_CACHE_MAX_BYTES", 8 * 1024 * 1024)?,
+                    lag: millis_or("NEAR_CACHE_LAG_MS", 10)?,
+                },
             },
             http: HttpLimits {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 64 * 1024)?,

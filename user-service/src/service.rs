@@ -29,6 +29,9 @@ const LARGE_BATCH: usize = 200;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheStatus {
     Hit,
+    /// A hit from this process's near cache (`X-Cache: HIT`,
+    /// `X-Cache-Layer: near`).
+    NearHit,
     Miss,
     /// Redis was skipped (down, or the epoch not yet confirmed).
     Bypass,
@@ -37,7 +40,7 @@ pub enum CacheStatus {
 impl CacheStatus {
     pub fn as_str(self) -> &'static str {
         match self {
-            CacheStatus::Hit => "HIT",
+            CacheStatus::Hit | CacheStatus::NearHit => "HIT",
             CacheStatus::Miss => "MISS",
             CacheStatus::Bypass => "BYPASS",
         }
@@ -46,6 +49,7 @@ impl CacheStatus {
     fn label(self) -> &'static str {
         match self {
             CacheStatus::Hit => "hit",
+            CacheStatus::NearHit => "near_hit",
             CacheStatus::Miss => "miss",
             CacheStatus::Bypass => "bypass",
         }
@@ -122,6 +126,9 @@ impl Users {
                 Ok(mut found) => match found.pop() {
                     Some(Lookup::Hit(user)) => {
                         return Ok(self.served(Some(*user), CacheStatus::Hit));
+                    }
+                    Some(Lookup::NearHit(user)) => {
+                        return Ok(self.served(Some(*user), CacheStatus::NearHit));
                     }
                     Some(Lookup::KnownMissing) => return Ok(self.served(None, CacheStatus::Hit)),
                     Some(Lookup::Miss { generation }) => Some(generation),
@@ -235,12 +242,17 @@ impl Users {
         };
         let mut found: HashMap<&str, Option<Profile>> = HashMap::with_capacity(keys.len());
         let mut misses: Vec<(&str, Option<String>)> = Vec::new();
+        let mut near_hits = 0usize;
         let mut status = CacheStatus::Hit;
         match lookups {
             Some(lookups) => {
                 for (email, lookup) in keys.iter().zip(lookups) {
                     match lookup {
                         Lookup::Hit(u) => {
+                            found.insert(email, Some(*u));
+                        }
+                        Lookup::NearHit(u) => {
+                            near_hits += 1;
                             found.insert(email, Some(*u));
                         }
                         Lookup::KnownMissing => {
@@ -251,6 +263,8 @@ impl Users {
                 }
                 if !misses.is_empty() {
                     status = CacheStatus::Miss;
+                } else if near_hits == keys.len() {
+                    status = CacheStatus::NearHit;
                 }
             }
             None => {
@@ -300,7 +314,10 @@ impl Users {
             "miss"
         };
         let hits_n = keys.len() - misses.len();
-        metrics::counter!("cache_requests_total", "result" => "hit").increment(hits_n as u64);
+        metrics::counter!("cache_requests_total", "result" => "hit")
+            .increment((hits_n - near_hits) as u64);
+        metrics::counter!("cache_requests_total", "result" => "near_hit")
+            .increment(near_hits as u64);
         metrics::counter!("cache_requests_total", "result" => miss_label)
             .increment(misses.len() as u64);
         tracing::Span::current().record("cache", status.label());

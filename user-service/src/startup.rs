@@ -160,6 +160,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             "users",
             w2meet_pg::IDLE_CLOSE_AFTER,
         ));
+    if let Some(tracker) = server.state().cache.track_near()? {
+        server = server.with_background(tracker);
+    }
     if let Some(events) = config.events.clone() {
         server = server.with_background(crate::events::consume_forever(consumer, events));
     }

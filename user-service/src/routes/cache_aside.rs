@@ -1,14 +1,14 @@
 //! The original W2Meet cache-aside endpoints, kept for its clients.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use w2meet_platform::auth::{Auth, Caller};
 use w2meet_platform::error::{ErrorBody, Path, Query};
 
-use super::users::{X_CACHE, parse_email};
+use super::users::{parse_email, set_cache_headers};
 use crate::domain::{AvailabilityRecord, Email};
 use crate::error::{PATH_EMAIL, UserError};
 use crate::service::Users;
@@ -82,7 +82,6 @@ async fn read(
         }
         .into_response(),
     };
-    res.headers_mut()
-        .insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
+    set_cache_headers(res.headers_mut(), cache);
     Ok(res)
 }

@@ -22,6 +22,8 @@ pub const MAX_BATCH: usize = 1000;
 pub const MAX_BATCH_BODY_BYTES: usize = MAX_BATCH * (254 + 3) + 1024;
 
 pub static X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+/// On hits: `near` (this process's memory) or `redis`.
+pub static X_CACHE_LAYER: HeaderName = HeaderName::from_static("x-cache-layer");
 
 /// A user with its `ETag` (the version) and, for reads, `X-Cache`.
 pub(crate) fn user_response(
@@ -34,10 +36,20 @@ pub(crate) fn user_response(
         res.headers_mut().insert(header::ETAG, etag);
     }
     if let Some(c) = cache {
-        res.headers_mut()
-            .insert(&X_CACHE, HeaderValue::from_static(c.as_str()));
+        set_cache_headers(res.headers_mut(), c);
     }
     res
+}
+
+/// `X-Cache`, and on hits `X-Cache-Layer`.
+pub(crate) fn set_cache_headers(headers: &mut axum::http::HeaderMap, status: CacheStatus) {
+    headers.insert(&X_CACHE, HeaderValue::from_static(status.as_str()));
+    let layer = match status {
+        CacheStatus::NearHit => "near",
+        CacheStatus::Hit => "redis",
+        CacheStatus::Miss | CacheStatus::Bypass => return,
+    };
+    headers.insert(&X_CACHE_LAYER, HeaderValue::from_static(layer));
 }
 
 pub(crate) fn parse_email(raw: &str, loc: &[&str]) -> Result<Email, UserError> {
@@ -90,8 +102,7 @@ pub async fn get_user(
                 emails: vec![email.to_string()],
             }
             .into_response();
-            res.headers_mut()
-                .insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
+            set_cache_headers(res.headers_mut(), cache);
             Ok(res)
         }
     }
@@ -287,7 +298,6 @@ async fn batch(
         hidden,
     })
     .into_response();
-    res.headers_mut()
-        .insert(&X_CACHE, HeaderValue::from_static(cache.as_str()));
+    set_cache_headers(res.headers_mut(), cache);
     Ok(res)
 }

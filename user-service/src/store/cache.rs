@@ -32,6 +32,13 @@
 //! it re-reads the epoch every `CACHE_EPOCH_REFRESH_MS` anyway, which bounds
 //! how long an idle replica could miss an epoch change.
 //!
+//! # The near cache in front
+//! With `NEAR_CACHE_LAG_MS` and `NEAR_CACHE_MAX_BYTES` set, hits are also
+//! kept in this process ([`super::near`]), served without a round trip while
+//! Redis's invalidation pushes are confirmed current; every write then waits
+//! the lag after its invalidation, so a write that returned is never
+//! overtaken by a near hit on any replica.
+//!
 //! # Failing fast
 //! After a Redis error the cache is skipped for `REDIS_RETRY_AFTER_MS`
 //! (a small circuit breaker), so an outage costs reads nothing but the
@@ -44,6 +51,7 @@ use std::time::{Duration, Instant};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisError};
 
+use super::near::{NearCache, NearConfig, Ticket};
 use crate::domain::Profile;
 
 /// The marker stored for "no such user" (never valid JSON for a user).
@@ -85,12 +93,16 @@ pub struct CacheConfig {
     /// `TLS_CA_FILE`: with a `rediss://` URL, the CA (PEM) the server's
     /// certificate must chain to instead of the bundled public roots.
     pub ca_file: Option<std::path::PathBuf>,
+    /// The per-process near cache in front of Redis, and the lag writes wait.
+    pub near: NearConfig,
 }
 
 /// What the cache knows about one user.
 #[derive(Debug, Clone)]
 pub enum Lookup {
     Hit(Box<Profile>),
+    /// Served from this process's near cache, no round trip.
+    NearHit(Box<Profile>),
     /// Recently looked up and not found.
     KnownMissing,
     /// Not cached; `generation` is the invalidation counter read with it, to hand
@@ -122,25 +134,42 @@ struct Inner {
     /// Redis errors so far; an epoch read counts only if none happened
     /// while it ran.
     failures: AtomicU64,
+    /// Hits kept in this process, when configured.
+    near: Option<NearCache>,
+}
+
+/// A client of `cfg.url`; RESP3 for the near cache's tracking connection.
+/// `rediss://` is TLS (rustls): verified against the bundled public roots,
+/// or against TLS_CA_FILE's CA when one is given.
+fn redis_client(cfg: &CacheConfig, resp3: bool) -> anyhow::Result<redis::Client> {
+    use redis::IntoConnectionInfo;
+    let mut info = cfg.url.as_str().into_connection_info()?;
+    if resp3 {
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        info = info.set_redis_settings(settings);
+    }
+    Ok(match &cfg.ca_file {
+        Some(ca) if cfg.url.starts_with("rediss://") => redis::Client::build_with_tls(
+            info,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(
+                    std::fs::read(ca)
+                        .map_err(|e| anyhow::anyhow!("TLS_CA_FILE {}: {e}", ca.display()))?,
+                ),
+            },
+        )?,
+        _ => redis::Client::open(info)?,
+    })
 }
 
 impl Cache {
     pub fn new(cfg: CacheConfig) -> anyhow::Result<Cache> {
-        // `rediss://` is TLS (rustls): verified against the bundled public
-        // roots, or against TLS_CA_FILE's CA when one is given.
-        let client = match &cfg.ca_file {
-            Some(ca) if cfg.url.starts_with("rediss://") => redis::Client::build_with_tls(
-                cfg.url.as_str(),
-                redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(
-                        std::fs::read(ca)
-                            .map_err(|e| anyhow::anyhow!("TLS_CA_FILE {}: {e}", ca.display()))?,
-                    ),
-                },
-            )?,
-            _ => redis::Client::open(cfg.url.as_str())?,
-        };
+        let client = redis_client(&cfg, false)?;
+        let near = NearCache::new(cfg.near, &cfg.prefix, cfg.ttl);
         let manager_cfg = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(cfg.connect_timeout))
             .set_response_timeout(Some(cfg.response_timeout))
@@ -155,8 +184,30 @@ impl Cache {
                 epoch: AtomicI64::new(0),
                 epoch_fresh: AtomicBool::new(false),
                 failures: AtomicU64::new(0),
+                near,
             }),
         })
+    }
+
+    /// The near cache, when this replica keeps one.
+    pub fn near(&self) -> Option<&NearCache> {
+        self.inner.near.as_ref()
+    }
+
+    /// The near cache's tracking loop (runs beside the server), if any.
+    pub fn track_near(
+        &self,
+    ) -> anyhow::Result<Option<impl std::future::Future<Output = ()> + Send + 'static>> {
+        let Some(near) = self.inner.near.clone() else {
+            return Ok(None);
+        };
+        let client = redis_client(&self.inner.cfg, true)?;
+        let cfg = &self.inner.cfg;
+        Ok(Some(near.track_forever(
+            client,
+            cfg.response_timeout.max(cfg.connect_timeout),
+            cfg.retry_after,
+        )))
     }
 
     pub fn config(&self) -> &CacheConfig {
@@ -225,43 +276,64 @@ impl Cache {
         format!("{}generation:{email}", self.inner.cfg.prefix)
     }
 
-    /// Looks many users up in one round trip (`MGET` of entries and counters).
+    /// Looks many users up: from the near cache where it may serve, the
+    /// rest in one round trip (`MGET` of entries and counters); Redis hits are
+    /// admitted to the near cache.
     pub async fn lookup_many(&self, emails: &[&str]) -> Result<Vec<Lookup>, RedisError> {
         let epoch = self.epoch();
-        let keys: Vec<String> = emails
+        let mut found: Vec<Option<Lookup>> = vec![None; emails.len()];
+        // (index, ticket) of each email Redis is asked for.
+        let mut asked: Vec<(usize, Option<Ticket>)> = Vec::with_capacity(emails.len());
+        match &self.inner.near {
+            Some(near) => {
+                let serving = near.serving();
+                for (i, email) in emails.iter().enumerate() {
+                    match serving.then(|| near.get(email, epoch)).flatten() {
+                        Some(user) => found[i] = Some(Lookup::NearHit(Box::new(user))),
+                        None => asked.push((i, near.ticket(email))),
+                    }
+                }
+            }
+            None => asked.extend((0..emails.len()).map(|i| (i, None))),
+        }
+        if asked.is_empty() {
+            return Ok(found.into_iter().flatten().collect());
+        }
+        let keys: Vec<String> = asked
             .iter()
-            .map(|e| self.entry_key(epoch, e))
-            .chain(emails.iter().map(|e| self.gen_key(e)))
+            .map(|(i, _)| self.entry_key(epoch, emails[*i]))
+            .chain(asked.iter().map(|(i, _)| self.gen_key(emails[*i])))
             .collect();
         let mut conn = self.inner.conn.clone();
         let values: Vec<Option<String>> = conn.mget(&keys).await?;
-        let (entries, gens) = values.split_at(emails.len());
-        Ok(entries
-            .iter()
-            .zip(gens)
-            .map(|(entry, generation)| {
-                let current = generation.as_deref().unwrap_or_default();
-                // Written under the current generation, else dead: a write's
-                // increment has landed since (or the entry is unreadable).
-                let payload = entry
-                    .as_deref()
-                    .and_then(|e| e.split_once(GENERATION_SEPARATOR))
-                    .filter(|(written_under, _)| *written_under == current)
-                    .map(|(_, payload)| payload);
-                match payload {
-                    Some(NEGATIVE) => Lookup::KnownMissing,
-                    Some(json) => match serde_json::from_str(json) {
-                        Ok(user) => Lookup::Hit(Box::new(user)),
-                        Err(_) => Lookup::Miss {
-                            generation: current.to_owned(),
-                        },
-                    },
-                    None => Lookup::Miss {
-                        generation: current.to_owned(),
-                    },
-                }
-            })
-            .collect())
+        let (entries, gens) = values.split_at(asked.len());
+        for (((i, ticket), entry), generation) in asked.into_iter().zip(entries).zip(gens) {
+            let current = generation.as_deref().unwrap_or_default();
+            // Written under the current generation, else dead: a write's
+            // increment has landed since (or the entry is unreadable).
+            let payload = entry
+                .as_deref()
+                .and_then(|e| e.split_once(GENERATION_SEPARATOR))
+                .filter(|(written_under, _)| *written_under == current)
+                .map(|(_, payload)| payload);
+            let miss = || Lookup::Miss {
+                generation: current.to_owned(),
+            };
+            found[i] = Some(match payload {
+                Some(NEGATIVE) => Lookup::KnownMissing,
+                Some(json) => match serde_json::from_str::<Profile>(json) {
+                    Ok(user) => {
+                        if let (Some(near), Some(ticket)) = (&self.inner.near, ticket) {
+                            near.admit(ticket, emails[i], epoch, user.clone(), json.len());
+                        }
+                        Lookup::Hit(Box::new(user))
+                    }
+                    Err(_) => miss(),
+                },
+                None => miss(),
+            });
+        }
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// Fills entries after database reads (`None` = not found), each only if
@@ -310,7 +382,13 @@ impl Cache {
             pipe.del(self.entry_key(epoch, email)).ignore();
         }
         let mut conn = self.inner.conn.clone();
-        pipe.query_async::<()>(&mut conn).await
+        pipe.query_async::<()>(&mut conn).await?;
+        // Every replica's near cache has applied the increments' pushes, or
+        // has stopped serving, once this has passed (see `near`).
+        if let Some(wait) = self.inner.cfg.near.write_wait() {
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
     }
 
     pub async fn ping(&self) -> Result<(), RedisError> {

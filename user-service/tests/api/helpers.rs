@@ -11,7 +11,7 @@ use user_service::service::accounts::Lifetimes;
 use user_service::store::limits::{Limit, LoginLimits};
 use w2meet_platform::auth::ServiceToken;
 
-use user_service::store::{CacheConfig, DbConfig};
+use user_service::store::{CacheConfig, DbConfig, NearConfig};
 use w2meet_platform::http::HttpLimits;
 
 /// A running user-service on an ephemeral port, with its own schema and
@@ -45,6 +45,8 @@ pub struct Options {
     pub login_limits: Option<LoginLimits>,
     /// `TLS_CA_FILE`: the CA a private TLS server's certificate chains to.
     pub tls_ca: Option<std::path::PathBuf>,
+    /// The near cache (default: on, 10 ms lag).
+    pub near: Option<NearConfig>,
 }
 
 /// Auth settings for one test app: its own signing key and service
@@ -105,6 +107,11 @@ pub fn test_config(
             retry_after: Duration::from_millis(200),
             epoch_refresh: Duration::from_millis(100),
             ca_file: opts.tls_ca.clone(),
+            // On in every test: each cache property is proven with it.
+            near: opts.near.unwrap_or(NearConfig {
+                max_bytes: 4 * 1024 * 1024,
+                lag: Duration::from_millis(10),
+            }),
         },
         http: HttpLimits::default(),
         auth: auth.clone(),

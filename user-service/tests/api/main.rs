@@ -7,5 +7,6 @@ mod cache;
 mod dated;
 mod faults;
 mod helpers;
+mod near;
 mod tls;
 mod users;
