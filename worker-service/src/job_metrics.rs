@@ -25,6 +25,7 @@ pub const DUPLICATES: &str = "jobs_duplicate_deliveries_total";
 pub const QUEUE_DEPTH: &str = "jobs_queue_depth";
 pub const LATENCY: &str = "job_latency_seconds";
 pub const ATTEMPT_DURATION: &str = "job_attempt_duration_seconds";
+pub const INSERT_BATCH: &str = "job_insert_batch_size";
 
 /// Registers descriptions so `/metrics` lists the series before the first
 /// job (dashboards and tests can find a zero).
@@ -54,6 +55,7 @@ pub fn describe() {
         metrics::Unit::Seconds,
         "Duration of one attempt"
     );
+    metrics::describe_histogram!(INSERT_BATCH, "Submissions stored by one INSERT (coalesced)");
 }
 
 pub fn seconds(d: Duration) -> f64 {

@@ -6,6 +6,14 @@
 //! confirm, the row is marked `failed` ("could not be enqueued") before the
 //! 503, so nothing claims to be queued; a retry with the same
 //! `Idempotency-Key` re-enqueues that same job.
+//!
+//! Concurrent submits share round trips: submits without an
+//! `Idempotency-Key` are stored by one multi-row `INSERT` per batch (one
+//! commit for all of them, [`crate::store::batch`]), their publishes share
+//! the one confirm-mode channel (the broker confirms them together), and the
+//! confirms are recorded in batches off the request path — recording one is
+//! bookkeeping for the abandoned-job sweep, not part of the promise. 202
+//! still means: the row is committed and the broker confirmed the message.
 
 use std::sync::Arc;
 
@@ -16,10 +24,19 @@ use crate::broker::{Broker, headers};
 use crate::domain::{JobMessage, JobStatus, Submission};
 use crate::error::TaskError;
 use crate::job_metrics;
-use crate::store::{Inserted, JobRecord, JobStore, NewJob};
+use crate::store::{Batcher, Draft, Inserted, JobRecord, JobStore, NewJob, StoreError};
 
 /// Why an enqueue failed, as stored on the job.
 pub const ENQUEUE_FAILED: &str = "could not be enqueued: the message broker is unavailable";
+
+/// The most submits one `INSERT` stores.
+const INSERT_BATCH_MAX: usize = 256;
+
+/// Inserts in flight at once: while one batch commits, the next forms.
+const INSERT_WORKERS: usize = 4;
+
+/// The most confirms one `UPDATE` records.
+const CONFIRM_BATCH_MAX: usize = 1024;
 
 /// The API's state: cheap to clone.
 #[derive(Clone)]
@@ -27,6 +44,10 @@ pub struct Tasks {
     pub store: JobStore,
     /// Shared by every request: one connection, one confirm-mode channel.
     pub broker: Arc<Broker>,
+    /// Submits without an idempotency key, stored a batch per statement.
+    inserts: Batcher<Draft, Result<JobRecord, StoreError>>,
+    /// Broker confirms to record, a batch per statement, not awaited.
+    confirms: Batcher<Uuid, ()>,
 }
 
 /// How often a repeated submission re-reads the first one's row.
@@ -52,6 +73,38 @@ pub struct Accepted {
 }
 
 impl Tasks {
+    /// Starts the batching workers (they stop with the last clone).
+    pub fn new(store: JobStore, broker: Arc<Broker>) -> Tasks {
+        let for_inserts = store.clone();
+        let inserts = Batcher::spawn(INSERT_WORKERS, INSERT_BATCH_MAX, move |drafts| {
+            let store = for_inserts.clone();
+            async move { insert_batch(&store, drafts).await }
+        });
+        let for_confirms = store.clone();
+        let confirms = Batcher::spawn(1, CONFIRM_BATCH_MAX, move |ids: Vec<Uuid>| {
+            let store = for_confirms.clone();
+            async move {
+                // The broker has these jobs; failing to note it is harmless
+                // (the column only matters for the abandoned-job sweep,
+                // which then publishes a duplicate the consumers ignore).
+                if let Err(e) = store.mark_many_published(&ids).await {
+                    tracing::warn!(
+                        error = &e as &dyn std::error::Error,
+                        jobs = ids.len(),
+                        "could not record the confirms"
+                    );
+                }
+                vec![(); ids.len()]
+            }
+        });
+        Tasks {
+            store,
+            broker,
+            inserts,
+            confirms,
+        }
+    }
+
     pub async fn submit(
         &self,
         case_id: &str,
@@ -69,7 +122,12 @@ impl Tasks {
             submitter,
             book: submission.book(),
         };
-        let job = match self.store.insert(&new).await? {
+        let inserted = match idempotency_key {
+            // Nothing to look up on a conflict: coalesced with other submits.
+            None => Inserted::Created(self.insert_coalesced(&new).await?),
+            Some(_) => self.store.insert(&new).await?,
+        };
+        let job = match inserted {
             Inserted::Created(job) => job,
             Inserted::Existing(job) => {
                 if &job.request != submission.request()
@@ -151,6 +209,23 @@ impl Tasks {
         }
     }
 
+    /// Stores an unkeyed job in the next insert batch.
+    async fn insert_coalesced(&self, new: &NewJob<'_>) -> Result<JobRecord, StoreError> {
+        let draft = Draft {
+            id: new.id,
+            kind: new.kind.to_owned(),
+            request: new.request.clone(),
+            case_id: new.case_id.to_owned(),
+            callback_url: new.callback_url.map(str::to_owned),
+            submitter: new.submitter.map(str::to_owned),
+            book: new.book.cloned(),
+        };
+        self.inserts
+            .run(draft)
+            .await
+            .unwrap_or_else(|| Err(StoreError::Unavailable("the service is stopping".into())))
+    }
+
     /// Publishes the job's message with a confirm; on success records it.
     async fn publish(&self, job: &JobRecord) -> Result<(), crate::broker::BrokerError> {
         let message = JobMessage::Suggestion {
@@ -160,15 +235,7 @@ impl Tasks {
         let body = serde_json::to_vec(&message).expect("a job message is plain JSON values");
         let hdrs = headers::job_headers(&job.case_id, job.id, 1);
         self.broker.publish(&body, hdrs).await?;
-        // The broker has the job; failing to note that is harmless (the
-        // column only matters for a failed enqueue).
-        if let Err(e) = self.store.mark_published(job.id).await {
-            tracing::warn!(
-                error = &e as &dyn std::error::Error,
-                job_id = %job.id,
-                "could not record the confirm"
-            );
-        }
+        self.confirms.send(job.id).await;
         Ok(())
     }
 
@@ -242,6 +309,36 @@ impl Tasks {
                     .set(f64::from(dead));
             }
             Err(e) => tracing::debug!(error = %e, "queue depth unavailable"),
+        }
+    }
+}
+
+/// One batch of unkeyed submits: one `INSERT`. If the statement itself is
+/// refused (a query error, not an outage), each job is tried alone so that
+/// one bad row fails only its own submit.
+async fn insert_batch(store: &JobStore, drafts: Vec<Draft>) -> Vec<Result<JobRecord, StoreError>> {
+    metrics::histogram!(job_metrics::INSERT_BATCH).record(drafts.len() as f64);
+    match store.insert_many(&drafts).await {
+        Ok(jobs) => jobs.into_iter().map(Ok).collect(),
+        Err(StoreError::Unavailable(e)) => {
+            let why = e.to_string();
+            drafts
+                .iter()
+                .map(|_| Err(StoreError::Unavailable(why.clone().into())))
+                .collect()
+        }
+        Err(e) if drafts.len() == 1 => vec![Err(e)],
+        Err(_) => {
+            let mut out = Vec::with_capacity(drafts.len());
+            for draft in drafts {
+                out.push(
+                    store
+                        .insert_many(std::slice::from_ref(&draft))
+                        .await
+                        .map(|mut jobs| jobs.remove(0)),
+                );
+            }
+            out
         }
     }
 }

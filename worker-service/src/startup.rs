@@ -91,10 +91,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         topology(&config),
         config.amqp.timeout,
     );
-    let tasks = Tasks {
-        store,
-        broker: Arc::new(broker),
-    };
+    let tasks = Tasks::new(store, Arc::new(broker));
     let (depth, sweeper) = (tasks.clone(), tasks.clone());
     let pool = tasks.store.pool();
     let interval = config.amqp.depth_interval;

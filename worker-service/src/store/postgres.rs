@@ -112,6 +112,19 @@ pub struct NewJob<'a> {
     pub book: Option<&'a Value>,
 }
 
+/// A job without an idempotency key, owned, for a coalesced insert
+/// ([`JobStore::insert_many`]).
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub id: Uuid,
+    pub kind: String,
+    pub request: Value,
+    pub case_id: String,
+    pub callback_url: Option<String>,
+    pub submitter: Option<String>,
+    pub book: Option<Value>,
+}
+
 /// How an insert ended.
 pub enum Inserted {
     Created(JobRecord),
@@ -213,13 +226,68 @@ impl JobStore {
         Ok(client.query_opt(&stmt, &[&id]).await?.as_ref().map(record))
     }
 
+    /// Stores many jobs in one statement — one transaction, one commit —
+    /// and returns them in the order given.
+    pub async fn insert_many(&self, jobs: &[Draft]) -> Result<Vec<JobRecord>, StoreError> {
+        let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+        let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
+        let requests: Vec<&Value> = jobs.iter().map(|j| &j.request).collect();
+        let cases: Vec<&str> = jobs.iter().map(|j| j.case_id.as_str()).collect();
+        let callbacks: Vec<Option<&str>> = jobs.iter().map(|j| j.callback_url.as_deref()).collect();
+        let submitters: Vec<Option<&str>> = jobs.iter().map(|j| j.submitter.as_deref()).collect();
+        let books: Vec<Option<&Value>> = jobs.iter().map(|j| j.book.as_ref()).collect();
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "INSERT INTO jobs (id, kind, status, request, case_id, callback_url, submitter, book)
+                 SELECT id, kind, 'queued', request, case_id, callback_url, submitter, book
+                 FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+                      AS t(id, kind, request, case_id, callback_url, submitter, book)
+                 RETURNING {COLUMNS}"
+            ))
+            .await?;
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &ids,
+                    &kinds,
+                    &requests,
+                    &cases,
+                    &callbacks,
+                    &submitters,
+                    &books,
+                ],
+            )
+            .await?;
+        let mut by_id: std::collections::HashMap<Uuid, JobRecord> = rows
+            .iter()
+            .map(|row| {
+                let job = record(row);
+                (job.id, job)
+            })
+            .collect();
+        ids.iter()
+            .map(|id| {
+                by_id.remove(id).ok_or_else(|| {
+                    StoreError::Unavailable("a job of the batch was not returned".into())
+                })
+            })
+            .collect()
+    }
+
     /// Records the broker's confirm.
     pub async fn mark_published(&self, id: Uuid) -> Result<(), StoreError> {
+        self.mark_many_published(&[id]).await
+    }
+
+    /// Records the broker's confirms of many jobs in one statement.
+    pub async fn mark_many_published(&self, ids: &[Uuid]) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
             .execute(
-                "UPDATE jobs SET published_at = now() WHERE id = $1 AND published_at IS NULL",
-                &[&id],
+                "UPDATE jobs SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL",
+                &[&ids],
             )
             .await?;
         Ok(())

@@ -176,6 +176,19 @@ impl TestEnv {
         }
     }
 
+    /// One number from the job table: `sql` with `{schema}` replaced.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let (client, conn) = tokio_postgres::connect(&self.schema.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .query_one(&sql.replace("{schema}", &self.schema.name), &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+
     /// Every job's status, straight from the table.
     pub async fn statuses(&self) -> Vec<(String, String, i32)> {
         let (client, conn) = tokio_postgres::connect(&self.schema.url, tokio_postgres::NoTls)

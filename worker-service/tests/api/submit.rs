@@ -302,3 +302,81 @@ async fn health_metrics_and_docs_are_served() {
     assert_eq!(api.get("/docs").await.status(), 200);
     assert_error(api.get("/nowhere").await, 404).await;
 }
+
+/// Submits without a key are coalesced: concurrent ones share one
+/// `INSERT` (rows of one statement share its transaction's `now()`), and
+/// each is still stored, enqueued once, and answered with its own job.
+#[tokio::test]
+async fn concurrent_unkeyed_submits_share_inserts_and_each_is_stored_and_enqueued_once() {
+    let stub = Stub::start(vec![]).await;
+    let env = TestEnv::new(&stub.url).await;
+    let api = spawn_app(env.config.clone()).await;
+    let calls: Vec<_> = (0..64)
+        .map(|i| {
+            let req = api
+                .http
+                .post(api.url("/tasks"))
+                .header("Case-ID", format!("batch-{i}"))
+                .json(&pair())
+                .send();
+            tokio::spawn(async move {
+                let res = req.await.unwrap();
+                assert_eq!(res.status(), 202);
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(body["case_id"], format!("batch-{i}"), "its own job");
+                body["job_id"].as_str().unwrap().to_owned()
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for call in calls {
+        ids.push(call.await.unwrap());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 64, "64 distinct jobs");
+    assert_eq!(env.statuses().await.len(), 64);
+    assert_eq!(
+        message_count(&env.queue.url, &env.queue.name).await,
+        Some(64),
+        "each enqueued once"
+    );
+    let statements = env
+        .scalar("SELECT count(DISTINCT created_at) FROM {schema}.jobs")
+        .await;
+    assert!(
+        statements < 64,
+        "64 concurrent submits took {statements} inserts"
+    );
+    // The confirms are recorded too (in batches, after the answers).
+    let recorded = test_support::wait_until(std::time::Duration::from_secs(5), || async {
+        env.scalar("SELECT count(*) FROM {schema}.jobs WHERE published_at IS NOT NULL")
+            .await
+            == 64
+    })
+    .await;
+    assert!(recorded, "every confirm is recorded");
+}
+
+#[tokio::test]
+async fn with_the_broker_down_coalesced_submits_all_get_503_and_none_stays_queued() {
+    let stub = Stub::start(vec![]).await;
+    let mut env = TestEnv::new(&stub.url).await;
+    env.config.amqp.url = format!(
+        "amqp://guest:guest@127.0.0.1:{}/%2f",
+        test_support::free_port()
+    );
+    let api = spawn_app(env.config.clone()).await;
+    let calls: Vec<_> = (0..20)
+        .map(|_| api.http.post(api.url("/tasks")).json(&pair()).send())
+        .collect();
+    for res in futures::future::join_all(calls).await {
+        assert_error(res.unwrap(), 503).await;
+    }
+    let stored = env.statuses().await;
+    assert_eq!(stored.len(), 20);
+    assert!(
+        stored.iter().all(|(_, status, _)| status == "failed"),
+        "{stored:?}"
+    );
+}
