@@ -107,7 +107,7 @@ mod tests {
             assert_eq!(result, Some(i * 10));
         }
         let n = batches.load(Ordering::SeqCst);
-        assert!(n < 50 && n >= 1, "50 concurrent items took {n} batches");
+        assert!((1..50).contains(&n), "50 concurrent items took {n} batches");
     }
 
     #[tokio::test]
