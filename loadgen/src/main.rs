@@ -2,6 +2,7 @@
 
 mod cpu;
 mod hops;
+mod pgfloor;
 mod plot;
 mod report;
 mod rng;
@@ -27,15 +28,19 @@ usage: loadgen --gateway URL [options]
   --gateway URL            the nginx gateway (required)
   --direct-user URLS       user-service replicas, comma-separated (floor: bypass the gateway)
   --redis URL              Redis (floor: GET round trip)   --redis-key-prefix P  (keys this run owns)
+  --proxy-floor URL        nginx proxying to a static upstream (floor for a proxied read)
+  --pg-floor URL           a PostgreSQL database this run may write (floor: pgbench's durable insert)
   --out DIR                results folder (default bench-results/<run-name>)
   --run-name NAME          (default: local time, e.g. 2026-11-22T01-02)
   --clients LIST           sweep, default 1,2,4,8,16,32,64
   --sweep LIST             request types swept in closed loop, default
-                           health,direct,redis,cached,uncached,suggest2,suggest50,update,job,mixed
+                           health,proxy,direct,redis,pginsert,cached,uncached,suggest2,suggest50,
+                           update,submit,job,mixed (floors without their option are skipped)
   --mix TYPE=W,...         the mixed workload, default cached=60,suggest2=15,suggest50=5,update=15,job=5
   --open TYPE=RATE,...     open-loop points (total requests/s), default job=500,job=200,cached=2000,suggest2=500
   --open-clients N         clients of each open-loop point (default 100)
-  --submit-clients N       clients of the job-submission throughput point (default 32; 0 = skip)
+  --submit-clients N       an extra job-submission point at N clients (default 0 = none; the
+                           sweep's `submit` measures it at every client count)
   --runs N                 repetitions of everything, medians reported (default 3)
   --warmup SECS            per point (default 0.4)     --duration SECS  per point (default 1.2)
   --users N                shared user pool (default 200)   --quorum K  of 50 (default 35)
@@ -55,6 +60,8 @@ pub struct Config {
     pub direct_user: Vec<String>,
     pub redis: Option<String>,
     pub redis_key_prefix: String,
+    pub proxy_floor: Option<String>,
+    pub pg_floor: Option<String>,
     pub out: PathBuf,
     pub run_name: String,
     pub clients: Vec<usize>,
@@ -99,10 +106,12 @@ fn parse_args() -> Result<Option<(Config, Option<PathBuf>)>> {
         direct_user: vec![],
         redis: None,
         redis_key_prefix: "loadgen:".into(),
+        proxy_floor: None,
+        pg_floor: None,
         out: PathBuf::new(),
         run_name: now,
         clients: vec![1, 2, 4, 8, 16, 32, 64],
-        sweep: "health,direct,redis,cached,uncached,suggest2,suggest50,update,job,mixed"
+        sweep: "health,proxy,direct,redis,pginsert,cached,uncached,suggest2,suggest50,update,submit,job,mixed"
             .split(',')
             .map(str::to_owned)
             .collect(),
@@ -114,7 +123,7 @@ fn parse_args() -> Result<Option<(Config, Option<PathBuf>)>> {
             ("suggest2".into(), 500.0),
         ],
         open_clients: 100,
-        submit_clients: 32,
+        submit_clients: 0,
         runs: 3,
         warmup_s: 0.4,
         duration_s: 1.2,
@@ -151,6 +160,8 @@ fn parse_args() -> Result<Option<(Config, Option<PathBuf>)>> {
             }
             "--redis" => c.redis = Some(v),
             "--redis-key-prefix" => c.redis_key_prefix = v,
+            "--proxy-floor" => c.proxy_floor = Some(v),
+            "--pg-floor" => c.pg_floor = Some(v),
             "--out" => out = Some(PathBuf::from(v)),
             "--run-name" => c.run_name = v,
             "--clients" => c.clients = list(&v)?,
@@ -306,6 +317,8 @@ async fn run(cfg: Config) -> Result<()> {
         },
         redis,
         redis_key: redis_key.clone(),
+        proxy_floor: cfg.proxy_floor.clone(),
+        pg_floor: cfg.pg_floor.clone(),
         pool,
         own,
         tag: tag.clone(),
@@ -324,6 +337,14 @@ async fn run(cfg: Config) -> Result<()> {
         }
         if matches!(w, Workload::One(Kind::RedisGet)) && cfg.redis.is_none() {
             eprintln!("(no --redis: skipping the Redis floor)");
+            continue;
+        }
+        if matches!(w, Workload::One(Kind::ProxyStatic)) && cfg.proxy_floor.is_none() {
+            eprintln!("(no --proxy-floor: skipping the proxy floor)");
+            continue;
+        }
+        if matches!(w, Workload::One(Kind::PgInsert)) && cfg.pg_floor.is_none() {
+            eprintln!("(no --pg-floor: skipping the insert floor)");
             continue;
         }
         sweep.push(w);
@@ -449,6 +470,9 @@ async fn run(cfg: Config) -> Result<()> {
             .arg(&redis_key)
             .query_async(&mut conn)
             .await;
+    }
+    if let Some(url) = &cfg.pg_floor {
+        pgfloor::cleanup(url).await;
     }
     let failed = workload::delete_users(&http, &cfg.gateway, &everyone).await;
     if failed > 0 {

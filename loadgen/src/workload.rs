@@ -15,10 +15,17 @@ use crate::stats::Recorder;
 pub enum Kind {
     /// Floor: nginx answering `GET /health` itself.
     Health,
+    /// Floor: an nginx like the gateway proxying, with keepalive, to a
+    /// static upstream (another nginx returning a user-sized body): the
+    /// least any proxied read can cost.
+    ProxyStatic,
     /// Floor: the cached read sent straight to a user-service port.
     DirectCachedRead,
     /// Floor: one Redis `GET` round trip.
     RedisGet,
+    /// Floor: pgbench's single-row durable `INSERT … COMMIT` into the
+    /// stack's PostgreSQL — the least a durable job can cost.
+    PgInsert,
     /// `GET /users/user-avail/cache-aside/{email}` (a cache hit).
     CachedRead,
     /// The same read right after a `PUT` of that user (a cache miss); only
@@ -36,10 +43,12 @@ pub enum Kind {
     JobSubmit,
 }
 
-pub const ALL_KINDS: [Kind; 10] = [
+pub const ALL_KINDS: [Kind; 12] = [
     Kind::Health,
+    Kind::ProxyStatic,
     Kind::DirectCachedRead,
     Kind::RedisGet,
+    Kind::PgInsert,
     Kind::CachedRead,
     Kind::UncachedRead,
     Kind::Suggest2,
@@ -53,6 +62,8 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Health => "floor_nginx_health",
+            Kind::ProxyStatic => "floor_nginx_proxy",
+            Kind::PgInsert => "floor_pg_insert",
             Kind::DirectCachedRead => "floor_direct_cached_read",
             Kind::RedisGet => "floor_redis_get",
             Kind::CachedRead => "cached_read",
@@ -77,6 +88,8 @@ impl Kind {
     fn short(self) -> &'static str {
         match self {
             Kind::Health => "health",
+            Kind::ProxyStatic => "proxy",
+            Kind::PgInsert => "pginsert",
             Kind::DirectCachedRead => "direct",
             Kind::RedisGet => "redis",
             Kind::CachedRead => "cached",
@@ -148,6 +161,10 @@ pub struct Ctx {
     pub direct_user: Vec<String>,
     pub redis: Option<redis::Client>,
     pub redis_key: String,
+    /// The proxy floor's URL (`--proxy-floor`).
+    pub proxy_floor: Option<String>,
+    /// The durable-insert floor's database (`--pg-floor`).
+    pub pg_floor: Option<String>,
     /// The shared pool of users read and grouped.
     pub pool: Vec<String>,
     /// One private user per client slot (updated and re-read only by it).
@@ -206,6 +223,10 @@ struct ClientState {
 /// Runs one point: `clients` tasks for warm-up + duration; returns the
 /// merged measurements and the measured seconds.
 pub async fn run_point(ctx: Arc<Ctx>, spec: &PointSpec) -> Result<(Recorder, f64)> {
+    if matches!(spec.workload, Workload::One(Kind::PgInsert)) {
+        let url = ctx.pg_floor.as_deref().context("the insert floor needs --pg-floor")?;
+        return crate::pgfloor::run(url, spec).await;
+    }
     let label = spec.label();
     let start = Instant::now() + Duration::from_millis(20);
     let measure_from = start + spec.warmup;
@@ -305,6 +326,13 @@ async fn exec(ctx: &Ctx, st: &mut ClientState, rec: &mut Recorder, kind: Kind, t
                 .map(|_| t0.elapsed())
         }
         Kind::RedisGet => redis_get(ctx, st).await.map(|_| t0.elapsed()),
+        Kind::ProxyStatic => match &ctx.proxy_floor {
+            Some(url) => get_ok(ctx, url, &case_id, rec, kind)
+                .await
+                .map(|_| t0.elapsed()),
+            None => Err("the proxy floor needs --proxy-floor".to_owned()),
+        },
+        Kind::PgInsert => Err("pgbench runs the insert floor as a point of its own".to_owned()),
         Kind::CachedRead => {
             let email = &ctx.pool[st.rng.below(ctx.pool.len())];
             let url = format!("{}/users/user-avail/cache-aside/{email}", ctx.gateway);
