@@ -224,7 +224,10 @@ struct ClientState {
 /// merged measurements and the measured seconds.
 pub async fn run_point(ctx: Arc<Ctx>, spec: &PointSpec) -> Result<(Recorder, f64)> {
     if matches!(spec.workload, Workload::One(Kind::PgInsert)) {
-        let url = ctx.pg_floor.as_deref().context("the insert floor needs --pg-floor")?;
+        let url = ctx
+            .pg_floor
+            .as_deref()
+            .context("the insert floor needs --pg-floor")?;
         return crate::pgfloor::run(url, spec).await;
     }
     let label = spec.label();

@@ -24,6 +24,7 @@ use crate::broker::{Broker, headers};
 use crate::domain::{JobMessage, JobStatus, Submission};
 use crate::error::TaskError;
 use crate::job_metrics;
+use crate::store::batch::each_or_alone;
 use crate::store::{Batcher, Draft, Inserted, JobRecord, JobStore, NewJob, StoreError};
 
 /// Why an enqueue failed, as stored on the job.
@@ -313,32 +314,13 @@ impl Tasks {
     }
 }
 
-/// One batch of unkeyed submits: one `INSERT`. If the statement itself is
-/// refused (a query error, not an outage), each job is tried alone so that
-/// one bad row fails only its own submit.
+/// One batch of unkeyed submits: one `INSERT`.
 async fn insert_batch(store: &JobStore, drafts: Vec<Draft>) -> Vec<Result<JobRecord, StoreError>> {
     metrics::histogram!(job_metrics::INSERT_BATCH).record(drafts.len() as f64);
-    match store.insert_many(&drafts).await {
-        Ok(jobs) => jobs.into_iter().map(Ok).collect(),
-        Err(StoreError::Unavailable(e)) => {
-            let why = e.to_string();
-            drafts
-                .iter()
-                .map(|_| Err(StoreError::Unavailable(why.clone().into())))
-                .collect()
-        }
-        Err(e) if drafts.len() == 1 => vec![Err(e)],
-        Err(_) => {
-            let mut out = Vec::with_capacity(drafts.len());
-            for draft in drafts {
-                out.push(
-                    store
-                        .insert_many(std::slice::from_ref(&draft))
-                        .await
-                        .map(|mut jobs| jobs.remove(0)),
-                );
-            }
-            out
-        }
-    }
+    each_or_alone(&drafts, |batch| {
+        // Owned (a cheap clone), so the future borrows only the batch.
+        let store = store.clone();
+        Box::pin(async move { store.insert_many(batch).await })
+    })
+    .await
 }

@@ -25,7 +25,7 @@ use crate::consumer::{Consumer, JobContext};
 use crate::routes::{health, tasks};
 use crate::service::Tasks;
 use crate::state::AppState;
-use crate::store::{JobStore, MigrateMode};
+use crate::store::{JobStore, JobWrites, MigrateMode};
 
 /// How long start-up waits for PostgreSQL.
 const STARTUP_WAIT: Duration = Duration::from_secs(30);
@@ -163,8 +163,10 @@ impl ConsumerApp {
     /// may be down: the consumer connects when it can.
     pub async fn build(config: Config) -> anyhow::Result<ConsumerApp> {
         crate::job_metrics::describe();
+        let store = job_store(&config).await?;
         let ctx = JobContext {
-            store: job_store(&config).await?,
+            writes: JobWrites::new(&store),
+            store,
             suggestions: SuggestionClient::new(&config.suggestion, config.service_token.clone())?,
             meetings: MeetingClient::new(&config.meetings, config.service_token.clone())?,
             callbacks: Callbacks::new(config.callback.clone())?,

@@ -19,11 +19,13 @@ use crate::config::JobConfig;
 use crate::consumer::booking::{BookingLog, Saga, SagaEnd};
 use crate::domain::{JobKind, JobMessage};
 use crate::job_metrics;
-use crate::store::{Claim, JobRecord, JobStore, StoreError};
+use crate::store::{Claim, JobRecord, JobStore, JobWrites, StoreError};
 
 /// What a consumer needs to run jobs. Shared by its deliveries.
 pub struct JobContext {
     pub store: JobStore,
+    /// Claims and results, coalesced across this consumer's deliveries.
+    pub writes: JobWrites,
     pub suggestions: SuggestionClient,
     /// meeting-service, for auto-book jobs.
     pub meetings: MeetingClient,
@@ -79,7 +81,7 @@ pub async fn process(ctx: &JobContext, msg: &Incoming) -> Outcome {
     let Ok(attempt_i32) = i32::try_from(attempt) else {
         return Outcome::DeadLetter(format!("attempt {attempt} out of range"));
     };
-    let job = match ctx.store.claim(job_id, attempt_i32, msg.redelivered).await {
+    let job = match ctx.writes.claim(job_id, attempt_i32, msg.redelivered).await {
         Err(e) => return Outcome::StoreDown(e),
         Ok(Claim::NotFound) => return Outcome::DeadLetter(format!("no job {job_id}")),
         Ok(Claim::Finished(_)) => return Outcome::Skipped("job already finished"),
@@ -128,7 +130,11 @@ async fn store_outcome(
     computed: Computed,
 ) -> Outcome {
     let stored = match &computed {
-        Computed::Done(result) => ctx.store.succeed(job.id, attempt_i32, result).await,
+        Computed::Done(result) => {
+            ctx.writes
+                .succeed(job.id, attempt_i32, result.clone())
+                .await
+        }
         Computed::Transient(e) if attempt < ctx.policy.max_attempts => {
             tracing::warn!(error = %e, "attempt failed; will retry");
             let reason = format!("attempt {attempt} failed: {e}; retrying");

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use super::StoreError;
+
 /// How many items may wait for a worker before senders wait too.
 const QUEUE: usize = 4096;
 
@@ -77,6 +79,47 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
     /// queue is full).
     pub async fn send(&self, item: T) {
         let _ = self.tx.send((item, None)).await;
+    }
+}
+
+/// A batch statement's future, borrowing the batch.
+pub type BatchFuture<'a, R> =
+    std::pin::Pin<Box<dyn Future<Output = Result<Vec<R>, StoreError>> + Send + 'a>>;
+
+/// Runs `statement` for the whole batch — one round trip, one commit —
+/// and gives each item its result. When the database is unavailable every
+/// item gets that error; when the statement itself is refused (a query
+/// error), each item is tried alone, so one bad row fails only its own
+/// request.
+pub async fn each_or_alone<T, R, F>(items: &[T], statement: F) -> Vec<Result<R, StoreError>>
+where
+    F: for<'a> Fn(&'a [T]) -> BatchFuture<'a, R>,
+{
+    match statement(items).await {
+        Ok(results) => results.into_iter().map(Ok).collect(),
+        Err(StoreError::Unavailable(e)) => {
+            let why = e.to_string();
+            items
+                .iter()
+                .map(|_| Err(StoreError::Unavailable(why.clone().into())))
+                .collect()
+        }
+        Err(e) if items.len() == 1 => vec![Err(e)],
+        Err(_) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(
+                    statement(std::slice::from_ref(item))
+                        .await
+                        .and_then(|mut one| {
+                            one.pop().ok_or_else(|| {
+                                StoreError::Unavailable("the statement returned nothing".into())
+                            })
+                        }),
+                );
+            }
+            out
+        }
     }
 }
 

@@ -382,6 +382,88 @@ impl JobStore {
 
     /// Stores the result of the attempt this consumer claimed. `None` if the
     /// job is no longer that attempt's (someone else finished it).
+    /// Claims many deliveries' attempts in one statement (the rule of
+    /// [`JobStore::claim`] per row), in the order given. Two deliveries of
+    /// one job in the same batch: one claims, the other is `Stale`.
+    pub async fn claim_many(&self, claims: &[(Uuid, i32, bool)]) -> Result<Vec<Claim>, StoreError> {
+        let ids: Vec<Uuid> = claims.iter().map(|c| c.0).collect();
+        let attempts: Vec<i32> = claims.iter().map(|c| c.1).collect();
+        let redelivered: Vec<bool> = claims.iter().map(|c| c.2).collect();
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "UPDATE jobs SET status = 'running', attempts = t.attempt, updated_at = now()
+                 FROM UNNEST($1::uuid[], $2::int[], $3::bool[]) WITH ORDINALITY
+                      AS t(job, attempt, redelivered, n)
+                 WHERE jobs.id = t.job AND jobs.status IN ('queued', 'running')
+                   AND (jobs.attempts < t.attempt OR (t.redelivered AND jobs.attempts = t.attempt))
+                 RETURNING t.n, {COLUMNS}"
+            ))
+            .await?;
+        let rows = client
+            .query(&stmt, &[&ids, &attempts, &redelivered])
+            .await?;
+        let mut out: Vec<Option<Claim>> = (0..claims.len()).map(|_| None).collect();
+        for row in &rows {
+            let n = usize::try_from(row.get::<_, i64>(0) - 1).unwrap_or(usize::MAX);
+            if let Some(slot) = out.get_mut(n) {
+                *slot = Some(Claim::Claimed(Box::new(record(row))));
+            }
+        }
+        if out.iter().any(Option::is_none) {
+            let stmt = client
+                .prepare_cached("SELECT id, status FROM jobs WHERE id = ANY($1)")
+                .await?;
+            let statuses: std::collections::HashMap<Uuid, JobStatus> = client
+                .query(&stmt, &[&ids])
+                .await?
+                .iter()
+                .map(|r| (r.get(0), status_of(r.get(1))))
+                .collect();
+            for (slot, id) in out.iter_mut().zip(&ids) {
+                if slot.is_none() {
+                    *slot = Some(match statuses.get(id) {
+                        None => Claim::NotFound,
+                        Some(s) if s.is_final() => Claim::Finished(*s),
+                        Some(_) => Claim::Stale,
+                    });
+                }
+            }
+        }
+        Ok(out.into_iter().map(|c| c.unwrap_or(Claim::Stale)).collect())
+    }
+
+    /// Stores many attempts' results in one statement (the rule of
+    /// [`JobStore::succeed`] per row), in the order given.
+    pub async fn succeed_many(
+        &self,
+        results: &[(Uuid, i32, Value)],
+    ) -> Result<Vec<Option<JobRecord>>, StoreError> {
+        let ids: Vec<Uuid> = results.iter().map(|r| r.0).collect();
+        let attempts: Vec<i32> = results.iter().map(|r| r.1).collect();
+        let outcomes: Vec<&Value> = results.iter().map(|r| &r.2).collect();
+        let client = self.pool.get().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "UPDATE jobs SET status = 'succeeded', result = t.outcome, error = NULL,
+                        finished_at = now(), updated_at = now()
+                 FROM UNNEST($1::uuid[], $2::int[], $3::jsonb[]) WITH ORDINALITY
+                      AS t(job, attempt, outcome, n)
+                 WHERE jobs.id = t.job AND jobs.status = 'running' AND jobs.attempts = t.attempt
+                 RETURNING t.n, {COLUMNS}"
+            ))
+            .await?;
+        let rows = client.query(&stmt, &[&ids, &attempts, &outcomes]).await?;
+        let mut out: Vec<Option<JobRecord>> = (0..results.len()).map(|_| None).collect();
+        for row in &rows {
+            let n = usize::try_from(row.get::<_, i64>(0) - 1).unwrap_or(usize::MAX);
+            if let Some(slot) = out.get_mut(n) {
+                *slot = Some(record(row));
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn succeed(
         &self,
         id: Uuid,

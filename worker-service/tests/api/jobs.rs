@@ -377,8 +377,10 @@ async fn one_delivery_is_decided_without_a_consumer_loop() {
     let api = spawn_app(env.config.clone()).await;
     let id = api.submit(&pair()).await;
     let c = &env.config;
+    let store = JobStore::new(&c.db).unwrap();
     let ctx = JobContext {
-        store: JobStore::new(&c.db).unwrap(),
+        writes: worker_service::store::JobWrites::new(&store),
+        store,
         suggestions: SuggestionClient::new(&c.suggestion, c.service_token.clone()).unwrap(),
         meetings: MeetingClient::new(&c.meetings, c.service_token.clone()).unwrap(),
         callbacks: Callbacks::new(c.callback.clone()).unwrap(),

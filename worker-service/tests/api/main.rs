@@ -9,3 +9,4 @@ mod helpers;
 mod jobs;
 mod submit;
 mod tls;
+mod writes;
