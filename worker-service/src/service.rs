@@ -7,9 +7,10 @@
 //! 503, so nothing claims to be queued; a retry with the same
 //! `Idempotency-Key` re-enqueues that same job.
 //!
-//! Concurrent submits share round trips: submits without an
-//! `Idempotency-Key` are stored by one multi-row `INSERT` per batch (one
-//! commit for all of them, [`crate::store::batch`]), their publishes share
+//! Concurrent submits share round trips: they are stored by one multi-row
+//! `INSERT … ON CONFLICT (idempotency_key) DO NOTHING` per batch (one commit
+//! for all of them, [`crate::store::batch`]; a submit whose key is taken
+//! then takes the single-row path above), their publishes share
 //! the one confirm-mode channel (the broker confirms them together), and the
 //! confirms are recorded in batches off the request path — recording one is
 //! bookkeeping for the abandoned-job sweep, not part of the promise. 202
@@ -45,8 +46,8 @@ pub struct Tasks {
     pub store: JobStore,
     /// Shared by every request: one connection, one confirm-mode channel.
     pub broker: Arc<Broker>,
-    /// Submits without an idempotency key, stored a batch per statement.
-    inserts: Batcher<Draft, Result<JobRecord, StoreError>>,
+    /// Submits, stored a batch per statement.
+    inserts: Batcher<Draft, Result<Option<JobRecord>, StoreError>>,
     /// Broker confirms to record, a batch per statement, not awaited.
     confirms: Batcher<Uuid, ()>,
 }
@@ -123,10 +124,10 @@ impl Tasks {
             submitter,
             book: submission.book(),
         };
-        let inserted = match idempotency_key {
-            // Nothing to look up on a conflict: coalesced with other submits.
-            None => Inserted::Created(self.insert_coalesced(&new).await?),
-            Some(_) => self.store.insert(&new).await?,
+        let inserted = match self.insert_coalesced(&new).await? {
+            Some(job) => Inserted::Created(job),
+            // The key is taken: the single-row path finds the job it names.
+            None => self.store.insert(&new).await?,
         };
         let job = match inserted {
             Inserted::Created(job) => job,
@@ -210,14 +211,16 @@ impl Tasks {
         }
     }
 
-    /// Stores an unkeyed job in the next insert batch.
-    async fn insert_coalesced(&self, new: &NewJob<'_>) -> Result<JobRecord, StoreError> {
+    /// Stores a job in the next insert batch; `None` if its idempotency key
+    /// is taken.
+    async fn insert_coalesced(&self, new: &NewJob<'_>) -> Result<Option<JobRecord>, StoreError> {
         let draft = Draft {
             id: new.id,
             kind: new.kind.to_owned(),
             request: new.request.clone(),
             case_id: new.case_id.to_owned(),
             callback_url: new.callback_url.map(str::to_owned),
+            idempotency_key: new.idempotency_key.map(str::to_owned),
             submitter: new.submitter.map(str::to_owned),
             book: new.book.cloned(),
         };
@@ -315,7 +318,10 @@ impl Tasks {
 }
 
 /// One batch of unkeyed submits: one `INSERT`.
-async fn insert_batch(store: &JobStore, drafts: Vec<Draft>) -> Vec<Result<JobRecord, StoreError>> {
+async fn insert_batch(
+    store: &JobStore,
+    drafts: Vec<Draft>,
+) -> Vec<Result<Option<JobRecord>, StoreError>> {
     metrics::histogram!(job_metrics::INSERT_BATCH).record(drafts.len() as f64);
     each_or_alone(&drafts, |batch| {
         // Owned (a cheap clone), so the future borrows only the batch.

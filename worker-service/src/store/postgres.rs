@@ -112,7 +112,7 @@ pub struct NewJob<'a> {
     pub book: Option<&'a Value>,
 }
 
-/// A job without an idempotency key, owned, for a coalesced insert
+/// A job about to be stored, owned, for a coalesced insert
 /// ([`JobStore::insert_many`]).
 #[derive(Debug, Clone)]
 pub struct Draft {
@@ -121,6 +121,7 @@ pub struct Draft {
     pub request: Value,
     pub case_id: String,
     pub callback_url: Option<String>,
+    pub idempotency_key: Option<String>,
     pub submitter: Option<String>,
     pub book: Option<Value>,
 }
@@ -227,22 +228,26 @@ impl JobStore {
     }
 
     /// Stores many jobs in one statement — one transaction, one commit —
-    /// and returns them in the order given.
-    pub async fn insert_many(&self, jobs: &[Draft]) -> Result<Vec<JobRecord>, StoreError> {
+    /// and returns them in the order given; `None` where the idempotency key
+    /// was taken (by an earlier job, or by an earlier row of this batch):
+    /// [`JobStore::insert`] then finds the job it names.
+    pub async fn insert_many(&self, jobs: &[Draft]) -> Result<Vec<Option<JobRecord>>, StoreError> {
         let ids: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
         let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
         let requests: Vec<&Value> = jobs.iter().map(|j| &j.request).collect();
         let cases: Vec<&str> = jobs.iter().map(|j| j.case_id.as_str()).collect();
         let callbacks: Vec<Option<&str>> = jobs.iter().map(|j| j.callback_url.as_deref()).collect();
+        let keys: Vec<Option<&str>> = jobs.iter().map(|j| j.idempotency_key.as_deref()).collect();
         let submitters: Vec<Option<&str>> = jobs.iter().map(|j| j.submitter.as_deref()).collect();
         let books: Vec<Option<&Value>> = jobs.iter().map(|j| j.book.as_ref()).collect();
         let client = self.pool.get().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "INSERT INTO jobs (id, kind, status, request, case_id, callback_url, submitter, book)
-                 SELECT id, kind, 'queued', request, case_id, callback_url, submitter, book
-                 FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
-                      AS t(id, kind, request, case_id, callback_url, submitter, book)
+                "INSERT INTO jobs (id, kind, status, request, case_id, callback_url, idempotency_key, submitter, book)
+                 SELECT id, kind, 'queued', request, case_id, callback_url, idempotency_key, submitter, book
+                 FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
+                      AS t(id, kind, request, case_id, callback_url, idempotency_key, submitter, book)
+                 ON CONFLICT (idempotency_key) DO NOTHING
                  RETURNING {COLUMNS}"
             ))
             .await?;
@@ -255,6 +260,7 @@ impl JobStore {
                     &requests,
                     &cases,
                     &callbacks,
+                    &keys,
                     &submitters,
                     &books,
                 ],
@@ -267,13 +273,7 @@ impl JobStore {
                 (job.id, job)
             })
             .collect();
-        ids.iter()
-            .map(|id| {
-                by_id.remove(id).ok_or_else(|| {
-                    StoreError::Unavailable("a job of the batch was not returned".into())
-                })
-            })
-            .collect()
+        Ok(ids.iter().map(|id| by_id.remove(id)).collect())
     }
 
     /// Records the broker's confirm.

@@ -303,22 +303,26 @@ async fn health_metrics_and_docs_are_served() {
     assert_error(api.get("/nowhere").await, 404).await;
 }
 
-/// Submits without a key are coalesced: concurrent ones share one
+/// Submits are coalesced: concurrent ones share one
 /// `INSERT` (rows of one statement share its transaction's `now()`), and
 /// each is still stored, enqueued once, and answered with its own job.
 #[tokio::test]
-async fn concurrent_unkeyed_submits_share_inserts_and_each_is_stored_and_enqueued_once() {
+async fn concurrent_submits_share_inserts_and_each_is_stored_and_enqueued_once() {
     let stub = Stub::start(vec![]).await;
     let env = TestEnv::new(&stub.url).await;
     let api = spawn_app(env.config.clone()).await;
     let calls: Vec<_> = (0..64)
         .map(|i| {
-            let req = api
+            // Half with a key of their own (as the gateway gives every
+            // submission one): keyed and unkeyed share batches.
+            let mut req = api
                 .http
                 .post(api.url("/tasks"))
-                .header("Case-ID", format!("batch-{i}"))
-                .json(&pair())
-                .send();
+                .header("Case-ID", format!("batch-{i}"));
+            if i % 2 == 0 {
+                req = req.header("Idempotency-Key", format!("batch-key-{i}"));
+            }
+            let req = req.json(&pair()).send();
             tokio::spawn(async move {
                 let res = req.await.unwrap();
                 assert_eq!(res.status(), 202);

@@ -21,12 +21,16 @@ async fn store_with_jobs(n: usize) -> (TestEnv, JobStore, Vec<Uuid>, Stub) {
             request: json!({"users": ["a@x.io", "b@x.io"]}),
             case_id: format!("writes-{i}"),
             callback_url: None,
+            idempotency_key: None,
             submitter: None,
             book: None,
         })
         .collect();
     let jobs = store.insert_many(&drafts).await.unwrap();
-    let ids = jobs.iter().map(|j| j.id).collect();
+    let ids = jobs
+        .iter()
+        .map(|j| j.as_ref().expect("stored").id)
+        .collect();
     (env, store, ids, stub)
 }
 
@@ -40,7 +44,10 @@ async fn a_batch_of_claims_applies_each_rows_rule() {
         store.claim(ids[2], 1, false).await.unwrap(),
         Claim::Claimed(_)
     ));
-    store.succeed(ids[2], 1, &json!({"done": true})).await.unwrap();
+    store
+        .succeed(ids[2], 1, &json!({"done": true}))
+        .await
+        .unwrap();
     let claims = store
         .claim_many(&[
             (ids[0], 1, false),
@@ -55,7 +62,10 @@ async fn a_batch_of_claims_applies_each_rows_rule() {
         .iter()
         .filter(|c| matches!(c, Claim::Claimed(_)))
         .count();
-    assert_eq!(claimed_first, 1, "a duplicate in the batch is not claimed twice");
+    assert_eq!(
+        claimed_first, 1,
+        "a duplicate in the batch is not claimed twice"
+    );
     assert!(claims[..2].iter().any(|c| matches!(c, Claim::Stale)));
     assert!(matches!(&claims[2], Claim::Claimed(job) if job.id == ids[1] && job.attempts == 1));
     assert!(matches!(claims[3], Claim::Finished(_)));
