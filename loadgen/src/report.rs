@@ -568,6 +568,48 @@ pub fn markdown(r: &Results) -> String {
         );
     }
 
+    // Where CPU goes: CPU time per request, per process, at 16 clients.
+    let _ = writeln!(
+        w,
+        "\n## CPU per request, 16 clients (process CPU seconds ÷ requests, in ms; medians)\n"
+    );
+    let _ = writeln!(
+        w,
+        "| request type | req/s | whole machine | by process (largest first) |"
+    );
+    let _ = writeln!(w, "|---|---|---|---|");
+    for s16 in closed
+        .iter()
+        .filter(|s| s.clients == 16 && s.workload != "mixed")
+    {
+        let Some(st) = s16.types.get(&s16.workload) else {
+            continue;
+        };
+        if st.throughput <= 0.0 {
+            continue;
+        }
+        let per = |cores: f64| cores / st.throughput * 1000.0;
+        let mut procs: Vec<(&String, &f64)> = s16
+            .cores
+            .iter()
+            .filter(|(k, v)| k.as_str() != "machine" && **v >= 0.02)
+            .collect();
+        procs.sort_by(|a, b| b.1.total_cmp(a.1));
+        let parts: Vec<String> = procs
+            .iter()
+            .take(8)
+            .map(|(k, v)| format!("{k} {:.3}", per(**v)))
+            .collect();
+        let _ = writeln!(
+            w,
+            "| `{}` | {} | {:.3} | {} |",
+            s16.workload,
+            f(st.throughput),
+            per(s16.cores.get("machine").copied().unwrap_or(0.0)),
+            parts.join(", ")
+        );
+    }
+
     let _ = writeln!(w, "\n## Closed-loop sweep, per request type\n");
     let mut workloads: Vec<&str> = closed.iter().map(|s| s.workload.as_str()).collect();
     workloads.dedup();

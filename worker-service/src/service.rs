@@ -35,7 +35,7 @@ pub const ENQUEUE_FAILED: &str = "could not be enqueued: the message broker is u
 const INSERT_BATCH_MAX: usize = 256;
 
 /// Inserts in flight at once: while one batch commits, the next forms.
-const INSERT_WORKERS: usize = 4;
+const INSERT_WORKERS: usize = 2;
 
 /// The most confirms one `UPDATE` records.
 const CONFIRM_BATCH_MAX: usize = 1024;

@@ -383,7 +383,10 @@ impl JobStore {
     /// Stores the result of the attempt this consumer claimed. `None` if the
     /// job is no longer that attempt's (someone else finished it).
     /// Claims many deliveries' attempts in one statement (the rule of
-    /// [`JobStore::claim`] per row), in the order given. Two deliveries of
+    /// [`JobStore::claim`] per row), in the order given. (`id = ANY($1)`
+    /// beside the join lets the planner probe the primary key: joined with
+    /// `UNNEST` alone it chose a sequential scan of the whole table per
+    /// batch, ~1 ms of PostgreSQL CPU per job at 14 000 rows.) Two deliveries of
     /// one job in the same batch: one claims, the other is `Stale`.
     pub async fn claim_many(&self, claims: &[(Uuid, i32, bool)]) -> Result<Vec<Claim>, StoreError> {
         let ids: Vec<Uuid> = claims.iter().map(|c| c.0).collect();
@@ -395,7 +398,7 @@ impl JobStore {
                 "UPDATE jobs SET status = 'running', attempts = t.attempt, updated_at = now()
                  FROM UNNEST($1::uuid[], $2::int[], $3::bool[]) WITH ORDINALITY
                       AS t(job, attempt, redelivered, n)
-                 WHERE jobs.id = t.job AND jobs.status IN ('queued', 'running')
+                 WHERE jobs.id = ANY($1) AND jobs.id = t.job AND jobs.status IN ('queued', 'running')
                    AND (jobs.attempts < t.attempt OR (t.redelivered AND jobs.attempts = t.attempt))
                  RETURNING t.n, {COLUMNS}"
             ))
@@ -449,7 +452,8 @@ impl JobStore {
                         finished_at = now(), updated_at = now()
                  FROM UNNEST($1::uuid[], $2::int[], $3::jsonb[]) WITH ORDINALITY
                       AS t(job, attempt, outcome, n)
-                 WHERE jobs.id = t.job AND jobs.status = 'running' AND jobs.attempts = t.attempt
+                 WHERE jobs.id = ANY($1) AND jobs.id = t.job
+                   AND jobs.status = 'running' AND jobs.attempts = t.attempt
                  RETURNING t.n, {COLUMNS}"
             ))
             .await?;
