@@ -393,18 +393,18 @@ impl JobStore {
         let attempts: Vec<i32> = claims.iter().map(|c| c.1).collect();
         let redelivered: Vec<bool> = claims.iter().map(|c| c.2).collect();
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!(
+        // Unnamed statements, planned for each batch: a cached generic plan
+        // made while the table was small kept scanning all of it later.
+        let stmt = format!(
                 "UPDATE jobs SET status = 'running', attempts = t.attempt, updated_at = now()
                  FROM UNNEST($1::uuid[], $2::int[], $3::bool[]) WITH ORDINALITY
                       AS t(job, attempt, redelivered, n)
                  WHERE jobs.id = ANY($1) AND jobs.id = t.job AND jobs.status IN ('queued', 'running')
                    AND (jobs.attempts < t.attempt OR (t.redelivered AND jobs.attempts = t.attempt))
                  RETURNING t.n, {COLUMNS}"
-            ))
-            .await?;
+        );
         let rows = client
-            .query(&stmt, &[&ids, &attempts, &redelivered])
+            .query(stmt.as_str(), &[&ids, &attempts, &redelivered])
             .await?;
         let mut out: Vec<Option<Claim>> = (0..claims.len()).map(|_| None).collect();
         for row in &rows {
@@ -414,11 +414,9 @@ impl JobStore {
             }
         }
         if out.iter().any(Option::is_none) {
-            let stmt = client
-                .prepare_cached("SELECT id, status FROM jobs WHERE id = ANY($1)")
-                .await?;
+            let stmt = "SELECT id, status FROM jobs WHERE id = ANY($1)";
             let statuses: std::collections::HashMap<Uuid, JobStatus> = client
-                .query(&stmt, &[&ids])
+                .query(stmt, &[&ids])
                 .await?
                 .iter()
                 .map(|r| (r.get(0), status_of(r.get(1))))
@@ -446,18 +444,20 @@ impl JobStore {
         let attempts: Vec<i32> = results.iter().map(|r| r.1).collect();
         let outcomes: Vec<&Value> = results.iter().map(|r| &r.2).collect();
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "UPDATE jobs SET status = 'succeeded', result = t.outcome, error = NULL,
+        // Unnamed statements, planned for each batch: a cached generic plan
+        // made while the table was small kept scanning all of it later.
+        let stmt = format!(
+            "UPDATE jobs SET status = 'succeeded', result = t.outcome, error = NULL,
                         finished_at = now(), updated_at = now()
                  FROM UNNEST($1::uuid[], $2::int[], $3::jsonb[]) WITH ORDINALITY
                       AS t(job, attempt, outcome, n)
                  WHERE jobs.id = ANY($1) AND jobs.id = t.job
                    AND jobs.status = 'running' AND jobs.attempts = t.attempt
                  RETURNING t.n, {COLUMNS}"
-            ))
+        );
+        let rows = client
+            .query(stmt.as_str(), &[&ids, &attempts, &outcomes])
             .await?;
-        let rows = client.query(&stmt, &[&ids, &attempts, &outcomes]).await?;
         let mut out: Vec<Option<JobRecord>> = (0..results.len()).map(|_| None).collect();
         for row in &rows {
             let n = usize::try_from(row.get::<_, i64>(0) - 1).unwrap_or(usize::MAX);
