@@ -467,7 +467,10 @@ pub fn markdown(r: &Results) -> String {
         "- every figure is the **median of the {runs} runs**; ratios are computed per run between points measured side by side, then the median taken. Latencies in ms, throughput in successful requests/s. \"CPU\" is cores busy on the whole machine during the measured window, then the biggest consumers."
     );
 
-    let _ = writeln!(w, "\n## Targets (each against its floor where it has one)\n");
+    let _ = writeln!(
+        w,
+        "\n## Targets (each against its floor where it has one)\n"
+    );
     let _ = writeln!(w, "| target | goal | median | per run | verdict |");
     let _ = writeln!(w, "|---|---|---|---|---|");
     for t in &r.targets {
