@@ -406,13 +406,10 @@ impl JobStore {
         let rows = client
             .query(stmt.as_str(), &[&ids, &attempts, &redelivered])
             .await?;
-        let mut out: Vec<Option<Claim>> = (0..claims.len()).map(|_| None).collect();
-        for row in &rows {
-            let n = usize::try_from(row.get::<_, i64>(0) - 1).unwrap_or(usize::MAX);
-            if let Some(slot) = out.get_mut(n) {
-                *slot = Some(Claim::Claimed(Box::new(record(row))));
-            }
-        }
+        let mut out: Vec<Option<Claim>> = by_ordinal(&rows, claims.len())
+            .into_iter()
+            .map(|job| job.map(|job| Claim::Claimed(Box::new(job))))
+            .collect();
         if out.iter().any(Option::is_none) {
             let stmt = "SELECT id, status FROM jobs WHERE id = ANY($1)";
             let statuses: std::collections::HashMap<Uuid, JobStatus> = client
@@ -458,14 +455,7 @@ impl JobStore {
         let rows = client
             .query(stmt.as_str(), &[&ids, &attempts, &outcomes])
             .await?;
-        let mut out: Vec<Option<JobRecord>> = (0..results.len()).map(|_| None).collect();
-        for row in &rows {
-            let n = usize::try_from(row.get::<_, i64>(0) - 1).unwrap_or(usize::MAX);
-            if let Some(slot) = out.get_mut(n) {
-                *slot = Some(record(row));
-            }
-        }
-        Ok(out)
+        Ok(by_ordinal(&rows, results.len()))
     }
 
     pub async fn succeed(
@@ -547,6 +537,20 @@ impl JobStore {
 fn status_of(s: String) -> JobStatus {
     // The CHECK constraint admits only the four names.
     s.parse().unwrap_or(JobStatus::Failed)
+}
+
+/// The jobs a batch statement returned (`RETURNING t.n, {COLUMNS}`), each at
+/// its row's place in the batch (`n` counts from 1); `None` where the row's
+/// rule matched nothing.
+fn by_ordinal(rows: &[Row], len: usize) -> Vec<Option<JobRecord>> {
+    let mut out: Vec<Option<JobRecord>> = (0..len).map(|_| None).collect();
+    for row in rows {
+        let n = usize::try_from(row.get::<_, i64>(0) - 1).unwrap_or(usize::MAX);
+        if let Some(slot) = out.get_mut(n) {
+            *slot = Some(record(row));
+        }
+    }
+    out
 }
 
 fn record(row: &Row) -> JobRecord {

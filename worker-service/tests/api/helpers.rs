@@ -176,6 +176,14 @@ impl TestEnv {
         }
     }
 
+    /// RabbitMQ "down" for this app: its URL names a port nobody listens on.
+    pub fn point_broker_at_a_closed_port(&mut self) {
+        self.config.amqp.url = format!(
+            "amqp://guest:guest@127.0.0.1:{}/%2f",
+            test_support::free_port()
+        );
+    }
+
     /// One number from the job table: `sql` with `{schema}` replaced.
     pub async fn scalar(&self, sql: &str) -> i64 {
         let (client, conn) = tokio_postgres::connect(&self.schema.url, tokio_postgres::NoTls)

@@ -202,10 +202,7 @@ async fn a_repeat_takes_over_a_job_whose_submitter_died_before_publishing() {
 async fn an_unreachable_broker_gives_503_and_nothing_claims_to_be_queued() {
     let stub = Stub::start(vec![]).await;
     let mut env = TestEnv::new(&stub.url).await;
-    env.config.amqp.url = format!(
-        "amqp://guest:guest@127.0.0.1:{}/%2f",
-        test_support::free_port()
-    );
+    env.point_broker_at_a_closed_port();
     let api = spawn_app(env.config.clone()).await;
 
     let res = api
@@ -366,10 +363,7 @@ async fn concurrent_submits_share_inserts_and_each_is_stored_and_enqueued_once()
 async fn with_the_broker_down_coalesced_submits_all_get_503_and_none_stays_queued() {
     let stub = Stub::start(vec![]).await;
     let mut env = TestEnv::new(&stub.url).await;
-    env.config.amqp.url = format!(
-        "amqp://guest:guest@127.0.0.1:{}/%2f",
-        test_support::free_port()
-    );
+    env.point_broker_at_a_closed_port();
     let api = spawn_app(env.config.clone()).await;
     let calls: Vec<_> = (0..20)
         .map(|_| api.http.post(api.url("/tasks")).json(&pair()).send())
