@@ -17,6 +17,8 @@ pub struct UserSchedule {
     pub preference: String,
     pub tz: Tz,
     pub pattern: WeeklyPattern,
+    /// Time free only if need be (SPEC §10); empty when none.
+    pub if_need_be: WeeklyPattern,
     /// Dated overrides (in `tz`) and booked busy time, applied on top of
     /// the pattern.
     pub dated: Dated,
@@ -46,6 +48,8 @@ struct BatchUser {
     preferences: String,
     timezone: String,
     availabilities: Value,
+    #[serde(default)]
+    if_need_be: Option<Value>,
     #[serde(default)]
     dated: Dated,
 }
@@ -101,6 +105,11 @@ impl UserClient {
             .map(|u| {
                 let pattern = WeeklyPattern::from_json(&u.availabilities)
                     .map_err(|e| wrong(format!("availability of {}: {e}", u.email)))?;
+                let if_need_be = u
+                    .if_need_be
+                    .as_ref()
+                    .map_or(Ok(WeeklyPattern::default()), WeeklyPattern::from_json)
+                    .map_err(|e| wrong(format!("if-need-be time of {}: {e}", u.email)))?;
                 let tz = u
                     .timezone
                     .parse::<Tz>()
@@ -110,6 +119,7 @@ impl UserClient {
                     preference: u.preferences,
                     tz,
                     pattern,
+                    if_need_be,
                     dated: u.dated,
                 })
             })

@@ -40,6 +40,13 @@ pub struct IntervalOut {
     /// How many of `count` are not named. Absent when none.
     #[serde(skip_serializing_if = "is_zero")]
     pub hidden: usize,
+    /// Those of `available` who are free only if need be here (SPEC §10),
+    /// named like `available`. Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub if_need_be: Vec<String>,
+    /// How many if-need-be people are not named. Absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hidden_if_need_be: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -121,10 +128,12 @@ pub fn in_member_order<'a>(
 }
 
 /// Lays every member's pattern onto `window` in the member's own zone,
-/// then their dated overrides and booked busy time (`scheduling::dated`).
+/// their if-need-be pattern below it, then their dated overrides and booked
+/// busy time (`scheduling::dated`).
 pub fn lay_out(window: Window, ordered: &[&UserSchedule]) -> Group {
     let mut group = Group::lay_out(window, ordered.iter().map(|s| (&s.pattern, s.tz)));
     for (i, s) in ordered.iter().enumerate() {
+        group.add_if_need_be(i, &s.if_need_be, s.tz);
         if !s.dated.overrides.is_empty() || !s.dated.busy.is_empty() {
             group.apply_dated(i, s.tz, &s.dated.overrides, &s.dated.busy);
         }
@@ -157,17 +166,25 @@ pub fn common(
     let intervals = scheduling::intersect(&group, &req.attendance())
         .into_iter()
         .map(|iv| {
-            let (unnamed, named): (Vec<usize>, Vec<usize>) =
-                iv.available.iter().partition(|&&i| is_hidden(i));
+            let name = |ix: &[usize]| {
+                let (unnamed, named): (Vec<usize>, Vec<usize>) =
+                    ix.iter().partition(|&&i| is_hidden(i));
+                let named: Vec<String> = named
+                    .into_iter()
+                    .map(|i| ordered[i].email.to_string())
+                    .collect();
+                (named, unnamed.len())
+            };
+            let (available, hidden) = name(&iv.available);
+            let (if_need_be, hidden_if_need_be) = name(&iv.if_need_be);
             IntervalOut {
                 start: rfc3339(iv.start),
                 end: rfc3339(iv.end),
                 count: iv.available.len(),
-                available: named
-                    .into_iter()
-                    .map(|i| ordered[i].email.to_string())
-                    .collect(),
-                hidden: unnamed.len(),
+                available,
+                hidden,
+                if_need_be,
+                hidden_if_need_be,
             }
         })
         .collect();
@@ -227,11 +244,16 @@ pub fn common(
 /// The members' timelines in the wire format.
 pub fn timelines(window: Window, ordered: &[&UserSchedule]) -> TimelinesAnswer {
     let group = lay_out(window, ordered);
+    let maybe = group.if_need_be();
     TimelinesAnswer::encode(
         &window,
         ordered
             .iter()
             .zip(group.timelines())
-            .map(|(s, t)| (s.email.clone(), s.preference.clone(), t)),
+            .enumerate()
+            .map(|(i, (s, t))| {
+                let m = maybe.map(|m| &m[i]);
+                (s.email.clone(), s.preference.clone(), t, m)
+            }),
     )
 }

@@ -16,7 +16,11 @@
 //! contain a change). The answer carries each distinct week once, in
 //! `weeks`, as base64 of its 252 bytes (bit `i` = slot `i` of the week, least
 //! significant bit first); a member is a list of `[week index, repeat]`
-//! runs. Members with the same pattern and zone share weeks. 1000 members
+//! runs. Members with the same pattern and zone share weeks. A member's
+//! if-need-be slots (SPEC §10), a subset of their free time, travel the
+//! same way in `if_need_be`, absent when they have none; a reader that
+//! does not know the field still reads the right free time (if-need-be
+//! time counts as free), so the field needs no new version. 1000 members
 //! over 366 days, every member different: about 1.7 MB; over 7 days:
 //! about 340 KB.
 //!
@@ -92,6 +96,10 @@ pub struct MemberTimeline {
     /// `[index into weeks, how many consecutive weeks]` runs covering the
     /// window's weeks in order.
     pub weeks: Vec<[u32; 2]>,
+    /// The slots among those that are free only if need be, as runs like
+    /// `weeks`; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub if_need_be: Vec<[u32; 2]>,
 }
 
 /// The answer to [`TimelinesRequest`].
@@ -130,33 +138,39 @@ pub struct DecodedGroup {
 }
 
 impl TimelinesAnswer {
-    /// Encodes a group laid out over `window`.
+    /// Encodes a group laid out over `window`: each member's timeline and,
+    /// when they have any, their if-need-be slots.
     pub fn encode<'a>(
         window: &Window,
-        members: impl IntoIterator<Item = (Email, String, &'a Timeline)>,
+        members: impl IntoIterator<Item = (Email, String, &'a Timeline, Option<&'a Timeline>)>,
     ) -> TimelinesAnswer {
         let mut index: HashMap<WeekChunk, u32> = HashMap::new();
         let mut weeks = Vec::new();
+        let mut runs_of = |timeline: &Timeline| {
+            let mut runs: Vec<[u32; 2]> = Vec::new();
+            for chunk in timeline.week_chunks() {
+                let next = index.len() as u32;
+                let ix = *index.entry(chunk).or_insert_with(|| {
+                    weeks.push(encode_week(&chunk));
+                    next
+                });
+                match runs.last_mut() {
+                    Some([last, repeat]) if *last == ix => *repeat += 1,
+                    _ => runs.push([ix, 1]),
+                }
+            }
+            runs
+        };
         let users = members
             .into_iter()
-            .map(|(email, preference, timeline)| {
-                let mut runs: Vec<[u32; 2]> = Vec::new();
-                for chunk in timeline.week_chunks() {
-                    let next = index.len() as u32;
-                    let ix = *index.entry(chunk).or_insert_with(|| {
-                        weeks.push(encode_week(&chunk));
-                        next
-                    });
-                    match runs.last_mut() {
-                        Some([last, repeat]) if *last == ix => *repeat += 1,
-                        _ => runs.push([ix, 1]),
-                    }
-                }
-                MemberTimeline {
-                    email,
-                    preference,
-                    weeks: runs,
-                }
+            .map(|(email, preference, timeline, maybe)| MemberTimeline {
+                email,
+                preference,
+                weeks: runs_of(timeline),
+                if_need_be: maybe
+                    .filter(|m| m.free_slots() > 0)
+                    .map(&mut runs_of)
+                    .unwrap_or_default(),
             })
             .collect();
         TimelinesAnswer {
@@ -193,28 +207,35 @@ impl TimelinesAnswer {
             .iter()
             .map(|w| decode_week(w))
             .collect::<Result<Vec<WeekChunk>, WireError>>()?;
-        let mut members = Vec::with_capacity(self.users.len());
-        let mut timelines = Vec::with_capacity(self.users.len());
-        for m in &self.users {
+        let timeline_of = |email: &Email, runs: &[[u32; 2]]| {
             let mut chunks: Vec<&WeekChunk> = Vec::new();
-            for &[ix, repeat] in &m.weeks {
+            for &[ix, repeat] in runs {
                 let week = weeks
                     .get(ix as usize)
-                    .ok_or_else(|| WireError(format!("week {ix} of {} missing", m.email)))?;
+                    .ok_or_else(|| WireError(format!("week {ix} of {email} missing")))?;
                 if chunks.len() + repeat as usize > window.slots().div_ceil(2016) {
-                    return Err(WireError(format!("too many weeks for {}", m.email)));
+                    return Err(WireError(format!("too many weeks for {email}")));
                 }
                 chunks.extend(std::iter::repeat_n(week, repeat as usize));
             }
-            let timeline = Timeline::from_week_chunks(window.slots(), chunks.into_iter())
-                .ok_or_else(|| {
-                    WireError(format!("weeks of {} do not cover the window", m.email))
-                })?;
+            Timeline::from_week_chunks(window.slots(), chunks.into_iter())
+                .ok_or_else(|| WireError(format!("weeks of {email} do not cover the window")))
+        };
+        let mut members = Vec::with_capacity(self.users.len());
+        let mut timelines = Vec::with_capacity(self.users.len());
+        let mut maybe = Vec::new();
+        for (i, m) in self.users.iter().enumerate() {
             members.push((m.email.clone(), m.preference.clone()));
-            timelines.push(timeline);
+            timelines.push(timeline_of(&m.email, &m.weeks)?);
+            if !m.if_need_be.is_empty() {
+                maybe.push((i, timeline_of(&m.email, &m.if_need_be)?));
+            }
         }
-        let group = Group::from_timelines(window, timelines)
+        let mut group = Group::from_timelines(window, timelines)
             .ok_or_else(|| WireError("timelines do not match the window".into()))?;
+        for (i, t) in maybe {
+            group.set_if_need_be(i, t);
+        }
         Ok(DecodedGroup { members, group })
     }
 }
@@ -280,7 +301,7 @@ mod tests {
                 names
                     .iter()
                     .zip(&timelines)
-                    .map(|(n, t)| (email(n), "first".to_owned(), t)),
+                    .map(|(n, t)| (email(n), "first".to_owned(), t, None)),
             );
             let json = serde_json::to_string(&answer).expect("serialises");
             let back: TimelinesAnswer = serde_json::from_str(&json).expect("parses");
@@ -294,6 +315,29 @@ mod tests {
     }
 
     #[test]
+    fn if_need_be_slots_round_trip_and_stay_inside_the_free_time() {
+        let (window, timelines) = laid_out(14);
+        let maybe = Timeline::from_fn(window.slots(), |i| i % 7 == 0);
+        let answer = TimelinesAnswer::encode(
+            &window,
+            [
+                (email("a@x.io"), "first".to_owned(), &timelines[0], Some(&maybe)),
+                (email("b@x.io"), "last".to_owned(), &timelines[1], None),
+            ],
+        );
+        assert!(answer.users[1].if_need_be.is_empty());
+        let json = serde_json::to_value(&answer).expect("json");
+        assert!(json["users"][1].get("if_need_be").is_none(), "absent when none");
+        let decoded: TimelinesAnswer = serde_json::from_value(json).expect("parses");
+        let group = decoded.decode().expect("decodes").group;
+        let levels = group.if_need_be().expect("two levels");
+        assert_eq!(levels[0], maybe);
+        assert_eq!(levels[1].free_slots(), 0);
+        // The if-need-be slots joined member 0's free time.
+        assert!((0..window.slots()).all(|i| !maybe.is_free(i) || group.timelines()[0].is_free(i)));
+    }
+
+    #[test]
     fn a_year_costs_a_few_weeks_per_pattern() {
         let (window, timelines) = laid_out(366);
         let answer = TimelinesAnswer::encode(
@@ -301,7 +345,7 @@ mod tests {
             timelines
                 .iter()
                 .enumerate()
-                .map(|(i, t)| (email(&format!("u{i}@x.io")), "first".to_owned(), t)),
+                .map(|(i, t)| (email(&format!("u{i}@x.io")), "first".to_owned(), t, None)),
         );
         assert!(
             answer.weeks.len() <= 12,
@@ -316,7 +360,7 @@ mod tests {
         let (window, timelines) = laid_out(14);
         let good = TimelinesAnswer::encode(
             &window,
-            [(email("a@x.io"), "first".to_owned(), &timelines[0])],
+            [(email("a@x.io"), "first".to_owned(), &timelines[0], None)],
         );
         let mut bad = good.clone();
         bad.version = 2;

@@ -1,6 +1,6 @@
 //! Dated changes to a weekly pattern: a person's own overrides (local
-//! wall-clock ranges in their zone, `busy` or `free`) and the time their
-//! booked meetings hold (absolute ranges, always busy).
+//! wall-clock ranges in their zone, `busy`, `free` or `if_need_be`) and the
+//! time their booked meetings hold (absolute ranges, always busy).
 //!
 //! The rules, applied in this order on top of the laid-out pattern:
 //! 1. **Overrides**, in the order given (a later one wins where they
@@ -8,7 +8,9 @@
 //!    the local wall-clock time at the start of `u` falls in `[from, to)`.
 //!    So an override for a day that has a daylight-saving change covers
 //!    that day's 23 or 25 hours, and one naming a skipped local time simply
-//!    covers less.
+//!    covers less. `free` makes the time plainly free, `if_need_be`
+//!    available only if need be (see [`Group`](crate::timeline::Group)),
+//!    `busy` neither.
 //! 2. **Busy time** from meetings: every slot that overlaps `[start, end)`
 //!    is busy, whatever the pattern or an override says (a meeting at
 //!    09:10–09:50 takes the whole 09:05 and 09:45 slots).
@@ -30,6 +32,8 @@ use crate::window::{SLOT_SECONDS, Window};
 pub enum OverrideKind {
     Busy,
     Free,
+    /// Available, but only if need be (SPEC §10).
+    IfNeedBe,
 }
 
 /// A local wall-clock range `[from, to)` in the person's zone.
@@ -52,16 +56,44 @@ fn local_slot_floor(t: NaiveDateTime) -> i64 {
     t.and_utc().timestamp().div_euclid(SLOT_SECONDS)
 }
 
-fn set_range(timeline: &mut Timeline, start: usize, end: usize, free: bool) {
+/// Sets `start..end` of the available time, and of the if-need-be time when
+/// it is kept, to what `kind` makes of it.
+fn set_range(
+    available: &mut Timeline,
+    mut maybe: Option<&mut Timeline>,
+    start: usize,
+    end: usize,
+    kind: OverrideKind,
+) {
+    let is_available = kind != OverrideKind::Busy;
+    let is_maybe = kind == OverrideKind::IfNeedBe;
     for slot in start..end {
-        timeline.set(slot, free);
+        available.set(slot, is_available);
+        if let Some(m) = maybe.as_deref_mut() {
+            m.set(slot, is_maybe);
+        }
     }
 }
 
 impl Timeline {
     /// Applies `overrides` (read in `tz`) and then `busy` over `window`
-    /// (see the module doc for the rules).
+    /// (see the module doc for the rules). An `if_need_be` override counts
+    /// as free here; [`Timeline::apply_dated_levels`] keeps the level.
     pub fn apply_dated(&mut self, tz: Tz, window: &Window, overrides: &[Override], busy: &[Busy]) {
+        self.apply_dated_levels(None, tz, window, overrides, busy);
+    }
+
+    /// [`Timeline::apply_dated`] on the available time (`self`) and on the
+    /// part of it that is free only if need be (`maybe`, a subset of
+    /// `self`, which stays a subset).
+    pub fn apply_dated_levels(
+        &mut self,
+        mut maybe: Option<&mut Timeline>,
+        tz: Tz,
+        window: &Window,
+        overrides: &[Override],
+        busy: &[Busy],
+    ) {
         let slots = window.slots() as i64;
         if !overrides.is_empty() {
             let runs = offset_runs(tz, window.first_slot(), window.slots());
@@ -73,7 +105,7 @@ impl Timeline {
                     let lo = (from - base).max(run.start as i64);
                     let hi = (to - base).min(run.end as i64);
                     if lo < hi {
-                        set_range(self, lo as usize, hi as usize, o.kind == OverrideKind::Free);
+                        set_range(self, maybe.as_deref_mut(), lo as usize, hi as usize, o.kind);
                     }
                 }
             }
@@ -86,7 +118,8 @@ impl Timeline {
                 - window.first_slot())
             .min(slots);
             if start < end {
-                set_range(self, start as usize, end as usize, false);
+                let (start, end) = (start as usize, end as usize);
+                set_range(self, maybe.as_deref_mut(), start, end, OverrideKind::Busy);
             }
         }
     }
@@ -190,6 +223,38 @@ mod tests {
         let free = applied(&pattern, UTC, &window, &free_override, &busy);
         let hour = |h: usize| (h * 12..(h + 1) * 12).filter(|s| free[*s]).count();
         assert_eq!((hour(9), hour(10), hour(11)), (12, 0, 12));
+    }
+
+    #[test]
+    fn an_if_need_be_override_replaces_the_level_and_booked_time_clears_both() {
+        let pattern = WeeklyPattern::from_json(&json!({"monday": [9, 10, 11]})).unwrap();
+        let window = Window::new(NaiveDate::from_ymd_opt(2031, 3, 3).unwrap(), 1, UTC).unwrap();
+        let mut group = crate::Group::lay_out(window, [(&pattern, UTC)]);
+        let overrides = [
+            Override {
+                from: at("2031-03-03T10:00"),
+                to: at("2031-03-03T13:00"),
+                kind: OverrideKind::IfNeedBe,
+            },
+            Override {
+                from: at("2031-03-03T12:00"),
+                to: at("2031-03-03T12:30"),
+                kind: OverrideKind::Free,
+            },
+        ];
+        let busy = [Busy {
+            start: utc("2031-03-03T11:00:00Z"),
+            end: utc("2031-03-03T11:30:00Z"),
+        }];
+        group.apply_dated(0, UTC, &overrides, &busy);
+        let available = &group.timelines()[0];
+        let maybe = &group.if_need_be().expect("two levels")[0];
+        let hour = |t: &Timeline, h: usize| (h * 12..(h + 1) * 12).filter(|s| t.is_free(*s)).count();
+        assert_eq!(
+            (9..13).map(|h| hour(available, h)).collect::<Vec<_>>(),
+            [12, 12, 6, 12]
+        );
+        assert_eq!((9..13).map(|h| hour(maybe, h)).collect::<Vec<_>>(), [0, 12, 6, 6]);
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //!
 //! The window is read in the viewer's zone and cut into consecutive intervals
 //! from its start; the last one may be shorter. Each interval is one
-//! character: `'0'` when the user is free for all of it, `'2'` (Graph's
-//! "busy") otherwise. The pattern itself is laid out in the user's own zone,
+//! character: `'0'` when the user is free for all of it, `'1'` (Graph's
+//! "tentative") when they can attend all of it but only if need be for
+//! some of it (SPEC §10), `'2'` (Graph's "busy") otherwise. Without
+//! if-need-be time the view has only `'0'` and `'2'`, as it always had. The pattern itself is laid out in the user's own zone,
 //! so a Kathmandu user viewed from Berlin is free at the right Berlin times.
 
 use chrono::NaiveDate;
@@ -13,7 +15,7 @@ use chrono_tz::Tz;
 use crate::dated::{Busy, Override};
 use crate::params::{IntervalMinutes, ParamError};
 use crate::pattern::WeeklyPattern;
-use crate::timeline::Timeline;
+use crate::timeline::{Group, Timeline};
 use crate::window::Window;
 
 /// The user-service's `GET /users/{email}/freebusy`: `days` (1–366) local
@@ -31,7 +33,7 @@ pub fn freebusy(
     view_tz: Tz,
 ) -> Result<String, ParamError> {
     freebusy_dated(
-        pattern,
+        (pattern, &WeeklyPattern::default()),
         user_tz,
         (&[], &[]),
         from,
@@ -41,10 +43,11 @@ pub fn freebusy(
     )
 }
 
-/// [`freebusy`] with the person's dated overrides (read in `user_tz`) and
-/// booked busy time applied (see `dated`).
+/// [`freebusy`] of a person's plain and if-need-be weekly patterns, with
+/// their dated overrides (read in `user_tz`) and booked busy time applied
+/// (see `dated`).
 pub fn freebusy_dated(
-    pattern: &WeeklyPattern,
+    (pattern, if_need_be): (&WeeklyPattern, &WeeklyPattern),
     user_tz: Tz,
     (overrides, busy): (&[Override], &[Busy]),
     from: NaiveDate,
@@ -54,22 +57,40 @@ pub fn freebusy_dated(
 ) -> Result<String, ParamError> {
     let window = Window::new(from, days, view_tz)?;
     let interval = IntervalMinutes::new(interval_minutes)?;
-    let mut timeline = Timeline::lay_out(pattern, user_tz, &window);
-    timeline.apply_dated(user_tz, &window, overrides, busy);
-    Ok(availability_view(&timeline, interval))
+    let mut group = Group::lay_out(window, [(pattern, user_tz)]);
+    group.add_if_need_be(0, if_need_be, user_tz);
+    group.apply_dated(0, user_tz, overrides, busy);
+    let maybe = group.if_need_be().map(|m| &m[0]);
+    Ok(availability_view_levels(
+        &group.timelines()[0],
+        maybe,
+        interval,
+    ))
 }
 
-/// The free/busy string of an already laid-out timeline.
+/// The free/busy string of an already laid-out timeline (one level).
 pub fn availability_view(timeline: &Timeline, interval: IntervalMinutes) -> String {
+    availability_view_levels(timeline, None, interval)
+}
+
+/// The free/busy string of an available timeline and the part of it that
+/// is free only if need be.
+pub fn availability_view_levels(
+    timeline: &Timeline,
+    maybe: Option<&Timeline>,
+    interval: IntervalMinutes,
+) -> String {
     let step = interval.slots();
     (0..timeline.slots())
         .step_by(step)
         .map(|start| {
             let end = (start + step).min(timeline.slots());
-            if timeline.is_free_between(start, end) {
-                '0'
-            } else {
+            if !timeline.is_free_between(start, end) {
                 '2'
+            } else if maybe.is_some_and(|m| m.any_free_between(start, end)) {
+                '1'
+            } else {
+                '0'
             }
         })
         .collect()
@@ -106,8 +127,30 @@ mod tests {
             to: monday().and_hms_opt(15, 0, 0).unwrap(),
             kind: crate::dated::OverrideKind::Free,
         }];
-        let view = freebusy_dated(&p, UTC, (&free, &busy), monday(), 1, 60, UTC).expect("valid");
+        let none = WeeklyPattern::default();
+        let view =
+            freebusy_dated((&p, &none), UTC, (&free, &busy), monday(), 1, 60, UTC).expect("valid");
         assert_eq!(&view[8..16], "22022202");
+    }
+
+    #[test]
+    fn if_need_be_time_is_tentative_and_plain_free_time_wins_where_both_are_given() {
+        let p = pattern(json!({"monday": [9, 10]}));
+        let maybe = pattern(json!({"monday": ["10:00-12:00"]}));
+        let late = [Override {
+            from: monday().and_hms_opt(15, 0, 0).unwrap(),
+            to: monday().and_hms_opt(16, 0, 0).unwrap(),
+            kind: crate::dated::OverrideKind::IfNeedBe,
+        }];
+        let view = freebusy_dated((&p, &maybe), UTC, (&late, &[]), monday(), 1, 60, UTC)
+            .expect("valid");
+        assert_eq!(&view[8..17], "200122212");
+        // An hour half free and half if-need-be is tentative as a whole.
+        let half = pattern(json!({"monday": ["13:00-13:30"]}));
+        let tail = pattern(json!({"monday": ["13:30-14:00"]}));
+        let view = freebusy_dated((&half, &tail), UTC, (&[], &[]), monday(), 1, 60, UTC)
+            .expect("valid");
+        assert_eq!(&view[13..14], "1");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! [`intersect`] finds every maximal interval where the required users and a
 //! quorum are free, starting a new interval whenever the set of free users
-//! changes, so each interval carries one exact attendee list.
+//! (or of those free only if need be) changes, so each interval carries one
+//! exact attendee list.
 //! [`common_hours`] reduces a group to the original W2Meet
 //! `common_availabilities` shape: weekday name → whole hours everyone shares.
 //!
@@ -29,13 +30,17 @@ pub struct Interval {
     pub start: DateTime<Utc>,
     /// End (exclusive).
     pub end: DateTime<Utc>,
-    /// Indexes of the users free throughout, ascending.
+    /// Indexes of the users free throughout, ascending (if-need-be time
+    /// counts as free).
     pub available: Vec<usize>,
+    /// Those of `available` who are free only if need be throughout,
+    /// ascending; empty in a single-level group.
+    pub if_need_be: Vec<usize>,
 }
 
 /// Every maximal interval of `group`'s window in which all required users and
 /// at least `min_attendees` users are free, split wherever the set of free
-/// users changes.
+/// users, or of those free only if need be, changes.
 ///
 /// # Panics
 /// If `attendance` was validated for a group of another size (a programming
@@ -70,10 +75,19 @@ pub fn intersect(group: &Group, attendance: &Attendance) -> Vec<Interval> {
             len += (t.words()[word] >> bit & 1) as usize;
         }
         available.truncate(len);
+        let if_need_be = match group.if_need_be() {
+            Some(maybe) => available
+                .iter()
+                .copied()
+                .filter(|&u| maybe[u].is_free(start))
+                .collect(),
+            None => Vec::new(),
+        };
         out.push(Interval {
             start: group.window().slot_start(start),
             end: group.window().slot_start(last + 1),
             available,
+            if_need_be,
         });
         at = last + 1;
     }
@@ -93,6 +107,7 @@ fn qualifying_slots(group: &Group, attendance: &Attendance) -> (Vec<u64>, Vec<u6
     let mut mask = vec![0u64; bits::words_for(slots)];
     bits::set_range(&mut mask, 0, slots);
     let timelines = group.timelines();
+    let maybe = group.if_need_be();
     for &u in attendance.required() {
         for (m, x) in mask.iter_mut().zip(timelines[u].words()) {
             *m &= x;
@@ -108,7 +123,7 @@ fn qualifying_slots(group: &Group, attendance: &Attendance) -> (Vec<u64>, Vec<u6
             continue;
         }
         let mut ch = 0;
-        for t in timelines {
+        for t in timelines.iter().chain(maybe.iter().flat_map(|m| m.iter())) {
             let x = t.words();
             let next = x.get(w + 1).map_or(0, |n| n << 63);
             ch |= x[w] ^ (x[w] >> 1 | next);
@@ -267,8 +282,42 @@ mod tests {
                 start: instant("2025-03-03T10:00:00Z"),
                 end: instant("2025-03-03T12:00:00Z"),
                 available: vec![0, 1],
+                if_need_be: vec![],
             }]
         );
+    }
+
+    #[test]
+    fn if_need_be_time_counts_as_free_and_splits_the_interval_where_it_starts() {
+        let mut g = group(
+            &[
+                (json!({"monday": [9, 10]}), UTC),
+                (json!({"monday": [9]}), UTC),
+            ],
+            week(UTC),
+        );
+        g.add_if_need_be(1, &pattern(json!({"monday": [9, 10, 11]})), UTC);
+        let all = Attendance::everyone(2).expect("valid");
+        let got: Vec<(String, String, Vec<usize>, Vec<usize>)> = intersect(&g, &all)
+            .into_iter()
+            .map(|iv| {
+                (
+                    iv.start.format("%H:%M").to_string(),
+                    iv.end.format("%H:%M").to_string(),
+                    iv.available,
+                    iv.if_need_be,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("09:00".into(), "10:00".into(), vec![0, 1], vec![]),
+                ("10:00".into(), "11:00".into(), vec![0, 1], vec![1]),
+            ]
+        );
+        // The original shape counts if-need-be hours as common hours.
+        assert_eq!(common_hours(&g, UTC).day(Weekday::Mon), &[9, 10]);
     }
 
     #[test]

@@ -23,14 +23,17 @@
 //! - [`freebusy`]: one user's Graph-style `availabilityView` string.
 //! - [`intersect`]: maximal intervals where the required users and a quorum
 //!   are free, and the original `common_availabilities` day → hours shape.
-//! - [`suggest`]: candidate meetings ranked by preference, or why there are
-//!   none and the nearest relaxations.
+//! - [`suggest`]: candidate meetings ranked by preference (and by the
+//!   if-need-be level), or why there are none and the nearest relaxations.
+//! - [`explain`]: who blocks the best slots, and the smallest change of
+//!   people, duration or quorum that would give a meeting.
 //! - `offsets` (internal): where a zone's UTC offset changes inside a window.
 //! - `bits` (internal): word-level bitset helpers and the bit-sliced counter.
 //! - `rng` (internal): SplitMix64 for reproducible `random` rankings.
 
 mod bits;
 pub mod dated;
+pub mod explain;
 pub mod freebusy;
 pub mod intersect;
 mod offsets;
@@ -42,7 +45,8 @@ pub mod timeline;
 pub mod window;
 
 pub use dated::{Busy, Override, OverrideKind};
-pub use freebusy::{availability_view, freebusy, freebusy_dated};
+pub use explain::{Blocker, Explanation, PeopleChange, SmallestChange, explain};
+pub use freebusy::{availability_view, availability_view_levels, freebusy, freebusy_dated};
 pub use intersect::{CommonHours, Interval, common_hours, intersect};
 pub use params::{
     Attendance, Count, DurationMinutes, IntervalMinutes, ParamError, Preference, StepMinutes,

@@ -7,6 +7,15 @@
 //! says why ([`EmptyReason`]) and offers up to three nearest relaxations
 //! ([`Alternative`]).
 //!
+//! # Two levels (SPEC §10)
+//!
+//! In a group where somebody has if-need-be time ([`Group::if_need_be`]),
+//! that time counts as free for qualifying, and the ranking becomes: most
+//! attendees (if-need-be counted), then fewest attendees who come only if
+//! need be, then the preference (`first`/`best`: earliest, `last`: latest,
+//! `random`: a seeded shuffle). A group without if-need-be time ranks
+//! exactly as before.
+//!
 //! # How it stays fast
 //!
 //! For each user we turn the timeline into "can start a meeting of this
@@ -53,6 +62,10 @@ pub struct Suggestion {
     pub attendees: Vec<usize>,
     /// Everyone else, ascending.
     pub missing: Vec<usize>,
+    /// Those of `attendees` who can come only if need be (free only if need
+    /// be for some of the meeting), ascending; empty in a single-level
+    /// group.
+    pub if_need_be: Vec<usize>,
     /// The share of the group that can attend, `attendees / n`, in `(0, 1]`:
     /// 1.0 means everyone. Comparable across requests of different sizes.
     pub score: f64,
@@ -199,20 +212,31 @@ pub fn suggest(group: &Group, request: &SuggestRequest) -> Suggestions {
     let duration = request.duration.slots();
     let step = request.step.slots();
     let att = &request.attendance;
+    let two_levels = group.if_need_be().is_some();
     let found = Candidates::find(
         group,
         duration,
         step,
         att.required(),
         att.min_attendees(),
-        request.preference == Preference::Best,
+        request.preference == Preference::Best || two_levels,
     );
-    let picks = found.rank(
-        group.len(),
-        request.preference,
-        request.count.get(),
-        request.seed,
-    );
+    let picks = if two_levels {
+        found.rank_two_levels(
+            group,
+            duration,
+            request.preference,
+            request.count.get(),
+            request.seed,
+        )
+    } else {
+        found.rank(
+            group.len(),
+            request.preference,
+            request.count.get(),
+            request.seed,
+        )
+    };
     if !picks.is_empty() {
         return Suggestions {
             suggestions: picks
@@ -271,17 +295,7 @@ fn explain(group: &Group, request: &SuggestRequest) -> (EmptyReason, Vec<Alterna
 
     let mut alternatives = Vec::new();
     if common {
-        // Fitting is monotone in the duration: a start that fits d slots
-        // fits d - 1. Bisect for the longest that fits.
-        let (mut lo, mut hi) = (0, duration - 1);
-        while lo < hi {
-            let mid = (lo + hi).div_ceil(2);
-            if fits(mid, step) {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
+        let lo = crate::explain::longest_fitting(group, request);
         let shorter = DurationMinutes::new(lo as u32 * crate::pattern::SLOT_MINUTES).ok();
         if let (Some(relaxed), Some(suggestion)) = (shorter, top(lo, step, required, k)) {
             alternatives.push(Alternative {
@@ -332,22 +346,29 @@ fn fewest_missing(group: &Group, request: &SuggestRequest) -> Option<Suggestion>
 }
 
 /// The meeting starting at slot `start` lasting `duration` slots.
-fn meeting(group: &Group, start: usize, duration: usize) -> Suggestion {
-    let (attendees, missing): (Vec<usize>, Vec<usize>) = (0..group.len())
-        .partition(|u| group.timelines()[*u].is_free_between(start, start + duration));
+pub(crate) fn meeting(group: &Group, start: usize, duration: usize) -> Suggestion {
+    let end = start + duration;
+    let (attendees, missing): (Vec<usize>, Vec<usize>) =
+        (0..group.len()).partition(|u| group.timelines()[*u].is_free_between(start, end));
+    let if_need_be = attendees
+        .iter()
+        .copied()
+        .filter(|u| group.needs_if_need_be(*u, start, end))
+        .collect();
     let window = group.window();
     Suggestion {
         start: window.slot_start(start),
-        end: window.slot_start(start + duration),
+        end: window.slot_start(end),
         score: attendees.len() as f64 / group.len().max(1) as f64,
         attendees,
         missing,
+        if_need_be,
     }
 }
 
 /// The qualifying starts for one question, as a bitset over the window.
-struct Candidates {
-    mask: Vec<u64>,
+pub(crate) struct Candidates {
+    pub(crate) mask: Vec<u64>,
     /// Per start, how many users are free for the whole meeting; only where
     /// `mask` is set, and only when counting was needed or asked for.
     counter: Option<Counter>,
@@ -357,7 +378,7 @@ impl Candidates {
     /// Starts on the `step` grid where all `required` users and at least `k`
     /// users are free for `duration` slots. Counts attendees per start when
     /// the quorum needs it or `want_counts` is set.
-    fn find(
+    pub(crate) fn find(
         group: &Group,
         duration: usize,
         step: usize,
@@ -386,26 +407,7 @@ impl Candidates {
         let need_count = k > required.len();
         let mut counter = None;
         if (need_count || want_counts) && mask.iter().any(|m| *m != 0) {
-            let nw = mask.len();
-            let mut c = Counter::new(nw, group.len());
-            // Sixteen users' start bitsets at a time, so each word's counts
-            // go through the carry-save adders in one step.
-            let mut batch = vec![0u64; 16 * nw];
-            for users in group.timelines().chunks(16) {
-                for (t, out) in users.iter().zip(batch.chunks_exact_mut(nw)) {
-                    starts_within(t, duration, out);
-                }
-                for (w, m) in mask.iter().enumerate().filter(|(_, m)| **m != 0) {
-                    if users.len() == 16 {
-                        let d: [u64; 16] = std::array::from_fn(|j| batch[j * nw + w] & m);
-                        c.add16(w, &d);
-                    } else {
-                        for j in 0..users.len() {
-                            c.add(w, batch[j * nw + w] & m);
-                        }
-                    }
-                }
-            }
+            let c = count_starts(group.timelines(), duration, &mask);
             if need_count {
                 for (w, m) in mask.iter_mut().enumerate() {
                     *m &= c.at_least(w, k);
@@ -416,7 +418,7 @@ impl Candidates {
         Self { mask, counter }
     }
 
-    fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.mask.iter().any(|m| *m != 0)
     }
 
@@ -472,6 +474,46 @@ impl Candidates {
         }
     }
 
+    /// Up to `count` starts in the two-level order (module doc): most
+    /// attendees, then fewest if-need-be attendees, then `preference`.
+    fn rank_two_levels(
+        &self,
+        group: &Group,
+        duration: usize,
+        preference: Preference,
+        count: usize,
+        seed: u64,
+    ) -> Vec<usize> {
+        let Some(counter) = &self.counter else {
+            return Vec::new();
+        };
+        let plain = count_starts(&group.plain_timelines(), duration, &self.mask);
+        let order: Vec<usize> = match preference {
+            Preference::Last => bits::ones_rev(&self.mask).collect(),
+            Preference::First | Preference::Best => bits::ones(&self.mask).collect(),
+            Preference::Random => {
+                let mut all: Vec<usize> = bits::ones(&self.mask).collect();
+                let mut rng = SplitMix64::new(seed);
+                for i in 0..all.len() {
+                    let j = i + rng.below((all.len() - i) as u64) as usize;
+                    all.swap(i, j);
+                }
+                all
+            }
+        };
+        let mut keyed: Vec<((std::cmp::Reverse<usize>, usize), usize)> = order
+            .into_iter()
+            .map(|s| {
+                let attending = counter.count(s);
+                let if_need_be = attending - plain.count(s);
+                ((std::cmp::Reverse(attending), if_need_be), s)
+            })
+            .collect();
+        // Stable: equal keys keep the preference's order.
+        keyed.sort_by_key(|(key, _)| *key);
+        keyed.into_iter().take(count).map(|(_, s)| s).collect()
+    }
+
     /// Up to `count` starts, most attendees first, then earliest.
     fn best(&self, counter: &Counter, n: usize, count: usize) -> Vec<usize> {
         let threshold = self.largest_threshold(counter, n, count).unwrap_or(1);
@@ -500,9 +542,35 @@ impl Candidates {
     }
 }
 
+/// Per start in `mask`, how many of `timelines` are free for all of
+/// `duration` slots from it (zero outside `mask`).
+pub(crate) fn count_starts(timelines: &[Timeline], duration: usize, mask: &[u64]) -> Counter {
+    let nw = mask.len();
+    let mut c = Counter::new(nw, timelines.len());
+    // Sixteen users' start bitsets at a time, so each word's counts go
+    // through the carry-save adders in one step.
+    let mut batch = vec![0u64; 16 * nw];
+    for users in timelines.chunks(16) {
+        for (t, out) in users.iter().zip(batch.chunks_exact_mut(nw)) {
+            starts_within(t, duration, out);
+        }
+        for (w, m) in mask.iter().enumerate().filter(|(_, m)| **m != 0) {
+            if users.len() == 16 {
+                let d: [u64; 16] = std::array::from_fn(|j| batch[j * nw + w] & m);
+                c.add16(w, &d);
+            } else {
+                for j in 0..users.len() {
+                    c.add(w, batch[j * nw + w] & m);
+                }
+            }
+        }
+    }
+    c
+}
+
 /// Writes into `out` the slots at which `timeline`'s user could start a
 /// meeting of `duration` slots: `a..=b-duration` for each free run `[a, b)`.
-fn starts_within(timeline: &Timeline, duration: usize, out: &mut [u64]) {
+pub(crate) fn starts_within(timeline: &Timeline, duration: usize, out: &mut [u64]) {
     out.fill(0);
     for (a, b) in bits::runs(timeline.words()) {
         if b - a >= duration {

@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use chrono_tz::Tz;
 
 use crate::bits;
+use crate::dated::OverrideKind;
 use crate::offsets::{OffsetRun, offset_runs};
 use crate::pattern::{SLOTS_PER_DAY, WeeklyPattern};
 use crate::window::Window;
@@ -192,6 +193,25 @@ impl Timeline {
     pub(crate) fn words(&self) -> &[u64] {
         &self.words
     }
+
+    /// Adds `other`'s free slots to this timeline's (same length).
+    fn or_with(&mut self, other: &Timeline) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a |= b;
+        }
+    }
+
+    /// Removes `other`'s free slots from this timeline's (same length).
+    pub(crate) fn and_not(&mut self, other: &Timeline) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a &= !b;
+        }
+    }
+
+    /// Whether any slot in `start..end` is free.
+    pub fn any_free_between(&self, start: usize, end: usize) -> bool {
+        bits::next_set(&self.words, start).is_some_and(|s| s < end)
+    }
 }
 
 /// The pattern's week as a bit tape starting Monday 00:00 local, with the
@@ -219,10 +239,23 @@ fn read64(tape: &[u64; TAPE_WORDS], pos: usize) -> u64 {
 /// Building the timelines together guarantees they share the window (every
 /// algorithm indexes them by the same slots) and lets users in the same zone
 /// share the offset lookup.
+///
+/// # Two levels of free time (SPEC §10)
+///
+/// A member's timeline is the time they *can* attend: plainly free or free
+/// only "if need be". Intersection and quorums work on it alone, so the
+/// if-need-be level costs nothing where nobody uses it. The if-need-be part
+/// is kept beside it ([`Group::if_need_be`]), always a subset of the
+/// timeline; where a weekly pattern says both free and if-need-be, free wins
+/// (the stronger statement), while a dated override replaces whatever was
+/// there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     window: Window,
     timelines: Vec<Timeline>,
+    /// Member `i`'s if-need-be slots (a subset of `timelines[i]`); `None`
+    /// until some member has any, so single-level groups carry nothing.
+    maybe: Option<Vec<Timeline>>,
 }
 
 impl Group {
@@ -241,7 +274,11 @@ impl Group {
                 Timeline::lay_out_runs(pattern, runs, &window)
             })
             .collect();
-        Self { window, timelines }
+        Self {
+            window,
+            timelines,
+            maybe: None,
+        }
     }
 
     /// Groups ready-made timelines; `None` unless each has exactly the
@@ -250,7 +287,73 @@ impl Group {
         timelines
             .iter()
             .all(|t| t.slots == window.slots())
-            .then_some(Self { window, timelines })
+            .then_some(Self {
+                window,
+                timelines,
+                maybe: None,
+            })
+    }
+
+    /// Sets member `i`'s if-need-be slots from a ready-made timeline: they
+    /// join the member's available time (plain free time stays plain).
+    /// `false` (and no change) unless `i` is a member and the timeline has
+    /// the window's length.
+    pub fn set_if_need_be(&mut self, i: usize, maybe: Timeline) -> bool {
+        if i >= self.timelines.len() || maybe.slots != self.window.slots() {
+            return false;
+        }
+        self.timelines[i].or_with(&maybe);
+        let levels = self.levels_mut();
+        levels[i] = maybe;
+        true
+    }
+
+    /// Lays member `i`'s weekly if-need-be pattern out in `tz` and adds it
+    /// below the plain free time: a slot free in both stays plainly free.
+    pub fn add_if_need_be(&mut self, i: usize, pattern: &WeeklyPattern, tz: Tz) {
+        if i >= self.timelines.len() || pattern.is_empty() {
+            return;
+        }
+        let mut maybe = Timeline::lay_out(pattern, tz, &self.window);
+        maybe.and_not(&self.timelines[i]);
+        self.timelines[i].or_with(&maybe);
+        let levels = self.levels_mut();
+        levels[i].or_with(&maybe);
+    }
+
+    /// Every member's if-need-be slots, created empty on first use.
+    fn levels_mut(&mut self) -> &mut Vec<Timeline> {
+        let (n, slots) = (self.timelines.len(), self.window.slots());
+        self.maybe
+            .get_or_insert_with(|| vec![Timeline::from_fn(slots, |_| false); n])
+    }
+
+    /// Member `i`'s if-need-be slots, or `None` when no member has any (a
+    /// single-level group: every available slot is plainly free).
+    pub fn if_need_be(&self) -> Option<&[Timeline]> {
+        self.maybe
+            .as_deref()
+            .filter(|m| m.iter().any(|t| t.words.iter().any(|w| *w != 0)))
+    }
+
+    /// Each member's plainly free time: available and not if-need-be.
+    pub(crate) fn plain_timelines(&self) -> Vec<Timeline> {
+        let mut plain = self.timelines.clone();
+        if let Some(maybe) = &self.maybe {
+            for (p, m) in plain.iter_mut().zip(maybe) {
+                p.and_not(m);
+            }
+        }
+        plain
+    }
+
+    /// Whether member `u`, free for all of `start..end`, is free only if
+    /// need be for some of it.
+    pub fn needs_if_need_be(&self, u: usize, start: usize, end: usize) -> bool {
+        self.maybe
+            .as_ref()
+            .and_then(|m| m.get(u))
+            .is_some_and(|t| t.any_free_between(start, end))
     }
 
     /// The shared window.
@@ -272,9 +375,15 @@ impl Group {
         busy: &[crate::dated::Busy],
     ) {
         let window = self.window;
-        if let Some(t) = self.timelines.get_mut(i) {
-            t.apply_dated(tz, &window, overrides, busy);
+        if i >= self.timelines.len() {
+            return;
         }
+        let keeps_level = overrides.iter().any(|o| o.kind == OverrideKind::IfNeedBe);
+        if keeps_level || self.maybe.is_some() {
+            self.levels_mut();
+        }
+        let maybe = self.maybe.as_mut().map(|m| &mut m[i]);
+        self.timelines[i].apply_dated_levels(maybe, tz, &window, overrides, busy);
     }
 
     /// The number of members.

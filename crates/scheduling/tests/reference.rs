@@ -642,3 +642,255 @@ fn an_hour_of_common_time_between_grid_starts_is_missed_by_the_step() {
         Some(EmptyReason::StepMissesCommonWindows)
     );
 }
+
+// ------------------------------------------------- two levels, explanations
+
+/// A group of 2–5 users, each with a plain pattern, an if-need-be pattern
+/// (often empty) and a zone.
+fn two_level_members() -> impl Strategy<Value = Vec<(WeeklyPattern, WeeklyPattern, Tz)>> {
+    let maybe = prop_oneof![1 => Just(WeeklyPattern::default()), 2 => pattern()];
+    prop::collection::vec((pattern(), maybe, zone()), 2..=5)
+}
+
+fn lay_out_two_levels(members: &[(WeeklyPattern, WeeklyPattern, Tz)], window: Window) -> Group {
+    let mut group = Group::lay_out(window, members.iter().map(|(p, _, tz)| (p, *tz)));
+    for (i, (_, maybe, tz)) in members.iter().enumerate() {
+        group.add_if_need_be(i, maybe, *tz);
+    }
+    group
+}
+
+/// Per member and slot: (available, free only if need be), read from the
+/// definition: available when either pattern has the local slot; if need be
+/// only when the plain pattern does not.
+fn reference_levels(
+    members: &[(WeeklyPattern, WeeklyPattern, Tz)],
+    window: &Window,
+) -> (Vec<Vec<bool>>, Vec<Vec<bool>>) {
+    members
+        .iter()
+        .map(|(p, q, tz)| {
+            let local = local_times(window.start(), window.slots(), *tz);
+            let plain = reference_free(p, &local);
+            let maybe = reference_free(q, &local);
+            let available = plain.iter().zip(&maybe).map(|(a, b)| *a || *b).collect();
+            let only_maybe = plain.iter().zip(&maybe).map(|(a, b)| !*a && *b).collect();
+            (available, only_maybe)
+        })
+        .unzip()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn two_level_intervals_split_where_the_free_or_if_need_be_set_changes(
+        members in two_level_members(), from in date(), days in 1u32..=10, tz in zone(),
+        k_seed in 0usize..5,
+    ) {
+        let n = members.len();
+        let window = Window::new(from, days, tz).expect("valid window");
+        let (free, maybe) = reference_levels(&members, &window);
+        let k = 1 + k_seed % n;
+        let attendance = Attendance::new(n, &[], k).expect("valid attendance");
+        let mut expected: Vec<(usize, usize, Vec<usize>, Vec<usize>)> = Vec::new();
+        for i in 0..window.slots() {
+            let set = free_at(&free, i);
+            let tentative = free_at(&maybe, i);
+            if set.len() < k {
+                continue;
+            }
+            match expected.last_mut() {
+                Some((_, end, s, t)) if *end == i && *s == set && *t == tentative => *end = i + 1,
+                _ => expected.push((i, i + 1, set, tentative)),
+            }
+        }
+        let got: Vec<(usize, usize, Vec<usize>, Vec<usize>)> =
+            intersect(&lay_out_two_levels(&members, window), &attendance)
+                .into_iter()
+                .map(|iv| (slot_of(&window, iv.start), slot_of(&window, iv.end), iv.available, iv.if_need_be))
+                .collect();
+        prop_assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn two_level_freebusy_is_tentative_where_a_free_interval_needs_if_need_be_time(
+        p in pattern(), q in pattern(), user_tz in zone(), view_tz in zone(), from in date(),
+        days in 1u32..=5, interval in 1u32..=36,
+    ) {
+        let view = scheduling::freebusy_dated((&p, &q), user_tz, (&[], &[]), from, days, interval * 5, view_tz)
+            .expect("valid");
+        let window = Window::new(from, days, view_tz).expect("valid window");
+        let (free, maybe) = reference_levels(&[(p, q, user_tz)], &window);
+        let expected: String = free[0]
+            .chunks(interval as usize)
+            .zip(maybe[0].chunks(interval as usize))
+            .map(|(f, m)| match (f.iter().all(|x| *x), m.iter().any(|x| *x)) {
+                (false, _) => '2',
+                (true, true) => '1',
+                (true, false) => '0',
+            })
+            .collect();
+        prop_assert_eq!(view, expected);
+    }
+
+    #[test]
+    fn two_level_ranking_is_attendees_then_fewest_if_need_be_then_preference(
+        members in two_level_members(), from in date(), days in 1u32..=6, tz in zone(),
+        required_bits in 0u8..32, k_seed in 0usize..5,
+        duration in 1u32..=24, step in prop::sample::select(vec![1u32, 3, 6]),
+        count in 1u32..=8, preference in prop::sample::select(vec![Preference::First, Preference::Last, Preference::Best, Preference::Random]),
+        seed in any::<u64>(),
+    ) {
+        let n = members.len();
+        let window = Window::new(from, days, tz).expect("valid window");
+        let (free, maybe) = reference_levels(&members, &window);
+        let required: Vec<usize> = (0..n).filter(|u| required_bits >> u & 1 == 1).collect();
+        let k = 1 + k_seed % n;
+        let d = duration as usize;
+        let request = SuggestRequest {
+            duration: DurationMinutes::new(duration * 5).expect("valid"),
+            step: StepMinutes::new(step * 5).expect("valid"),
+            count: Count::new(count).expect("valid"),
+            preference,
+            seed,
+            attendance: Attendance::new(n, &required, k).expect("valid"),
+        };
+        let got = suggest(&lay_out_two_levels(&members, window), &request);
+        let two_levels = maybe.iter().any(|m| m.contains(&true));
+        // (start, attendees, if-need-be attendees), ranked literally.
+        let mut expected: Vec<(usize, Vec<usize>, Vec<usize>)> =
+            reference_candidates(&free, d, step as usize, &required, k)
+                .into_iter()
+                .map(|(s, att)| {
+                    let tentative = att.iter().copied().filter(|u| maybe[*u][s..s + d].contains(&true)).collect();
+                    (s, att, tentative)
+                })
+                .collect();
+        let key = |c: &(usize, Vec<usize>, Vec<usize>)| (Reverse(c.1.len()), c.2.len());
+        let got: Vec<(usize, Vec<usize>, Vec<usize>)> = got.suggestions.iter()
+            .map(|s| (slot_of(&window, s.start), s.attendees.clone(), s.if_need_be.clone()))
+            .collect();
+        prop_assert_eq!(got.len(), expected.len().min(count as usize));
+        if !two_levels {
+            for s in &got {
+                prop_assert!(s.2.is_empty());
+            }
+            return Ok(());
+        }
+        match preference {
+            Preference::Random => {
+                for s in &got {
+                    prop_assert!(expected.contains(s));
+                }
+                for pair in got.windows(2) {
+                    prop_assert!(key(&pair[0]) <= key(&pair[1]), "{:?}", pair);
+                }
+                // Nothing left out ranks before the last one taken.
+                if let Some(last) = got.last() {
+                    let left_out = expected.iter().filter(|c| !got.contains(c));
+                    for c in left_out {
+                        prop_assert!(key(c) >= key(last));
+                    }
+                }
+            }
+            Preference::Last => {
+                expected.sort_by_key(|c| (key(c), Reverse(c.0)));
+                expected.truncate(count as usize);
+                prop_assert_eq!(got, expected);
+            }
+            Preference::First | Preference::Best => {
+                expected.sort_by_key(|c| (key(c), c.0));
+                expected.truncate(count as usize);
+                prop_assert_eq!(got, expected);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The smallest change is checked against brute force: every subset of
+    /// people, smallest first, made free for the whole window.
+    #[test]
+    fn the_smallest_change_is_minimal_by_brute_force(
+        members in prop::collection::vec((pattern(), zone()), 2..=5),
+        from in date(), days in 1u32..=2, tz in zone(),
+        required_bits in 0u8..32, k_seed in 0usize..5,
+        duration in 1u32..=36, step in prop::sample::select(vec![1u32, 6]),
+    ) {
+        let n = members.len();
+        let window = Window::new(from, days, tz).expect("valid window");
+        let required: Vec<usize> = (0..n).filter(|u| required_bits >> u & 1 == 1).collect();
+        let k = 1 + k_seed % n;
+        let request = |duration: u32, k: usize| SuggestRequest {
+            duration: DurationMinutes::new(duration * 5).expect("valid"),
+            step: StepMinutes::new(step * 5).expect("valid"),
+            count: Count::new(1).expect("valid"),
+            preference: Preference::First,
+            seed: 0,
+            attendance: Attendance::new(n, &required, k).expect("valid"),
+        };
+        let group = lay_out(&members, window);
+        let asked = request(duration, k);
+        let answer = suggest(&group, &asked);
+        let explanation = scheduling::explain(&group, &asked, !answer.suggestions.is_empty());
+        let fits = |g: &Group, d: u32, k: usize| !suggest(g, &request(d, k)).suggestions.is_empty();
+        let with_free = |users: &[usize], slots: std::ops::Range<usize>| {
+            let timelines = group.timelines().iter().enumerate().map(|(u, t)| {
+                if users.contains(&u) {
+                    Timeline::from_fn(t.slots(), |i| t.is_free(i) || slots.contains(&i))
+                } else {
+                    t.clone()
+                }
+            }).collect();
+            Group::from_timelines(window, timelines).expect("same window")
+        };
+
+        // Blockers, by their definition over the reference matrix.
+        let free = reference_matrix(&members, &window);
+        let grid = reference_candidates(&free, duration as usize, step as usize, &[], 0);
+        let most = grid.iter().map(|c| c.1.len()).max();
+        let best: Vec<&(usize, Vec<usize>)> = grid.iter().filter(|c| Some(c.1.len()) == most).collect();
+        let reachable = best.iter().any(|c| required.iter().all(|r| c.1.contains(r)));
+        let mut blockers: Vec<(usize, usize)> = if reachable { Vec::new() } else {
+            required.iter().map(|r| (*r, best.iter().filter(|c| !c.1.contains(r)).count()))
+                .filter(|(_, missed)| *missed > 0).collect()
+        };
+        blockers.sort_by_key(|(u, missed)| (Reverse(*missed), *u));
+        let got: Vec<(usize, usize)> = explanation.blockers.iter().map(|b| (b.user, b.slots)).collect();
+        prop_assert_eq!(got, blockers);
+
+        if !answer.suggestions.is_empty() {
+            prop_assert!(explanation.smallest_change.is_none());
+            return Ok(());
+        }
+        let change = explanation.smallest_change.expect("nothing fits");
+        let minimal = (1..=n).find(|size| {
+            subsets(n, *size).any(|s| fits(&with_free(&s, 0..window.slots()), duration, k))
+        });
+        match (&change.people, minimal) {
+            (Some(people), Some(size)) => {
+                prop_assert_eq!(people.users.len(), size);
+                // Those people, free just for the meeting named, make it fit.
+                let (a, b) = (slot_of(&window, people.start), slot_of(&window, people.end));
+                prop_assert_eq!(b - a, duration as usize);
+                prop_assert!(fits(&with_free(&people.users, a..b), duration, k));
+            }
+            (None, None) => {}
+            (people, size) => prop_assert!(false, "{:?} vs brute force {:?}", people, size),
+        }
+        let shorter = (1..duration).rev().find(|d| fits(&group, *d, k));
+        prop_assert_eq!(change.duration.map(|d| d.minutes() / 5), shorter);
+        let quorum = (required.len().max(1)..k).rev().find(|q| fits(&group, duration, *q));
+        prop_assert_eq!(change.min_attendees, quorum);
+    }
+}
+
+/// Every `size`-element subset of `0..n`.
+fn subsets(n: usize, size: usize) -> impl Iterator<Item = Vec<usize>> {
+    (0u32..1 << n)
+        .filter(move |m| m.count_ones() as usize == size)
+        .map(move |m| (0..n).filter(|u| m >> u & 1 == 1).collect())
+}

@@ -2,7 +2,9 @@
 
 use chrono::{Datelike, SecondsFormat, Timelike};
 use chrono_tz::Tz;
-use scheduling::{Count, EmptyReason, Group, Preference, SuggestRequest, Suggestion};
+use scheduling::{
+    Count, EmptyReason, Explanation, Group, Preference, SuggestRequest, Suggestion,
+};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -33,6 +35,13 @@ pub struct SuggestionOut {
     /// Missing people not named. Absent when none.
     #[serde(skip_serializing_if = "is_zero")]
     pub hidden_missing: usize,
+    /// Those of `attendees` who can come only if need be (SPEC §10).
+    /// Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub if_need_be: Vec<String>,
+    /// If-need-be attendees not named. Absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hidden_if_need_be: usize,
     /// Share of the group that can attend, in (0, 1].
     pub score: f64,
     /// Why this one: the ranking that chose it.
@@ -72,6 +81,39 @@ pub struct AlternativeOut {
     pub suggestion: SuggestionOut,
 }
 
+/// A required person who keeps the group's best slots off the list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BlockerOut {
+    pub email: String,
+    /// How many of the best slots (those the most people can attend) they
+    /// cannot make.
+    pub best_slots_missed: usize,
+}
+
+/// The fewest people whose extra availability would give a meeting.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PeopleChangeOut {
+    /// Who would have to become free, named as the caller may see them.
+    pub users: Vec<String>,
+    /// How many more, not named. Absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hidden: usize,
+    /// The meeting they would make possible (RFC 3339 UTC).
+    pub start: String,
+    pub end: String,
+}
+
+/// The smallest changes that would give a meeting every required person
+/// can attend; each `null` when it cannot help.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SmallestChangeOut {
+    pub people: Option<PeopleChangeOut>,
+    /// The longest shorter duration that fits, in minutes.
+    pub duration: Option<u32>,
+    /// The largest smaller `min_attendees` that fits.
+    pub min_attendees: Option<usize>,
+}
+
 /// The answer to a group request or one with any newer parameter.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SuggestionsResponse {
@@ -86,6 +128,16 @@ pub struct SuggestionsResponse {
     pub empty_reason_detail: Option<String>,
     /// Up to three nearest relaxations when nothing fits.
     pub alternatives: Vec<AlternativeOut>,
+    /// Required people missing from every one of the best slots (those the
+    /// most people can attend), most slots first; empty when a best slot
+    /// has everyone required.
+    pub blockers: Vec<BlockerOut>,
+    /// Blockers not named. Absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hidden_blockers: usize,
+    /// When nothing fits: the smallest change of people, duration or
+    /// quorum that would give a meeting; `null` otherwise.
+    pub smallest_change: Option<SmallestChangeOut>,
 }
 
 /// One suggestion in the original shape.
@@ -148,20 +200,18 @@ pub fn rank(
         vec![(p, options.count.unwrap_or(one))]
     };
     let attendance = req.group.attendance();
+    let request = |preference, count| SuggestRequest {
+        duration: options.duration,
+        step: options.step,
+        count,
+        preference,
+        seed: options.seed.unwrap_or(0),
+        attendance: attendance.clone(),
+    };
     let mut suggestions = Vec::new();
     let mut first_empty = None;
     for (preference, count) in runs {
-        let result = scheduling::suggest(
-            group,
-            &SuggestRequest {
-                duration: options.duration,
-                step: options.step,
-                count,
-                preference,
-                seed: options.seed.unwrap_or(0),
-                attendance: attendance.clone(),
-            },
-        );
+        let result = scheduling::suggest(group, &request(preference, count));
         suggestions.extend(
             result
                 .suggestions
@@ -201,13 +251,60 @@ pub fn rank(
             ),
             _ => (None, None, Vec::new()),
         };
+    // The explanation does not depend on the preference: the grid, the
+    // duration and who is required are the same in every run.
+    let explanation = scheduling::explain(
+        group,
+        &request(Preference::First, one),
+        !suggestions.is_empty(),
+    );
+    let (blockers, hidden_blockers, smallest_change) = explanation_out(&explanation, named);
     SuggestionsAnswer::Full(SuggestionsResponse {
         case_id: case_id.to_owned(),
         suggestions: suggestions.iter().map(|(s, r)| out(s, r.clone())).collect(),
         empty_reason,
         empty_reason_detail,
         alternatives,
+        blockers,
+        hidden_blockers,
+        smallest_change,
     })
+}
+
+/// The explanation as the caller may see it: blockers and people named
+/// only where they may be (SPEC §6), the rest counted.
+fn explanation_out(
+    explanation: &Explanation,
+    named: &Members<'_>,
+) -> (Vec<BlockerOut>, usize, Option<SmallestChangeOut>) {
+    let blockers: Vec<BlockerOut> = explanation
+        .blockers
+        .iter()
+        .filter(|b| !named.hidden[b.user])
+        .map(|b| BlockerOut {
+            email: named.members[b.user].0.to_string(),
+            best_slots_missed: b.slots,
+        })
+        .collect();
+    let hidden_blockers = explanation.blockers.len() - blockers.len();
+    let rfc3339 = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let smallest_change = explanation
+        .smallest_change
+        .as_ref()
+        .map(|c| SmallestChangeOut {
+            people: c.people.as_ref().map(|p| {
+                let (users, hidden) = named.names(&p.users);
+                PeopleChangeOut {
+                    users,
+                    hidden,
+                    start: rfc3339(p.start),
+                    end: rfc3339(p.end),
+                }
+            }),
+            duration: c.duration.map(|d| d.minutes()),
+            min_attendees: c.min_attendees,
+        });
+    (blockers, hidden_blockers, smallest_change)
 }
 
 /// The reason in words, naming people by email (as far as the caller may
@@ -229,11 +326,14 @@ fn describe(reason: &EmptyReason, named: &Members<'_>) -> String {
 }
 
 fn reason(preference: Preference, s: &Suggestion, n: usize) -> String {
-    let who = if s.attendees.len() == n {
+    let mut who = if s.attendees.len() == n {
         format!("all {n} attendees free")
     } else {
         format!("{} of {n} attendees free", s.attendees.len())
     };
+    if !s.if_need_be.is_empty() {
+        who.push_str(&format!(" ({} only if need be)", s.if_need_be.len()));
+    }
     let order = match preference {
         Preference::First => "earliest fitting slot",
         Preference::Last => "latest fitting slot",
@@ -273,6 +373,7 @@ fn day_and_slot(s: &Suggestion, tz: Tz) -> (String, [Value; 2]) {
 fn suggestion_out(s: &Suggestion, tz: Tz, named: &Members<'_>, reason: String) -> SuggestionOut {
     let (attendees, hidden_attendees) = named.names(&s.attendees);
     let (missing, hidden_missing) = named.names(&s.missing);
+    let (if_need_be, hidden_if_need_be) = named.names(&s.if_need_be);
     let (day, slot) = day_and_slot(s, tz);
     SuggestionOut {
         day,
@@ -283,6 +384,8 @@ fn suggestion_out(s: &Suggestion, tz: Tz, named: &Members<'_>, reason: String) -
         missing,
         hidden_attendees,
         hidden_missing,
+        if_need_be,
+        hidden_if_need_be,
         score: s.score,
         reason,
     }
@@ -304,6 +407,7 @@ mod tests {
             end: at(end),
             attendees: vec![0, 1],
             missing: vec![],
+            if_need_be: vec![],
             score: 1.0,
         }
     }

@@ -9,7 +9,8 @@
 //!   minutes a multiple of 5, `to` excluded;
 //!
 //! and `kind`: `busy` (not available then, whatever the weekly pattern
-//! says) or `free` (available then). A later override wins where two
+//! says), `free` (available then) or `if_need_be` (available then, but only
+//! if need be: SPEC §10). A later override wins where two
 //! overlap; booked meetings are busy whatever the overrides say.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
@@ -40,7 +41,7 @@ pub struct OverrideInput {
     pub from: Option<String>,
     /// End: a date (included) or a local time (excluded), like `from`.
     pub to: Option<String>,
-    /// `busy` or `free`.
+    /// `busy`, `free` or `if_need_be`.
     pub kind: String,
 }
 
@@ -51,7 +52,7 @@ pub struct OverrideView {
     pub from: String,
     /// `YYYY-MM-DDTHH:MM`, excluded.
     pub to: String,
-    /// `busy` or `free`.
+    /// `busy`, `free` or `if_need_be`.
     pub kind: String,
 }
 
@@ -63,6 +64,7 @@ impl OverrideView {
             kind: match o.kind {
                 OverrideKind::Busy => "busy",
                 OverrideKind::Free => "free",
+                OverrideKind::IfNeedBe => "if_need_be",
             }
             .to_owned(),
         }
@@ -107,7 +109,13 @@ fn one(input: &OverrideInput) -> Result<Override, (&'static str, String)> {
     let kind = match input.kind.trim().to_ascii_lowercase().as_str() {
         "busy" => OverrideKind::Busy,
         "free" => OverrideKind::Free,
-        _ => return Err(("kind", "kind must be busy or free".to_owned())),
+        "if_need_be" => OverrideKind::IfNeedBe,
+        _ => {
+            return Err((
+                "kind",
+                "kind must be busy, free or if_need_be".to_owned(),
+            ));
+        }
     };
     let (from, to) = match (&input.date, &input.from, &input.to) {
         (Some(d), None, None) => match point(d).map_err(|m| ("date", m))? {

@@ -109,6 +109,11 @@ pub struct UserInput {
     #[serde(default)]
     #[schema(value_type = Object, example = json!({"monday": [9, 10], "tuesday": ["13:00-15:30"]}))]
     pub availabilities: Option<Value>,
+    /// Time the person can make only if they have to (SPEC §10), in the
+    /// same shape as `availabilities`. Omitted or `null`: none.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>, example = json!({"friday": ["16:00-18:00"]}))]
+    pub if_need_be: Option<Value>,
 }
 
 /// One invalid field: where it is below the body, and why.
@@ -133,6 +138,8 @@ pub struct UserDraft {
     pub timezone: TimeZone,
     pub preference: Preference,
     pub availability: WeeklyPattern,
+    /// Empty when the person has no if-need-be time.
+    pub if_need_be: WeeklyPattern,
 }
 
 impl UserDraft {
@@ -185,11 +192,11 @@ impl UserDraft {
                 .map_err(|m: String| errors.push(invalid(&["body", "preferences"], m)))
                 .ok(),
         };
-        let availability = match &input.availabilities {
+        let mut pattern = |field: &str, raw: &Option<Value>| match raw {
             None | Some(Value::Null) => Some(WeeklyPattern::default()),
             Some(v) => WeeklyPattern::from_json(v)
                 .map_err(|e| {
-                    let mut loc = vec!["body".to_owned(), "availabilities".to_owned()];
+                    let mut loc = vec!["body".to_owned(), field.to_owned()];
                     loc.extend(e.path);
                     errors.push(InvalidField {
                         loc,
@@ -198,8 +205,10 @@ impl UserDraft {
                 })
                 .ok(),
         };
-        match (email, timezone, preference, availability) {
-            (Some(email), Some(timezone), Some(preference), Some(availability))
+        let availability = pattern("availabilities", &input.availabilities);
+        let if_need_be = pattern("if_need_be", &input.if_need_be);
+        match (email, timezone, preference, availability, if_need_be) {
+            (Some(email), Some(timezone), Some(preference), Some(availability), Some(if_need_be))
                 if errors.is_empty() =>
             {
                 Ok(UserDraft {
@@ -208,6 +217,7 @@ impl UserDraft {
                     timezone,
                     preference,
                     availability,
+                    if_need_be,
                 })
             }
             _ => Err(errors),
@@ -225,6 +235,11 @@ pub struct UserRecord {
     /// All seven days, Monday first, each in the form the client used.
     #[schema(value_type = Object)]
     pub availabilities: Value,
+    /// The if-need-be pattern (SPEC §10), like `availabilities`; absent
+    /// when the person has none, so original answers keep their shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub if_need_be: Option<Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Starts at 1, +1 per replace; the `ETag`.
@@ -238,6 +253,14 @@ impl UserRecord {
             && self.timezone == draft.timezone.to_string()
             && self.preferences == draft.preference.as_str()
             && WeeklyPattern::from_json(&self.availabilities).is_ok_and(|p| p == draft.availability)
+            && self.if_need_be_pattern().is_ok_and(|p| p == draft.if_need_be)
+    }
+
+    /// The if-need-be pattern (empty when none).
+    pub fn if_need_be_pattern(&self) -> Result<WeeklyPattern, scheduling::PatternError> {
+        self.if_need_be
+            .as_ref()
+            .map_or(Ok(WeeklyPattern::default()), WeeklyPattern::from_json)
     }
 
     /// The weekly pattern (stored normalised, so it always parses).

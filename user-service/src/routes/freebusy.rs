@@ -36,7 +36,8 @@ pub struct FreeBusy {
     pub days: u32,
     pub interval: u32,
     pub tz: String,
-    /// One digit per interval: `0` free for the whole interval, `2` busy
+    /// One digit per interval: `0` free for the whole interval, `1` free
+    /// for all of it but only if need be for some of it (SPEC §10), `2` busy
     /// (the weekly pattern, then the person's overrides, then the time
     /// their booked meetings hold).
     pub availability_view: String,
@@ -90,6 +91,9 @@ pub async fn freebusy(
     let pattern = user
         .pattern()
         .map_err(|e| UserError::Internal(e.to_string()))?;
+    let if_need_be = user
+        .if_need_be_pattern()
+        .map_err(|e| UserError::Internal(e.to_string()))?;
     let view_tz = view_tz.map_or(user_tz, TimeZone::tz);
     let from = from.unwrap_or_else(|| {
         scheduling::first_monday_on_or_after(
@@ -97,7 +101,8 @@ pub async fn freebusy(
         )
     });
     let dated = (dated.overrides.as_slice(), dated.busy.as_slice());
-    let view = scheduling::freebusy_dated(&pattern, user_tz, dated, from, days, interval, view_tz)
+    let patterns = (&pattern, &if_need_be);
+    let view = scheduling::freebusy_dated(patterns, user_tz, dated, from, days, interval, view_tz)
         .map_err(|e| UserError::invalid(&["query", e.field()], e.to_string()))?;
     Ok(axum::Json(FreeBusy {
         email: user.email,

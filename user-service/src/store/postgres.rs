@@ -91,9 +91,12 @@ const MIGRATIONS: &[(i32, &str)] = &[
             seq        INT NOT NULL
         );",
     ),
+    // "If need be" time (SPEC §10): a second weekly pattern, NULL when the
+    // person has none (the common case, and every row from before).
+    (5, "ALTER TABLE users ADD COLUMN if_need_be JSONB;"),
 ];
 
-const COLUMNS: &str = "email, name, timezone, preference, availability, created_at, updated_at, version, account_id, viewers, overrides";
+const COLUMNS: &str = "email, name, timezone, preference, availability, if_need_be, created_at, updated_at, version, account_id, viewers, overrides";
 
 pub use w2meet_pg::{DbConfig, MigrateMode, SchemaError, StoreError};
 
@@ -338,8 +341,8 @@ impl UserStore {
         let inserted = tx
             .query_opt(
                 &format!(
-                    "INSERT INTO users (email, name, timezone, preference, availability, version)
-                     VALUES ($1, $2, $3, $4, $5,
+                    "INSERT INTO users (email, name, timezone, preference, availability, if_need_be, version)
+                     VALUES ($1, $2, $3, $4, $5, $6,
                              1 + COALESCE((SELECT version FROM retired_versions WHERE email = $1), 0))
                      ON CONFLICT (email) DO NOTHING RETURNING {COLUMNS}"
                 ),
@@ -349,6 +352,7 @@ impl UserStore {
                     &d.timezone.to_string(),
                     &d.preference.as_str(),
                     &d.availability.to_json(),
+                    &if_need_be_column(d),
                 ],
             )
             .await?;
@@ -402,7 +406,7 @@ impl UserStore {
                     .query_one(
                         &format!(
                             "UPDATE users SET name = $2, timezone = $3, preference = $4, availability = $5,
-                                 updated_at = now(), version = version + 1
+                                 if_need_be = $6, updated_at = now(), version = version + 1
                              WHERE email = $1 RETURNING {COLUMNS}"
                         ),
                         &[
@@ -411,6 +415,7 @@ impl UserStore {
                             &d.timezone.to_string(),
                             &d.preference.as_str(),
                             &d.availability.to_json(),
+                            &if_need_be_column(d),
                         ],
                     )
                     .await?;
@@ -540,6 +545,9 @@ pub(crate) fn record(row: &Row) -> Profile {
         timezone: row.get("timezone"),
         preferences: row.get("preference"),
         availabilities: monday_first(row.get("availability")),
+        if_need_be: row
+            .get::<_, Option<serde_json::Value>>("if_need_be")
+            .map(monday_first),
         created_at: row.get::<_, DateTime<Utc>>("created_at"),
         updated_at: row.get::<_, DateTime<Utc>>("updated_at"),
         version: row.get("version"),
@@ -592,6 +600,11 @@ async fn with_busy(
         }
     }
     Ok(())
+}
+
+/// The if-need-be column: NULL when the person has none.
+fn if_need_be_column(d: &UserDraft) -> Option<serde_json::Value> {
+    (!d.if_need_be.is_empty()).then(|| d.if_need_be.to_json())
 }
 
 /// JSONB keeps object keys in its own order; give days back Monday first, as
