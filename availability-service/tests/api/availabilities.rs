@@ -503,3 +503,29 @@ async fn a_large_group_gives_its_memory_back_afterwards() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn intervals_mark_who_is_free_only_if_need_be() {
+    let s = spawn_app().await;
+    s.user(json!({"email": "ann@x.io", "availabilities": {"monday": [9]},
+                  "if_need_be": {"monday": [10]}}))
+        .await;
+    s.user(json!({"email": "bob@x.io", "availabilities": {"monday": [9, 10]}}))
+        .await;
+    let res = s
+        .get("users=ann@x.io,bob@x.io&from=2031-03-03&days=1")
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["intervals"],
+        json!([
+            {"start": "2031-03-03T09:00:00Z", "end": "2031-03-03T10:00:00Z",
+             "available": ["ann@x.io", "bob@x.io"], "count": 2},
+            {"start": "2031-03-03T10:00:00Z", "end": "2031-03-03T11:00:00Z",
+             "available": ["ann@x.io", "bob@x.io"], "count": 2, "if_need_be": ["ann@x.io"]}
+        ])
+    );
+    // If-need-be hours count as common hours in the original shape.
+    assert_eq!(body["common_availabilities"]["monday"], json!([9, 10]));
+}

@@ -463,6 +463,41 @@ mod tests {
     }
 
     #[test]
+    fn an_explanation_names_only_the_people_the_caller_may_see() {
+        let members: Vec<(Email, String)> = ["a@x.io", "b@x.io", "c@x.io"]
+            .iter()
+            .map(|e| (Email::parse(e).expect("email"), "first".to_owned()))
+            .collect();
+        let named = Members {
+            members: &members,
+            hidden: vec![false, true, false],
+        };
+        let m = meeting("2027-01-04T09:00:00Z", "2027-01-04T10:00:00Z");
+        let explanation = Explanation {
+            blockers: vec![
+                scheduling::Blocker { user: 1, slots: 3 },
+                scheduling::Blocker { user: 2, slots: 1 },
+            ],
+            smallest_change: Some(scheduling::SmallestChange {
+                people: Some(scheduling::PeopleChange {
+                    users: vec![1, 2],
+                    start: m.start,
+                    end: m.end,
+                }),
+                duration: None,
+                min_attendees: Some(2),
+            }),
+        };
+        let (blockers, hidden, change) = explanation_out(&explanation, &named);
+        let json = serde_json::to_value((&blockers, hidden, &change)).expect("json");
+        assert!(!json.to_string().contains("b@x.io"), "{json}");
+        assert_eq!(blockers.len(), 1);
+        assert_eq!((blockers[0].email.as_str(), hidden), ("c@x.io", 1));
+        let people = change.and_then(|c| c.people).expect("people");
+        assert_eq!((people.users, people.hidden), (vec!["c@x.io".to_owned()], 1));
+    }
+
+    #[test]
     fn a_meeting_ending_at_midnight_ends_at_24() {
         let (_, slot) = day_and_slot(
             &meeting("2027-01-04T23:00:00Z", "2027-01-05T00:00:00Z"),

@@ -2,4 +2,5 @@
 //! harness in [`helpers`].
 
 mod helpers;
+mod levels;
 mod suggestions;

@@ -41,7 +41,9 @@ async fn the_original_answer_is_one_suggestion_per_distinct_stored_preference() 
         "{text}"
     );
     assert!(
-        text.ends_with(r#""empty_reason":null,"alternatives":[]}"#),
+        text.ends_with(
+            r#""empty_reason":null,"alternatives":[],"blockers":[],"smallest_change":null}"#
+        ),
         "{text}"
     );
     let rich: Value = serde_json::from_str(&text).unwrap();

@@ -7,6 +7,7 @@ mod cache;
 mod dated;
 mod faults;
 mod helpers;
+mod levels;
 mod near;
 mod tls;
 mod users;
