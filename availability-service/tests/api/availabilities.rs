@@ -507,9 +507,11 @@ async fn a_large_group_gives_its_memory_back_afterwards() {
 #[tokio::test]
 async fn intervals_mark_who_is_free_only_if_need_be() {
     let s = spawn_app().await;
-    s.user(json!({"email": "ann@x.io", "availabilities": {"monday": [9]},
-                  "if_need_be": {"monday": [10]}}))
-        .await;
+    s.user(
+        json!({"email": "ann@x.io", "availabilities": {"monday": [9]},
+                  "if_need_be": {"monday": [10]}}),
+    )
+    .await;
     s.user(json!({"email": "bob@x.io", "availabilities": {"monday": [9, 10]}}))
         .await;
     let res = s

@@ -321,13 +321,21 @@ mod tests {
         let answer = TimelinesAnswer::encode(
             &window,
             [
-                (email("a@x.io"), "first".to_owned(), &timelines[0], Some(&maybe)),
+                (
+                    email("a@x.io"),
+                    "first".to_owned(),
+                    &timelines[0],
+                    Some(&maybe),
+                ),
                 (email("b@x.io"), "last".to_owned(), &timelines[1], None),
             ],
         );
         assert!(answer.users[1].if_need_be.is_empty());
         let json = serde_json::to_value(&answer).expect("json");
-        assert!(json["users"][1].get("if_need_be").is_none(), "absent when none");
+        assert!(
+            json["users"][1].get("if_need_be").is_none(),
+            "absent when none"
+        );
         let decoded: TimelinesAnswer = serde_json::from_value(json).expect("parses");
         let group = decoded.decode().expect("decodes").group;
         let levels = group.if_need_be().expect("two levels");

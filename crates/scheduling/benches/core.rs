@@ -11,8 +11,8 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use scheduling::{
-    Attendance, Count, DurationMinutes, Group, Preference, StepMinutes, SuggestRequest,
-    WeeklyPattern, Window, intersect, suggest,
+    Attendance, Count, DayFormat, DaySlots, DurationMinutes, Group, Preference, StepMinutes,
+    SuggestRequest, WeeklyPattern, Window, intersect, suggest,
 };
 use serde_json::{Value, json};
 
@@ -189,11 +189,60 @@ fn suggest_k_of_n(c: &mut Criterion) {
     g.finish();
 }
 
+/// `p` with every free run moved `by` slots later (cut at midnight).
+fn later(p: &WeeklyPattern, by: usize) -> WeeklyPattern {
+    let days = std::array::from_fn(|d| {
+        let mut out = DaySlots::EMPTY;
+        for (a, b) in p.days()[d].runs() {
+            out.insert_range((a + by).min(288), (b + by).min(288));
+        }
+        out
+    });
+    WeeklyPattern::from_days(days, [DayFormat::Intervals; 7])
+}
+
+/// Two levels and explanations (issue 14): the same group with every
+/// member's "if need be" pattern shifted two hours later, ranked k-of-n;
+/// and the explanation of an answer where nothing fits (all required).
+fn levels_explain(c: &mut Criterion) {
+    let mut g = c.benchmark_group("levels_explain");
+    for (n, days) in [(100, 62), (1000, 7)] {
+        let m = members(n);
+        let w = window(days);
+        let one_level = lay_out(&m, w);
+        let mut two_levels = one_level.clone();
+        for (i, (p, tz)) in m.iter().enumerate() {
+            two_levels.add_if_need_be(i, &later(p, 24), *tz);
+        }
+        let request = |attendance| SuggestRequest {
+            duration: DurationMinutes::new(60).expect("valid"),
+            step: StepMinutes::new(30).expect("valid"),
+            count: Count::new(10).expect("valid"),
+            preference: Preference::First,
+            seed: 7,
+            attendance,
+        };
+        let k_of_n = request(quorum(n));
+        g.bench_function(format!("suggest_one_level/{n}_users/{days}d"), |b| {
+            b.iter(|| suggest(black_box(&one_level), &k_of_n))
+        });
+        g.bench_function(format!("suggest_two_levels/{n}_users/{days}d"), |b| {
+            b.iter(|| suggest(black_box(&two_levels), &k_of_n))
+        });
+        let everyone = request(Attendance::everyone(n).expect("valid"));
+        g.bench_function(format!("explain_empty/{n}_users/{days}d"), |b| {
+            b.iter(|| scheduling::explain(black_box(&one_level), &everyone, false))
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     pattern_parse,
     layout_intersect,
     parts,
-    suggest_k_of_n
+    suggest_k_of_n,
+    levels_explain
 );
 criterion_main!(benches);

@@ -249,12 +249,16 @@ mod tests {
         group.apply_dated(0, UTC, &overrides, &busy);
         let available = &group.timelines()[0];
         let maybe = &group.if_need_be().expect("two levels")[0];
-        let hour = |t: &Timeline, h: usize| (h * 12..(h + 1) * 12).filter(|s| t.is_free(*s)).count();
+        let hour =
+            |t: &Timeline, h: usize| (h * 12..(h + 1) * 12).filter(|s| t.is_free(*s)).count();
         assert_eq!(
             (9..13).map(|h| hour(available, h)).collect::<Vec<_>>(),
             [12, 12, 6, 12]
         );
-        assert_eq!((9..13).map(|h| hour(maybe, h)).collect::<Vec<_>>(), [0, 12, 6, 6]);
+        assert_eq!(
+            (9..13).map(|h| hour(maybe, h)).collect::<Vec<_>>(),
+            [0, 12, 6, 6]
+        );
     }
 
     #[test]

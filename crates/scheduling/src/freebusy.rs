@@ -142,14 +142,14 @@ mod tests {
             to: monday().and_hms_opt(16, 0, 0).unwrap(),
             kind: crate::dated::OverrideKind::IfNeedBe,
         }];
-        let view = freebusy_dated((&p, &maybe), UTC, (&late, &[]), monday(), 1, 60, UTC)
-            .expect("valid");
+        let view =
+            freebusy_dated((&p, &maybe), UTC, (&late, &[]), monday(), 1, 60, UTC).expect("valid");
         assert_eq!(&view[8..17], "200122212");
         // An hour half free and half if-need-be is tentative as a whole.
         let half = pattern(json!({"monday": ["13:00-13:30"]}));
         let tail = pattern(json!({"monday": ["13:30-14:00"]}));
-        let view = freebusy_dated((&half, &tail), UTC, (&[], &[]), monday(), 1, 60, UTC)
-            .expect("valid");
+        let view =
+            freebusy_dated((&half, &tail), UTC, (&[], &[]), monday(), 1, 60, UTC).expect("valid");
         assert_eq!(&view[13..14], "1");
     }
 

@@ -2,9 +2,7 @@
 
 use chrono::{Datelike, SecondsFormat, Timelike};
 use chrono_tz::Tz;
-use scheduling::{
-    Count, EmptyReason, Explanation, Group, Preference, SuggestRequest, Suggestion,
-};
+use scheduling::{Count, EmptyReason, Explanation, Group, Preference, SuggestRequest, Suggestion};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -161,7 +159,7 @@ pub struct OriginalSuggestions {
 #[serde(untagged)]
 pub enum SuggestionsAnswer {
     Original(OriginalSuggestions),
-    Full(SuggestionsResponse),
+    Full(Box<SuggestionsResponse>),
 }
 
 impl SuggestionsAnswer {
@@ -259,7 +257,7 @@ pub fn rank(
         !suggestions.is_empty(),
     );
     let (blockers, hidden_blockers, smallest_change) = explanation_out(&explanation, named);
-    SuggestionsAnswer::Full(SuggestionsResponse {
+    SuggestionsAnswer::Full(Box::new(SuggestionsResponse {
         case_id: case_id.to_owned(),
         suggestions: suggestions.iter().map(|(s, r)| out(s, r.clone())).collect(),
         empty_reason,
@@ -268,7 +266,7 @@ pub fn rank(
         blockers,
         hidden_blockers,
         smallest_change,
-    })
+    }))
 }
 
 /// The explanation as the caller may see it: blockers and people named
@@ -494,7 +492,10 @@ mod tests {
         assert_eq!(blockers.len(), 1);
         assert_eq!((blockers[0].email.as_str(), hidden), ("c@x.io", 1));
         let people = change.and_then(|c| c.people).expect("people");
-        assert_eq!((people.users, people.hidden), (vec!["c@x.io".to_owned()], 1));
+        assert_eq!(
+            (people.users, people.hidden),
+            (vec!["c@x.io".to_owned()], 1)
+        );
     }
 
     #[test]

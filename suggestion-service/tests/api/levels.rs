@@ -18,9 +18,11 @@ fn if_need_be(body: &Value) -> Vec<Value> {
 async fn fewest_if_need_be_attendees_rank_before_the_preference() {
     let s = spawn_app().await;
     // 2031-03-03 is a Monday. ann is free 9-10 and can do 10-12 if need be.
-    s.user(json!({"email": "ann@x.io", "availabilities": {"monday": [9]},
-                  "if_need_be": {"monday": [10, 11]}}))
-        .await;
+    s.user(
+        json!({"email": "ann@x.io", "availabilities": {"monday": [9]},
+                  "if_need_be": {"monday": [10, 11]}}),
+    )
+    .await;
     s.user(json!({"email": "bob@x.io", "availabilities": {"monday": [9, 10, 11]}}))
         .await;
     let q = "users=ann@x.io,bob@x.io&from=2031-03-03&days=1&duration=60&count=3";
@@ -86,7 +88,9 @@ async fn an_empty_answer_names_the_blocker_and_the_smallest_change() {
     );
     // A quorum that bob must be part of: the meeting fits, yet bob keeps
     // the group's best slot (ann and cy at 9) off the list.
-    let body = s.json(&format!("{q}&required=bob@x.io&min_attendees=1")).await;
+    let body = s
+        .json(&format!("{q}&required=bob@x.io&min_attendees=1"))
+        .await;
     assert_eq!(starts(&body), ["2031-03-03T10:00:00Z"]);
     assert_eq!(
         body["blockers"],
@@ -94,7 +98,9 @@ async fn an_empty_answer_names_the_blocker_and_the_smallest_change() {
     );
     assert_eq!(body["smallest_change"], Value::Null);
     // With ann required instead, a best slot has everyone required.
-    let body = s.json(&format!("{q}&required=ann@x.io&min_attendees=2")).await;
+    let body = s
+        .json(&format!("{q}&required=ann@x.io&min_attendees=2"))
+        .await;
     assert_eq!(body["blockers"], json!([]));
     // Asking for three people where at most two meet: lower the quorum.
     let body = s

@@ -111,10 +111,7 @@ fn one(input: &OverrideInput) -> Result<Override, (&'static str, String)> {
         "free" => OverrideKind::Free,
         "if_need_be" => OverrideKind::IfNeedBe,
         _ => {
-            return Err((
-                "kind",
-                "kind must be busy, free or if_need_be".to_owned(),
-            ));
+            return Err(("kind", "kind must be busy, free or if_need_be".to_owned()));
         }
     };
     let (from, to) = match (&input.date, &input.from, &input.to) {

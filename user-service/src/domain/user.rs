@@ -208,18 +208,20 @@ impl UserDraft {
         let availability = pattern("availabilities", &input.availabilities);
         let if_need_be = pattern("if_need_be", &input.if_need_be);
         match (email, timezone, preference, availability, if_need_be) {
-            (Some(email), Some(timezone), Some(preference), Some(availability), Some(if_need_be))
-                if errors.is_empty() =>
-            {
-                Ok(UserDraft {
-                    email,
-                    name,
-                    timezone,
-                    preference,
-                    availability,
-                    if_need_be,
-                })
-            }
+            (
+                Some(email),
+                Some(timezone),
+                Some(preference),
+                Some(availability),
+                Some(if_need_be),
+            ) if errors.is_empty() => Ok(UserDraft {
+                email,
+                name,
+                timezone,
+                preference,
+                availability,
+                if_need_be,
+            }),
             _ => Err(errors),
         }
     }
@@ -253,7 +255,9 @@ impl UserRecord {
             && self.timezone == draft.timezone.to_string()
             && self.preferences == draft.preference.as_str()
             && WeeklyPattern::from_json(&self.availabilities).is_ok_and(|p| p == draft.availability)
-            && self.if_need_be_pattern().is_ok_and(|p| p == draft.if_need_be)
+            && self
+                .if_need_be_pattern()
+                .is_ok_and(|p| p == draft.if_need_be)
     }
 
     /// The if-need-be pattern (empty when none).
