@@ -1,7 +1,9 @@
 // The whole flow in a real Chromium against the real stack: Ann (Berlin)
-// paints by dragging with the mouse and erases by touch, Bob (New York)
+// paints by dragging with the mouse, erases by touch and paints time she can
+// make only if need be, Bob (New York)
 // paints with the keyboard alone and shares his calendar with Ann; Ann sees
-// the overlap on the heatmap, books the suggestion; Bob answers the invite,
+// the overlap on the heatmap, books the suggestion, and reads why nothing
+// else fits and what would; Bob answers the invite,
 // downloads the .ics and gets his feed; Ann's calendar shows his answer;
 // Cat RSVPs to the public meeting. axe-core checks every page; every step
 // leaves a screenshot.
@@ -104,6 +106,43 @@ describe('W2Meet in the browser', () => {
     await page.mouse.click(tuesday.x, tuesday.y);
     await page.getByTestId('save-week').click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved' }).textContent()).toContain('2.3 hours a week free');
+    // Time she can make only if need be: Tuesday 11:00–11:30, one cell by
+    // mouse and one more by keyboard (Shift+ArrowDown extends with the brush).
+    const weekCell = (day: number, cell: number) => page.locator(`[data-testid="week-grid"] [data-day="${day}"][data-cell="${cell}"]`);
+    await page.getByLabel('If need be', { exact: true }).check();
+    const maybe = await cellCenter(page, 'week-grid', 1, 44);
+    await page.mouse.click(maybe.x, maybe.y);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('tuesday 11:00–11:15, free if need be');
+    await page.keyboard.press('Shift+ArrowDown');
+    await expect.poll(() => weekCell(1, 45).getAttribute('aria-label')).toBe('tuesday 11:15–11:30, free if need be');
+    expect(await weekCell(1, 45).getAttribute('aria-selected')).toBe('true');
+    expect(await weekCell(1, 45).getAttribute('class')).toContain('ifneedbe');
+    // The free quarter hour painted before stays free.
+    expect(await weekCell(1, 40).getAttribute('aria-label')).toBe('tuesday 10:00–10:15, free');
+    await page.getByTestId('save-week').click();
+    await expect
+      .poll(() => page.getByRole('status').filter({ hasText: 'Saved' }).textContent())
+      .toContain('2.3 hours a week free and 0.5 hours if need be, in Europe/Berlin');
+    // The API keeps both levels.
+    const stored = await page.evaluate(async (email) => {
+      const { access_token } = JSON.parse(localStorage.getItem('w2meet.session')!);
+      const r = await fetch(`/users/users/${encodeURIComponent(email)}`, { headers: { Authorization: `Bearer ${access_token}` } });
+      return r.json();
+    }, ann.email);
+    expect(stored.if_need_be?.tuesday).toEqual(['11:00-11:30']);
+    expect(stored.availabilities.tuesday).toEqual(['10:00-10:15']);
+    // Reloaded, the grid shows both.
+    await page.reload();
+    await expect.poll(() => weekCell(1, 44).getAttribute('aria-label')).toBe('tuesday 11:00–11:15, free if need be');
+    expect(await weekCell(1, 40).getAttribute('aria-label')).toBe('tuesday 10:00–10:15, free');
+    // A dated change of the new kind (outside the window Ann looks at below).
+    const later = new Date(Date.parse(`${holiday}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Date', { exact: true }).fill(later);
+    await page.getByLabel('From', { exact: true }).fill('18:00');
+    await page.getByLabel('To', { exact: true }).fill('19:00');
+    await page.getByLabel('I am').selectOption('if_need_be');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await expect.poll(() => page.getByTestId('overrides').textContent()).toContain(`${later} 18:00 → 19:00: free if need be`);
     await accessible(page, 'the week page');
     await screenshot(page, 'ann-week');
   });
@@ -211,8 +250,30 @@ describe('W2Meet in the browser', () => {
         { timeout: 10_000 },
       )
       .toBe(1);
-    expect(await page.getByTestId('no-suggestions').textContent()).toMatch(/No time fits\./);
+    const nothing = page.getByTestId('no-suggestions');
+    expect(await nothing.textContent()).toMatch(/No time fits\./);
+    // Ann is free 14:00–15:00 now, Bob from 15:00: if Bob could make
+    // 14:00–15:00 it would fit; each keeps the other's best times off.
+    const quoted = (s: string) => s.replace(/[.+]/g, '\\$&');
+    expect(await nothing.getByTestId('smallest-change').textContent()).toMatch(
+      new RegExp(`^If ${quoted(bob.email)} could make [^.]*14:00–15:00, that time would fit\\.$`),
+    );
+    const blockers = await nothing.getByTestId('blockers').textContent();
+    expect(blockers).toContain(`${ann.email} keeps the best times off the list`);
+    expect(blockers).toContain(`${bob.email} keeps the best times off the list (not free for 1 of them)`);
+    await accessible(page, 'the group page explaining why nothing fits');
     await screenshot(page, 'nothing-fits');
+
+    // The Tuesday after: Ann only if need be, 11:00–11:30.
+    const tuesday = new Date(Date.parse(`${MONDAY}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('From').first().fill(tuesday);
+    await page.getByTestId('find').click();
+    const maybe = page.locator(`[data-testid="heatmap"] [role="gridcell"][aria-label^="Tue ${tuesday} 11:00"]`);
+    await expect.poll(() => maybe.getAttribute('data-if-need-be')).toBe('1');
+    expect(await maybe.getAttribute('data-count')).toBe('1');
+    await maybe.hover();
+    await expect.poll(() => page.getByTestId('heat-who').textContent()).toBe(`Tue ${tuesday} 11:00–11:15: 1 of 2 free: ${ann.email} (if need be)`);
+    await screenshot(page, 'heatmap-if-need-be');
   });
 
   it('Bob answers the invite, downloads the .ics and gets a working feed URL', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseEmails, suggestionBody, type GroupForm } from './group';
+import { attendeeWords, blockerLines, changeLines, parseEmails, suggestionBody, type GroupForm } from './group';
+import { formatRange } from './time';
 
 const form = (patch: Partial<GroupForm>): GroupForm => ({
   emails: 'Ann@X.org, bob@x.org\ncat@x.org; ann@x.org',
@@ -28,5 +29,59 @@ describe('group form', () => {
     // Unticked without a quorum: the ticked ones are enough.
     expect(suggestionBody(form({ optional: ['bob@x.org'] }))).toMatchObject({ required: ['ann@x.org', 'cat@x.org'], min_attendees: 2 });
     expect(suggestionBody(form({ optional: ['ann@x.org', 'bob@x.org', 'cat@x.org'] }))).toMatchObject({ required: [], min_attendees: 1 });
+  });
+});
+
+describe('the answer in words', () => {
+  it('marks attendees who come only if need be', () => {
+    expect(attendeeWords({ attendees: ['ann@x.io', 'bob@x.io'], if_need_be: ['bob@x.io'] })).toBe('ann@x.io, bob@x.io (if need be)');
+    expect(attendeeWords({ attendees: ['ann@x.io'] })).toBe('ann@x.io');
+    expect(attendeeWords({ attendees: ['ann@x.io'], hidden_attendees: 2, hidden_if_need_be: 1 })).toBe(
+      'ann@x.io and 2 you may not see (1 of them only if need be)',
+    );
+  });
+
+  it('names who keeps the best times off the list', () => {
+    expect(blockerLines({ blockers: [] })).toEqual([]);
+    expect(blockerLines({})).toEqual([]);
+    expect(blockerLines({ blockers: [{ email: 'bob@x.io', best_slots_missed: 3 }], hidden_blockers: 1 })).toEqual([
+      'bob@x.io keeps the best times off the list (not free for 3 of them)',
+      '1 person you may not see keeps them off too',
+    ]);
+  });
+
+  it('says the smallest change, times in the viewing zone', () => {
+    const berlin = (s: string, e: string) => formatRange(s, e, 'Europe/Berlin');
+    const nine = berlin('2031-03-03T09:00:00Z', '2031-03-03T10:00:00Z');
+    expect(nine).toMatch(/3 Mar 2031, 10:00–11:00$/);
+    expect(changeLines({ smallest_change: null }, berlin)).toEqual([]);
+    expect(
+      changeLines(
+        {
+          smallest_change: {
+            people: { users: ['bob@x.io'], start: '2031-03-03T09:00:00Z', end: '2031-03-03T10:00:00Z' },
+            duration: 40,
+            min_attendees: 2,
+          },
+        },
+        berlin,
+      ),
+    ).toEqual([
+      `If bob@x.io could make ${nine}, that time would fit`,
+      'or shorten the meeting to 40 minutes',
+      'or accept 2 attendees (a smaller quorum)',
+    ]);
+    expect(
+      changeLines(
+        { smallest_change: { people: { users: ['a@x.io', 'b@x.io'], hidden: 1, start: '2031-03-03T09:00:00Z', end: '2031-03-03T10:00:00Z' }, duration: null, min_attendees: null } },
+        berlin,
+      ),
+    ).toEqual([`If a@x.io, b@x.io and 1 person you may not see could make ${nine}, that time would fit`]);
+    expect(changeLines({ smallest_change: { people: null, duration: 30, min_attendees: null } }, berlin)).toEqual([
+      'Shorten the meeting to 30 minutes',
+    ]);
+    expect(changeLines({ smallest_change: { people: null, duration: null, min_attendees: null } }, berlin)).toEqual([
+      'No single change of people, length or quorum would make a time fit',
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heatmap, level } from './heat';
+import { anyIfNeedBe, describeCell, heatmap, level } from './heat';
 import { nextMonday, addDays, localParts } from './time';
 
 describe('heatmap', () => {
@@ -33,6 +33,35 @@ describe('heatmap', () => {
     expect(cells[8]).toBeNull(); // 02:00 does not exist that night
     expect(cells[40]).toMatchObject({ count: 1 }); // 14:00Z = 10:00 EDT
     expect(cells[36]).toMatchObject({ count: 0 });
+  });
+
+  it('marks who is free only if need be, for any part of a cell', () => {
+    const days = heatmap(
+      '2031-03-03T00:00:00Z',
+      '2031-03-04T00:00:00Z',
+      [
+        { start: '2031-03-03T09:00:00Z', end: '2031-03-03T09:05:00Z', available: ['a@x', 'b@x'], count: 2 },
+        { start: '2031-03-03T09:05:00Z', end: '2031-03-03T09:30:00Z', available: ['a@x', 'b@x'], count: 2, if_need_be: ['b@x'] },
+        {
+          start: '2031-03-03T09:30:00Z',
+          end: '2031-03-03T10:00:00Z',
+          available: ['b@x'],
+          count: 3,
+          hidden: 2,
+          hidden_if_need_be: 1,
+        },
+      ],
+      'UTC',
+    );
+    const cells = days[0].cells;
+    // b@x is if-need-be for 09:05–09:15: the whole cell shows it.
+    expect(cells[36]).toMatchObject({ count: 2, names: ['a@x', 'b@x'], ifNeedBe: ['b@x'], hiddenIfNeedBe: 0 });
+    expect(describeCell(cells[36]!, 3)).toBe('2 of 3 free: a@x, b@x (if need be)');
+    expect(anyIfNeedBe(cells[36]!)).toBe(true);
+    expect(cells[38]).toMatchObject({ count: 3, names: ['b@x'], ifNeedBe: [], hidden: 2, hiddenIfNeedBe: 1 });
+    expect(describeCell(cells[38]!, 3)).toBe('3 of 3 free: b@x and 2 people you may not see (1 if need be)');
+    expect(describeCell(cells[40]!, 3)).toBe('nobody of 3 free');
+    expect(anyIfNeedBe(cells[40]!)).toBe(false);
   });
 
   it('colours by share of the group', () => {

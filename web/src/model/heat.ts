@@ -1,6 +1,7 @@
 // The group heatmap: the availability answer's intervals (maximal stretches
-// with one set of free people, UTC) laid out as 15-minute cells on the
-// viewing zone's wall clock. Pure — unit-tested in heat.test.ts.
+// with one set of free people — and of those free only if need be — UTC)
+// laid out as 15-minute cells on the viewing zone's wall clock. Pure —
+// unit-tested in heat.test.ts.
 
 import { localParts } from './time';
 
@@ -10,6 +11,10 @@ export interface Interval {
   available: string[];
   count: number;
   hidden?: number;
+  /** Those of `available` free only if need be there (SPEC §10); absent when none. */
+  if_need_be?: string[];
+  /** Hidden people free only if need be; absent when none. */
+  hidden_if_need_be?: number;
 }
 
 export interface HeatCell {
@@ -21,6 +26,10 @@ export interface HeatCell {
   names: string[];
   /** Those counted but not named (privacy, SPEC §6). */
   hidden: number;
+  /** Those of `names` free only if need be for some of the cell. */
+  ifNeedBe: string[];
+  /** Those of `hidden` free only if need be (at most; they cannot be told apart). */
+  hiddenIfNeedBe: number;
 }
 
 export interface HeatDay {
@@ -70,15 +79,42 @@ export function heatmap(windowStart: string, windowEnd: string, intervals: Inter
   return [...days.values()];
 }
 
-/** Who is free in every step of a cell (an empty step: nobody). */
+/**
+ * Who is free in every step of a cell (an empty step: nobody), at either
+ * level; of them, who only if need be in some step.
+ */
 function wholeCell(start: string, steps: (Interval | null)[]): HeatCell {
-  if (steps.some((i) => !i)) return { start, count: 0, names: [], hidden: 0 };
+  if (steps.some((i) => !i)) return { start, count: 0, names: [], hidden: 0, ifNeedBe: [], hiddenIfNeedBe: 0 };
   const all = steps as Interval[];
-  const names = all[0].available.filter((n) => all.every((i) => i.available.includes(n)));
+  const names = all[0].available.filter((n) => all.every((i) => i.available.includes(n))).sort();
+  const ifNeedBe = names.filter((n) => all.some((i) => i.if_need_be?.includes(n)));
   // Hidden people cannot be told apart: at most the fewest hidden in a step
-  // were free throughout.
+  // were free throughout, and of them at most the most if-need-be in a step
+  // were so only if need be.
   const hidden = Math.min(...all.map((i) => i.hidden ?? 0));
-  return { start, count: names.length + hidden, names: names.sort(), hidden };
+  const hiddenIfNeedBe = Math.min(hidden, Math.max(...all.map((i) => i.hidden_if_need_be ?? 0)));
+  return { start, count: names.length + hidden, names, hidden, ifNeedBe, hiddenIfNeedBe };
+}
+
+/**
+ * Who is free in a cell, in words: "2 of 3 free: ann@x.io (if need be),
+ * bob@x.io and 1 person you may not see".
+ */
+export function describeCell(c: HeatCell, total: number): string {
+  if (c.count === 0) return `nobody of ${total} free`;
+  const named = c.names.map((n) => (c.ifNeedBe.includes(n) ? `${n} (if need be)` : n)).join(', ');
+  const others = c.count - c.names.length;
+  const maybe = Math.min(others, c.hiddenIfNeedBe);
+  const rest =
+    others > 0
+      ? `${named ? ' and ' : ''}${others} ${others === 1 ? 'person' : 'people'} you may not see${maybe > 0 ? ` (${maybe === others ? (others === 1 ? 'if need be' : 'all if need be') : `${maybe} if need be`})` : ''}`
+      : '';
+  return `${c.count} of ${total} free: ${named}${rest}`;
+}
+
+/** Whether anyone counted in the cell is free there only if need be. */
+export function anyIfNeedBe(c: HeatCell): boolean {
+  return c.ifNeedBe.length > 0 || c.hiddenIfNeedBe > 0;
 }
 
 /** 0–4: the colour step for `count` of `total` free. */

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import { heatmap, type HeatDay, type Interval } from '../model/heat';
-import { parseEmails, suggestionBody, type GroupForm } from '../model/group';
+import { attendeeWords, blockerLines, changeLines, parseEmails, people, suggestionBody, type Explained, type GroupForm } from '../model/group';
 import { browserZone, formatRange, nextMonday } from '../model/time';
 import type { Session } from '../session';
 import { Busy, ErrorNote, Section, useAction, ZoneSelect } from '../ui/common';
@@ -19,11 +19,15 @@ export interface Suggestion {
   missing: string[];
   hidden_attendees?: number;
   hidden_missing?: number;
+  /** Attendees free only if need be (SPEC §10); absent when none. */
+  if_need_be?: string[];
+  hidden_if_need_be?: number;
   score: number;
   reason: string;
 }
 
-interface Suggestions {
+/** The rich answer; `blockers` and `smallest_change` explain it (SPEC §10). */
+interface Suggestions extends Explained {
   suggestions: Suggestion[];
   empty_reason: string | null;
   empty_reason_detail?: string;
@@ -228,10 +232,35 @@ function JobProgress({ job }: { job: Job }) {
   );
 }
 
-function people(names: string[], hidden = 0): string {
-  const list = names.join(', ');
-  if (!hidden) return list || 'nobody';
-  return `${list}${list ? ' and ' : ''}${hidden} you may not see`;
+/** Why the answer is what it is: the smallest change when nothing fits, and who keeps the best times off the list. */
+function Explanation({ result, tz }: { result: Suggestions; tz: string }) {
+  const changes = changeLines(result, (start, end) => formatRange(start, end, tz));
+  const blockers = blockerLines(result);
+  if (changes.length === 0 && blockers.length === 0) return null;
+  return (
+    <div class="explain" data-testid="explanation">
+      {changes.length > 0 && (
+        <>
+          <p>What would make a time fit:</p>
+          <ul data-testid="smallest-change">
+            {changes.map((l) => (
+              <li>{l}.</li>
+            ))}
+          </ul>
+        </>
+      )}
+      {blockers.length > 0 && (
+        <>
+          <p>{result.suggestions.length ? 'Why no better time is listed:' : 'Who keeps the best times out of reach:'}</p>
+          <ul data-testid="blockers">
+            {blockers.map((l) => (
+              <li>{l}.</li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
 }
 
 function SuggestionList({ result, tz, members, session }: { result: Suggestions; tz: string; members: string[]; session: Session | null }) {
@@ -241,6 +270,7 @@ function SuggestionList({ result, tz, members, session }: { result: Suggestions;
         <p>
           <strong>No time fits.</strong> {result.empty_reason_detail ?? result.empty_reason}
         </p>
+        <Explanation result={result} tz={tz} />
         {result.alternatives.length > 0 && (
           <>
             <p>Nearest if you relax one thing:</p>
@@ -255,11 +285,14 @@ function SuggestionList({ result, tz, members, session }: { result: Suggestions;
     );
   }
   return (
-    <ol class="suggestions" data-testid="suggestions">
-      {result.suggestions.map((s) => (
-        <SuggestionItem s={s} tz={tz} members={members} session={session} />
-      ))}
-    </ol>
+    <>
+      <ol class="suggestions" data-testid="suggestions">
+        {result.suggestions.map((s) => (
+          <SuggestionItem s={s} tz={tz} members={members} session={session} />
+        ))}
+      </ol>
+      <Explanation result={result} tz={tz} />
+    </>
   );
 }
 
@@ -272,7 +305,7 @@ function SuggestionItem({ s, tz, members, session, note }: { s: Suggestion; tz: 
       </p>
       {note && note !== s.reason && <p class="hint">{note}</p>}
       <p class="hint">
-        {s.reason}. Free: {people(s.attendees, s.hidden_attendees)}
+        {s.reason}. Free: {attendeeWords(s)}
         {s.missing.length + (s.hidden_missing ?? 0) > 0 && `; cannot: ${people(s.missing, s.hidden_missing)}`}.
       </p>
       {session ? (

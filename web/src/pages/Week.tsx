@@ -2,7 +2,17 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, seg } from '../api';
-import { freeMinutes, parseAvailabilities, toAvailabilities, type Availabilities, type Week as WeekSlots } from '../model/week';
+import {
+  FREE,
+  freeMinutes,
+  IF_NEED_BE,
+  ifNeedBeMinutes,
+  parseAvailabilities,
+  toPatterns,
+  type Availabilities,
+  type Brush,
+  type Week as WeekSlots,
+} from '../model/week';
 import { addDays, browserZone, formatRange } from '../model/time';
 import type { Session } from '../session';
 import { Busy, Done, ErrorNote, Section, useAction, ZoneSelect } from '../ui/common';
@@ -14,6 +24,8 @@ interface User {
   timezone: string;
   preferences: string;
   availabilities: Availabilities;
+  /** Time free only if need be (SPEC §10); absent when none. */
+  if_need_be?: Availabilities;
 }
 
 interface Override {
@@ -37,6 +49,7 @@ export function Week({ session }: { session: Session }) {
   const [week, setWeek] = useState<WeekSlots | null>(null);
   const [tz, setTz] = useState('UTC');
   const [dirty, setDirty] = useState(false);
+  const [brush, setBrush] = useState<Brush>(FREE);
   const [saved, setSaved] = useState<string | null>(null);
   const load = useAction();
   const save = useAction();
@@ -46,11 +59,11 @@ export function Week({ session }: { session: Session }) {
       const { data, headers } = await api<User>('GET', `/users/users/${seg(me)}`);
       setUser(data);
       setEtag(headers.get('ETag'));
-      const slots = parseAvailabilities(data.availabilities);
+      const slots = parseAvailabilities(data.availabilities, data.if_need_be);
       setWeek(slots);
       // A profile nobody has painted yet still has the default zone (UTC):
       // propose this browser's, to be kept with Save.
-      const fresh = freeMinutes(slots) === 0 && data.timezone === 'UTC' && browserZone() !== 'UTC';
+      const fresh = freeMinutes(slots) + ifNeedBeMinutes(slots) === 0 && data.timezone === 'UTC' && browserZone() !== 'UTC';
       setTz(fresh ? browserZone() : data.timezone || 'UTC');
       setDirty(fresh);
     });
@@ -65,7 +78,9 @@ export function Week({ session }: { session: Session }) {
   const store = () =>
     save.run(async () => {
       if (!user || !week) return;
-      const body = { email: me, name: user.name, timezone: tz, preferences: user.preferences, availabilities: toAvailabilities(week) };
+      // PUT replaces the whole user: if_need_be goes along whenever there is
+      // some, and leaving it out clears it.
+      const body = { email: me, name: user.name, timezone: tz, preferences: user.preferences, ...toPatterns(week) };
       const put = (tag: string | null) => api<User>('PUT', `/users/users/${seg(me)}`, { body, headers: tag ? { 'If-Match': tag } : {} });
       let answer;
       try {
@@ -76,7 +91,7 @@ export function Week({ session }: { session: Session }) {
         // moved (the week and zone as loaded): save on top of it. Someone
         // changed the week itself: say so; Save again overwrites it.
         const fresh = await api<User>('GET', `/users/users/${seg(me)}`);
-        const same = (u: User) => JSON.stringify([u.timezone, u.availabilities]);
+        const same = (u: User) => JSON.stringify([u.timezone, u.availabilities, u.if_need_be ?? null]);
         setEtag(fresh.headers.get('ETag'));
         if (same(fresh.data) !== same(user)) {
           setUser(fresh.data);
@@ -88,7 +103,8 @@ export function Week({ session }: { session: Session }) {
       setUser(data);
       setEtag(headers.get('ETag'));
       setDirty(false);
-      setSaved(`Saved: ${Math.round(freeMinutes(week) / 6) / 10} hours a week free, in ${tz}.`);
+      const maybe = ifNeedBeMinutes(week);
+      setSaved(`Saved: ${hours(freeMinutes(week))} a week free${maybe ? ` and ${hours(maybe)} if need be` : ''}, in ${tz}.`);
     });
 
   return (
@@ -99,9 +115,20 @@ export function Week({ session }: { session: Session }) {
         {week && (
           <>
             <p>
-              Drag across the grid to mark when you are free; start on a free cell to erase. With the keyboard: arrows move, Space
-              toggles, Shift with arrows extends. Times are in your zone.
+              Drag across the grid to mark when you are free; start on a cell already painted that way to erase. Paint{' '}
+              <em>if need be</em> for time you can make only if you have to: meetings go there only when no better time fits. With
+              the keyboard: arrows move, Space toggles, Shift with arrows extends. Times are in your zone.
             </p>
+            <fieldset class="row brush">
+              <legend>Paint</legend>
+              <label class="check">
+                <input type="radio" name="brush" checked={brush === FREE} onChange={() => setBrush(FREE)} /> <span class="swatch free" /> Free
+              </label>
+              <label class="check">
+                <input type="radio" name="brush" checked={brush === IF_NEED_BE} onChange={() => setBrush(IF_NEED_BE)} />{' '}
+                <span class="swatch ifneedbe" /> If need be
+              </label>
+            </fieldset>
             <div class="row">
               <ZoneSelect
                 id="my-tz"
@@ -120,7 +147,7 @@ export function Week({ session }: { session: Session }) {
             <Busy busy={save.busy} label="Saving…" />
             <Done message={saved} />
             <ErrorNote error={save.error} onClose={save.clear} />
-            <WeekGrid week={week} onChange={change} tz={tz} />
+            <WeekGrid week={week} onChange={change} tz={tz} brush={brush} />
           </>
         )}
       </Section>
@@ -174,6 +201,7 @@ function OverridesEditor({ me, tz, onVersion }: { me: string; tz: string; onVers
           <select id="ov-kind" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
             <option value="busy">busy</option>
             <option value="free">free</option>
+            <option value="if_need_be">free if need be</option>
           </select>
         </label>
         <button type="submit" disabled={act.busy}>
@@ -187,7 +215,7 @@ function OverridesEditor({ me, tz, onVersion }: { me: string; tz: string; onVers
         <ul class="plain" data-testid="overrides">
           {list.overrides.map((o, i) => (
             <li>
-              {span(o)}: {o.kind}{' '}
+              {span(o)}: {KIND_WORDS[o.kind] ?? o.kind}{' '}
               <button type="button" class="link" onClick={() => put(list.overrides.filter((_, j) => j !== i).map(plain))}>
                 Remove
               </button>
@@ -203,6 +231,15 @@ function OverridesEditor({ me, tz, onVersion }: { me: string; tz: string; onVers
       )}
     </Section>
   );
+}
+
+/** An override's kind as the list says it. */
+const KIND_WORDS: Record<string, string> = { busy: 'busy', free: 'free', if_need_be: 'free if need be' };
+
+/** "2.5 hours" (to a tenth). */
+function hours(minutes: number): string {
+  const h = Math.round(minutes / 6) / 10;
+  return `${h} ${h === 1 ? 'hour' : 'hours'}`;
 }
 
 /** "2031-03-03" for a whole day, else "2031-03-04 09:00 → 10:00". */

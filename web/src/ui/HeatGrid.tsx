@@ -1,21 +1,14 @@
 // The group heatmap: one column per local date, one row per quarter hour,
-// coloured by how many are free; who is free shows on hover and on focus
-// (keyboard: arrows move, as in the paint grid).
+// coloured by how many are free (at either level), striped where someone is
+// free only if need be; who is free shows on hover and on focus (keyboard:
+// arrows move, as in the paint grid).
 
 import { useRef, useState } from 'preact/hooks';
-import { level, type HeatCell, type HeatDay } from '../model/heat';
+import { anyIfNeedBe, describeCell, level, type HeatDay } from '../model/heat';
 import { cellLabel } from '../model/week';
 import { cellAt, focusCell, useGridFocus } from './grid';
 import { Corner, TimeHeader } from './GridParts';
 import { WEEKDAYS } from '../model/time';
-
-function who(c: HeatCell, total: number): string {
-  if (c.count === 0) return `nobody of ${total} free`;
-  const others = c.count - c.names.length;
-  const named = c.names.join(', ');
-  const rest = others > 0 ? `${named ? ' and ' : ''}${others} ${others === 1 ? 'person' : 'people'} you may not see` : '';
-  return `${c.count} of ${total} free: ${named}${rest}`;
-}
 
 /** Rows worth showing: where anyone is free, an hour either side, at least 08:00–18:00. */
 function rowRange(days: HeatDay[]): [number, number] {
@@ -41,7 +34,7 @@ export function HeatGrid({ days, total, tz }: { days: HeatDay[]; total: number; 
   const describeAt = (d: number, r: number) => {
     const c = cellOf(d, r);
     const label = `${WEEKDAYS[days[d].weekday]} ${days[d].date} ${cellLabel(lo + r)}–${cellLabel(lo + r + 1)}`;
-    return c ? `${label}: ${who(c, total)}` : `${label}: not on the clock that day (time change)`;
+    return c ? `${label}: ${describeCell(c, total)}` : `${label}: not on the clock that day (time change)`;
   };
 
   const key = (e: KeyboardEvent) => {
@@ -61,7 +54,7 @@ export function HeatGrid({ days, total, tz }: { days: HeatDay[]; total: number; 
     <div class="heat">
       <p class="legend" aria-hidden="true">
         <span class="cell l0" /> nobody <span class="cell l1" /> some <span class="cell l2" /> half <span class="cell l3" /> most{' '}
-        <span class="cell l4" /> everyone
+        <span class="cell l4" /> everyone <span class="cell l2 inb" /> someone only if need be
       </p>
       <div class="scroll">
         <div
@@ -95,10 +88,11 @@ export function HeatGrid({ days, total, tz }: { days: HeatDay[]; total: number; 
                 return (
                   <div
                     role="gridcell"
-                    class={`cell ${c ? `l${level(c.count, total)}` : 'gap'}`}
+                    class={`cell ${c ? `l${level(c.count, total)}${anyIfNeedBe(c) ? ' inb' : ''}` : 'gap'}`}
                     data-day={d}
                     data-cell={r}
                     data-count={c?.count ?? 0}
+                    data-if-need-be={c ? c.ifNeedBe.length + c.hiddenIfNeedBe : 0}
                     aria-label={describeAt(d, r)}
                     tabIndex={focused ? 0 : -1}
                     onFocus={() => {

@@ -1,9 +1,10 @@
 // The paint-your-week grid: 7 days × 96 quarter hours in the person's zone.
-// Drag (mouse, touch, pen) paints a rectangle, starting on a free cell
-// erases; keyboard: arrows move, Space toggles, Shift+arrows extend.
+// Drag (mouse, touch, pen) paints a rectangle with the brush (free or if
+// need be), starting on a cell the brush already painted erases; keyboard:
+// arrows move, Space toggles, Shift+arrows extend.
 
 import { useRef, useState } from 'preact/hooks';
-import { CELLS_PER_DAY, cellLabel, cellState, DAYS, paintRect, type CellRef, type Week } from '../model/week';
+import { CELLS_PER_DAY, cellLabel, cellState, cellWords, DAYS, IF_NEED_BE, paintRect, strokeLevel, type Brush, type CellRef, type Level, type Week } from '../model/week';
 import { cellAt, focusCell, useGridFocus } from './grid';
 import { Corner, TimeHeader } from './GridParts';
 import { WEEKDAYS } from '../model/time';
@@ -11,27 +12,28 @@ import { WEEKDAYS } from '../model/time';
 interface Stroke {
   anchor: CellRef;
   to: CellRef;
-  on: boolean;
+  level: Level;
   base: Week;
 }
 
-export function WeekGrid({ week, onChange, tz }: { week: Week; onChange: (w: Week) => void; tz: string }) {
+export function WeekGrid({ week, onChange, tz, brush }: { week: Week; onChange: (w: Week) => void; tz: string; brush: Brush }) {
   const root = useRef<HTMLDivElement>(null);
   const nav = useGridFocus(7, CELLS_PER_DAY);
   const [stroke, setStroke] = useState<Stroke | null>(null);
-  // Keyboard: the anchor Shift extends from, whether it paints or erases,
-  // and the week before (so that extending back shrinks the rectangle).
-  const [anchor, setAnchor] = useState<{ at: CellRef; on: boolean; base: Week } | null>(null);
-  const shown = stroke ? paintRect(stroke.base, stroke.anchor, stroke.to, stroke.on) : week;
+  // Keyboard: the anchor Shift extends from, the level it paints (busy
+  // erases), and the week before (so that extending back shrinks the
+  // rectangle).
+  const [anchor, setAnchor] = useState<{ at: CellRef; level: Level; base: Week } | null>(null);
+  const shown = stroke ? paintRect(stroke.base, stroke.anchor, stroke.to, stroke.level) : week;
 
   const begin = (e: PointerEvent) => {
     const at = cellAt(e.clientX, e.clientY);
     if (!at || (e.pointerType === 'mouse' && e.button !== 0)) return;
     e.preventDefault();
     (e.currentTarget as HTMLElement).setPointerCapture?.(e.pointerId);
-    const on = cellState(week, at.day, at.cell) !== 'free';
-    setStroke({ anchor: at, to: at, on, base: week });
-    setAnchor({ at, on, base: week });
+    const level = strokeLevel(week, at, brush);
+    setStroke({ anchor: at, to: at, level, base: week });
+    setAnchor({ at, level, base: week });
     nav.setFocus(at);
   };
   const move = (e: PointerEvent) => {
@@ -51,18 +53,18 @@ export function WeekGrid({ week, onChange, tz }: { week: Week; onChange: (w: Wee
     const here = nav.focus;
     if (e.key === ' ' || e.key === 'Enter') {
       e.preventDefault();
-      const on = cellState(week, here.day, here.cell) !== 'free';
-      onChange(paintRect(week, here, here, on));
-      setAnchor({ at: here, on, base: week });
+      const level = strokeLevel(week, here, brush);
+      onChange(paintRect(week, here, here, level));
+      setAnchor({ at: here, level, base: week });
       return;
     }
     const to = nav.moved(e.key, here);
     if (!to) return;
     e.preventDefault();
     if (e.shiftKey) {
-      const from = anchor ?? { at: here, on: cellState(week, here.day, here.cell) !== 'free', base: week };
+      const from = anchor ?? { at: here, level: strokeLevel(week, here, brush), base: week };
       if (!anchor) setAnchor(from);
-      onChange(paintRect(from.base, from.at, to, from.on));
+      onChange(paintRect(from.base, from.at, to, from.level));
     } else {
       setAnchor(null);
     }
@@ -75,7 +77,7 @@ export function WeekGrid({ week, onChange, tz }: { week: Week; onChange: (w: Wee
       ref={root}
       class="grid week"
       role="grid"
-      aria-label={`Your weekly availability in ${tz}, 15-minute cells: drag or press Space to mark free time`}
+      aria-label={`Your weekly availability in ${tz}, 15-minute cells: drag or press Space to mark ${brush === IF_NEED_BE ? 'if-need-be' : 'free'} time`}
       aria-multiselectable="true"
       aria-rowcount={CELLS_PER_DAY + 1}
       aria-colcount={8}
@@ -106,8 +108,8 @@ export function WeekGrid({ week, onChange, tz }: { week: Week; onChange: (w: Wee
                 class={`cell ${state}`}
                 data-day={d}
                 data-cell={cell}
-                aria-selected={state === 'free' ? 'true' : 'false'}
-                aria-label={`${day} ${cellLabel(cell)}–${cellLabel(cell + 1)}, ${state === 'partial' ? 'partly free' : state}`}
+                aria-selected={state === 'free' || state === 'ifneedbe' ? 'true' : 'false'}
+                aria-label={`${day} ${cellLabel(cell)}–${cellLabel(cell + 1)}, ${cellWords(shown, d, cell)}`}
                 tabIndex={focused ? 0 : -1}
                 onFocus={() => !focused && nav.setFocus({ day: d, cell })}
               />
