@@ -851,7 +851,7 @@ proptest! {
         // Blockers, by their definition over the reference matrix.
         let free = reference_matrix(&members, &window);
         let grid = reference_candidates(&free, duration as usize, step as usize, &[], 0);
-        let most = grid.iter().map(|c| c.1.len()).max();
+        let most = grid.iter().map(|c| c.1.len()).max().filter(|m| *m > 0);
         let best: Vec<&(usize, Vec<usize>)> = grid.iter().filter(|c| Some(c.1.len()) == most).collect();
         let reachable = best.iter().any(|c| required.iter().all(|r| c.1.contains(r)));
         let mut blockers: Vec<(usize, usize)> = if reachable { Vec::new() } else {
