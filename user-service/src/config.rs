@@ -101,6 +101,9 @@ pub struct Config {
     /// Meeting events (SPEC §7) that keep people's busy time; `None` when
     /// `MEETING_EVENTS=false`.
     pub events: Option<EventsConfig>,
+    /// Change events this service publishes (`changes`); `None` when
+    /// `USER_EVENTS=false`.
+    pub changes: Option<crate::changes::ChangesConfig>,
 }
 
 /// Where booked time comes from: meeting-service's topic exchange.
@@ -134,8 +137,17 @@ impl Config {
                     ca_pem: tls_ca_pem()?,
                 })
             });
+        let changes = parse_or("USER_EVENTS", true)?.then(|| -> Result<_, ConfigError> {
+            Ok(crate::changes::ChangesConfig {
+                url: string_or("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+                exchange: string_or("USER_EXCHANGE", "w2meet.users"),
+                reconnect_max: millis_or("AMQP_RECONNECT_MAX_MS", 5000)?,
+                ca_pem: tls_ca_pem()?,
+            })
+        });
         Ok(Config {
             events: events.transpose()?,
+            changes: changes.transpose()?,
             bind: parse_or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8001)))?,
             log_dir: PathBuf::from(string_or("LOG_DIR", "logs")),
             db: DbConfig {

@@ -10,9 +10,13 @@
 //!   single-flight loads.
 //! - [`domain`]: parsed, validated types (`Email`, `UserDraft`, ...).
 //! - [`error`]: the service's errors and their status codes.
+//! - [`events`]: booked time from meeting-service's events.
+//! - [`changes`]: `user.changed` events after every write that can change
+//!   when people are free (for worker-service's watches).
 //! - `testing` (feature `testing`, dev-only): a real instance for other
 //!   services' tests.
 
+pub mod changes;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -105,6 +105,8 @@ pub struct Users {
     pub hooks: Arc<Hooks>,
     /// `AUTH_MODE`: whether unclaimed profiles may be written by anyone.
     pub mode: AuthMode,
+    /// Tells other services whose schedule changed (off by default).
+    pub changes: crate::changes::ChangeFeed,
 }
 
 impl Users {
@@ -115,6 +117,7 @@ impl Users {
             flights: Arc::default(),
             hooks: Arc::default(),
             mode,
+            changes: crate::changes::ChangeFeed::default(),
         }
     }
 
@@ -474,10 +477,12 @@ impl Users {
         move |access| Access::writable_by(access, email.as_str(), caller, mode)
     }
 
-    /// After a committed write: drop the cached entries, or — when Redis
+    /// After a committed write: tell the change feed, drop the cached
+    /// entries, or — when Redis
     /// cannot be reached — advance the epoch so that no replica trusts them
     /// when Redis returns. Only then does the write return.
     pub(crate) async fn invalidate(&self, emails: &[&str], epoch: i64) -> Result<(), UserError> {
+        self.changes.notify(emails);
         self.cache.adopt_epoch(epoch);
         self.flights.forget(|(e, _)| emails.contains(&e.as_str()));
         if let Err(e) = self.cache.invalidate(emails, self.cache.epoch()).await {

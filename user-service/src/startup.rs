@@ -96,7 +96,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .prepare_schema(config.db.migrate, STARTUP_WAIT)
         .await?;
     let accounts_store = AccountStore::new(store.pool());
-    let users = Users::new(store, cache, config.auth.mode);
+    let mut users = Users::new(store, cache, config.auth.mode);
+    let publisher = config.changes.clone().map(|changes| {
+        let (feed, publisher) = crate::changes::ChangeFeed::start(changes);
+        users.changes = feed;
+        publisher
+    });
     users.refresh_epoch().await?;
     let keys = match &config.auth.signing_key {
         Some(pem) => {
@@ -165,6 +170,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     }
     if let Some(events) = config.events.clone() {
         server = server.with_background(crate::events::consume_forever(consumer, events));
+    }
+    if let Some(publisher) = publisher {
+        server = server.with_background(publisher);
     }
     Ok(server)
 }

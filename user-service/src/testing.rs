@@ -56,7 +56,26 @@ pub async fn spawn_with_events(
     prefix: &str,
     events: Option<(&str, &str)>,
 ) -> String {
+    spawn_with_feeds(db_url, schema, redis_url, prefix, events, None).await
+}
+
+/// [`spawn_with_events`], also publishing change events (`changes`) to
+/// `changes`'s exchange (on its AMQP URL) when given.
+pub async fn spawn_with_feeds(
+    db_url: &str,
+    schema: &str,
+    redis_url: &str,
+    prefix: &str,
+    events: Option<(&str, &str)>,
+    changes: Option<(&str, &str)>,
+) -> String {
     let mut config = crate::config::Config::from_env().expect("user-service defaults");
+    config.changes = changes.map(|(amqp_url, exchange)| crate::changes::ChangesConfig {
+        url: amqp_url.to_owned(),
+        exchange: exchange.to_owned(),
+        reconnect_max: std::time::Duration::from_millis(500),
+        ca_pem: None,
+    });
     config.events = events.map(|(amqp_url, exchange)| crate::config::EventsConfig {
         url: amqp_url.to_owned(),
         exchange: exchange.to_owned(),

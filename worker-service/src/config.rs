@@ -26,6 +26,7 @@ pub struct Config {
     pub suggestion: SuggestionConfig,
     pub meetings: MeetingConfig,
     pub callback: CallbackConfig,
+    pub watches: WatchConfig,
     pub http: HttpLimits,
     /// `USER_SERVICE_URL`, default `http://127.0.0.1:8001`: where the public
     /// keys that verify access tokens are (`/.well-known/jwks.json`).
@@ -118,6 +119,43 @@ pub struct CallbackConfig {
     pub ca_file: Option<PathBuf>,
 }
 
+/// Watches (SPEC §10): where change events come from, how evaluations are
+/// coalesced, how webhooks are retried.
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    /// `WATCHES`, default true: whether consumer processes evaluate watches
+    /// and deliver their events.
+    pub enabled: bool,
+    /// `USER_EXCHANGE`, default `w2meet.users`: user-service's change
+    /// events.
+    pub exchange: String,
+    /// `WATCH_CHANGES_QUEUE`, default `{exchange}.watches`: the durable
+    /// queue the consumers share.
+    pub queue: String,
+    /// `WATCH_COALESCE_MS`, default 200: a watch is evaluated once it has
+    /// been dirty this long, so a burst of changes is one evaluation.
+    pub coalesce: Duration,
+    /// `WATCH_SWEEP_SECONDS`, default 300: every live watch is re-evaluated
+    /// this often, catching a change event that was lost.
+    pub sweep_every: Duration,
+    /// `WATCH_DELIVERY_MAX_ATTEMPTS`, default 8.
+    pub max_attempts: i32,
+    /// `WATCH_RETRY_BASE_MS`, default 1000: the first retry's delay,
+    /// doubling per attempt up to `WATCH_RETRY_MAX_MS` (default 300000).
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// `WATCH_WEBHOOK_TIMEOUT_MS`, default 5000.
+    pub webhook_timeout: Duration,
+}
+
+impl WatchConfig {
+    /// The pause before attempt `attempt + 1` (attempt counts from 1).
+    pub fn retry_delay(&self, attempt: i32) -> Duration {
+        let factor = 1u32 << (attempt.max(1) - 1).min(16);
+        self.retry_base.saturating_mul(factor).min(self.retry_max)
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         let consumer_bind = string_or("CONSUMER_BIND_ADDR", "");
@@ -173,6 +211,20 @@ impl Config {
                 retry_base: millis_or("CALLBACK_RETRY_BASE_MS", 500)?,
                 timeout: millis_or("CALLBACK_TIMEOUT_MS", 5000)?,
                 ca_file: path_or_none("TLS_CA_FILE"),
+            },
+            watches: {
+                let exchange = string_or("USER_EXCHANGE", "w2meet.users");
+                WatchConfig {
+                    enabled: parse_or("WATCHES", true)?,
+                    queue: string_or("WATCH_CHANGES_QUEUE", &format!("{exchange}.watches")),
+                    exchange,
+                    coalesce: millis_or("WATCH_COALESCE_MS", 200)?,
+                    sweep_every: Duration::from_secs(parse_or("WATCH_SWEEP_SECONDS", 300u64)?),
+                    max_attempts: parse_or("WATCH_DELIVERY_MAX_ATTEMPTS", 8i32)?.max(1),
+                    retry_base: millis_or("WATCH_RETRY_BASE_MS", 1000)?,
+                    retry_max: millis_or("WATCH_RETRY_MAX_MS", 300_000)?,
+                    webhook_timeout: millis_or("WATCH_WEBHOOK_TIMEOUT_MS", 5000)?,
+                }
             },
             http: HttpLimits {
                 body_limit_bytes: parse_or("BODY_LIMIT_BYTES", 256 * 1024)?,

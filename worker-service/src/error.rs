@@ -17,6 +17,19 @@ pub enum TaskError {
     /// 404: no such job.
     #[error("job not found")]
     NotFound(String),
+    /// 403: someone else's watch.
+    #[error("forbidden")]
+    WatchForbidden,
+    /// 404: no such watch.
+    #[error("watch not found")]
+    WatchNotFound(String),
+    /// 404: a watch names people user-service does not know.
+    #[error("unknown users: {0}")]
+    UnknownUsers(String),
+    /// 503: a watch's first evaluation could not be made (suggestion-service
+    /// or one behind it failed); nothing was stored.
+    #[error("first evaluation failed: {0}")]
+    Upstream(String),
     /// 401: a job submitted with a token, read without one.
     #[error("unauthenticated")]
     Unauthenticated(AuthError),
@@ -68,6 +81,33 @@ impl IntoResponse for TaskError {
                     "not_found",
                 ),
             ),
+            TaskError::WatchForbidden => ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorDetail::new(
+                    ["path", "watch_id"],
+                    "this watch was made by someone else",
+                    "forbidden",
+                ),
+            ),
+            TaskError::WatchNotFound(id) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorDetail::new(
+                    ["path", "watch_id"],
+                    format!("Watch not found: {id}"),
+                    "not_found",
+                ),
+            ),
+            TaskError::UnknownUsers(msg) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorDetail::new(["body", "users"], msg, "not_found"),
+            ),
+            TaskError::Upstream(cause) => {
+                tracing::error!(cause, "watch not created");
+                ApiError::server(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the group could not be evaluated now; the watch was not created",
+                )
+            }
             TaskError::Conflict(msg) => ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorDetail::new(["header", "Idempotency-Key"], msg, "conflict"),

@@ -12,14 +12,18 @@
 //! - [`startup`]: the HTTP application ([`startup::build`]) and the
 //!   consumer process ([`startup::ConsumerApp`]); `main` and tests use both.
 //! - [`state`]: the HTTP handlers' state (the [`service::Tasks`] handle).
-//! - [`routes`]: thin HTTP handlers (`/tasks`, `/health`).
+//! - [`routes`]: thin HTTP handlers (`/tasks`, `/watches`, `/health`).
 //! - [`service`]: submitting a job (store → publish → confirm) and reading it.
 //! - [`consumer`]: the consume loop (prefetch, reconnect, drain on SIGTERM)
 //!   and [`consumer::handler`], which turns one delivery into an outcome.
 //! - [`broker`]: the RabbitMQ connection, queue topology (retry and dead
 //!   letter queues) and confirmed publishing.
 //! - [`store`]: the PostgreSQL job table and its conditional state changes.
-//! - [`clients`]: suggestion-service and completion callbacks over HTTP.
+//! - [`watches`]: the watch use cases behind `/watches` (SPEC §10), and
+//!   [`watcher`]: change events → dirty watches → evaluations → signed,
+//!   ordered, retried webhooks, in the consumer processes.
+//! - [`clients`]: suggestion-service, completion callbacks and watch
+//!   webhooks over HTTP.
 //! - [`domain`]: the parsed submission, job status, the AMQP message.
 //! - [`error`]: the service's errors and their status codes.
 //! - [`job_metrics`]: the job metric names, in one place.
@@ -36,3 +40,5 @@ pub mod service;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod watcher;
+pub mod watches;

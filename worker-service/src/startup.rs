@@ -19,10 +19,10 @@ use w2meet_platform::probes::{Link, Readiness};
 use w2meet_platform::upstream::{Upstream, UpstreamTimeouts};
 
 use crate::broker::{Broker, Topology};
-use crate::clients::{Callbacks, MeetingClient, SuggestionClient};
+use crate::clients::{Callbacks, MeetingClient, SuggestionClient, Webhooks};
 use crate::config::Config;
 use crate::consumer::{Consumer, JobContext};
-use crate::routes::{health, tasks};
+use crate::routes::{health, tasks, watches};
 use crate::service::Tasks;
 use crate::state::AppState;
 use crate::store::{JobStore, JobWrites, MigrateMode};
@@ -46,6 +46,8 @@ pub fn router(state: AppState, config: &Config, readiness: &Readiness) -> Router
     let routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(tasks::submit))
         .routes(routes!(tasks::get_task))
+        .routes(routes!(watches::create_watch))
+        .routes(routes!(watches::get_watch, watches::delete_watch))
         .routes(routes!(health::health))
         .with_state(state);
     w2meet_platform::http::finish_router(routes, config.http, readiness)
@@ -105,6 +107,10 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     )?
     .idempotent();
     let state = AppState {
+        watches: crate::watches::Watches {
+            store: tasks.store.watches(),
+            suggestions: SuggestionClient::new(&config.suggestion, config.service_token.clone())?,
+        },
         tasks: tasks.clone(),
         verifier: Verifier::remote(keys, config.service_token.clone()),
     };
@@ -153,6 +159,9 @@ const ABANDONED_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_sec
 /// A consumer process.
 pub struct ConsumerApp {
     consumer: Consumer,
+    /// Evaluates watches and delivers their events beside the jobs
+    /// (`WATCHES=false`: not here).
+    watcher: Option<crate::watcher::Watcher>,
     /// The job store's pool, whose idle connections are closed while the
     /// consumer runs.
     pool: deadpool_postgres::Pool,
@@ -176,8 +185,23 @@ impl ConsumerApp {
         };
         let instance = w2meet_platform::env::instance_name();
         let pool = ctx.store.pool();
+        let watcher = if config.watches.enabled {
+            Some(crate::watcher::Watcher::new(
+                ctx.store.watches(),
+                ctx.suggestions.clone(),
+                Webhooks::new(
+                    config.watches.webhook_timeout,
+                    config.callback.ca_file.as_deref(),
+                )?,
+                config.watches.clone(),
+                &config.amqp,
+            ))
+        } else {
+            None
+        };
         Ok(ConsumerApp {
             consumer: Consumer::new(ctx, config.amqp.clone(), &instance),
+            watcher,
             pool,
         })
     }
@@ -197,7 +221,11 @@ impl ConsumerApp {
             "jobs_consumer",
             w2meet_pg::IDLE_CLOSE_AFTER,
         ));
+        let watcher = self.watcher.map(|w| tokio::spawn(w.run(rx.clone())));
         self.consumer.run(rx).await;
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
         signal.abort();
         idle.abort();
         Ok(())

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use lapin::options::{BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions};
+use lapin::options::{
+    BasicPublishOptions, ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 
@@ -24,6 +26,8 @@ pub struct TestQueue {
     pub url: String,
     pub name: String,
     cleanup: std::sync::Mutex<Vec<String>>,
+    /// Exchanges the test declared, deleted with the queues.
+    exchanges: std::sync::Mutex<Vec<String>>,
 }
 
 impl TestQueue {
@@ -39,7 +43,15 @@ impl TestQueue {
         TestQueue {
             url: url.to_owned(),
             cleanup: std::sync::Mutex::new(vec![name.clone(), format!("{name}.dead")]),
+            exchanges: std::sync::Mutex::default(),
             name,
+        }
+    }
+
+    /// Deletes the exchange `exchange` too when the test ends.
+    pub fn also_delete_exchange(&self, exchange: impl Into<String>) {
+        if let Ok(mut e) = self.exchanges.lock() {
+            e.push(exchange.into());
         }
     }
 
@@ -61,6 +73,7 @@ impl Drop for TestQueue {
     fn drop(&mut self) {
         let url = self.url.clone();
         let names = self.cleanup.lock().map(|c| c.clone()).unwrap_or_default();
+        let exchanges = self.exchanges.lock().map(|e| e.clone()).unwrap_or_default();
         // Drop may run inside a runtime, which cannot block on another one.
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -82,6 +95,13 @@ impl Drop for TestQueue {
                             .await;
                     }
                 }
+                for name in exchanges {
+                    if let Ok(ch) = conn.create_channel().await {
+                        let _ = ch
+                            .exchange_delete(name.as_str().into(), ExchangeDeleteOptions::default())
+                            .await;
+                    }
+                }
                 let _ = conn.close(200, "test done".into()).await;
             });
         })
@@ -92,6 +112,18 @@ impl Drop for TestQueue {
 /// Ready messages in `queue`, or `None` if it does not exist or the broker
 /// is unreachable.
 pub async fn message_count(url: &str, queue: &str) -> Option<u32> {
+    counts(url, queue).await.map(|(messages, _)| messages)
+}
+
+/// Consumers of `queue` (a consumer subscribes after declaring and binding
+/// its queue, so one here means messages routed to it now reach it), or
+/// `None` as for [`message_count`].
+pub async fn consumer_count(url: &str, queue: &str) -> Option<u32> {
+    counts(url, queue).await.map(|(_, consumers)| consumers)
+}
+
+/// `(ready messages, consumers)` of `queue`.
+async fn counts(url: &str, queue: &str) -> Option<(u32, u32)> {
     let conn = tokio::time::timeout(
         Duration::from_secs(3),
         Connection::connect(url, ConnectionProperties::default()),
@@ -112,7 +144,7 @@ pub async fn message_count(url: &str, queue: &str) -> Option<u32> {
         .await
         .ok();
     let _ = conn.close(200, "count done".into()).await;
-    q.map(|q| q.message_count())
+    q.map(|q| (q.message_count(), q.consumer_count()))
 }
 
 /// Publishes `body` as-is (persistent, no confirm) to `queue` through the

@@ -116,6 +116,7 @@ pub fn test_config(
         http: HttpLimits::default(),
         auth: auth.clone(),
         events: None,
+        changes: None,
     }
 }
 

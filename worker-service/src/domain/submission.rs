@@ -100,22 +100,10 @@ impl Submission {
         let request = SuggestionRequest::from_body(input.suggestion)
             .map_err(|e| errors.extend(e))
             .ok();
-        let callback_url = match &input.callback_url {
-            None => None,
-            Some(raw) => match Url::parse(raw.trim()) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-                    Some(u.to_string())
-                }
-                _ => {
-                    errors.push(ErrorDetail::new(
-                        ["body", "callback_url"],
-                        "callback_url must be an absolute http or https URL",
-                        "value_error",
-                    ));
-                    None
-                }
-            },
-        };
+        let callback_url = input
+            .callback_url
+            .as_deref()
+            .and_then(|raw| parse_callback_url(raw).map_err(|e| errors.push(e)).ok());
         let book = input.book.as_ref().and_then(|b| parse_book(b, &mut errors));
         match request {
             Some(request) if errors.is_empty() => {
@@ -138,6 +126,18 @@ impl Submission {
             }
             _ => Err(errors),
         }
+    }
+}
+
+/// A callback URL: absolute, `http` or `https`, with a host.
+pub fn parse_callback_url(raw: &str) -> Result<String, ErrorDetail> {
+    match Url::parse(raw.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u.to_string()),
+        _ => Err(ErrorDetail::new(
+            ["body", "callback_url"],
+            "callback_url must be an absolute http or https URL",
+            "value_error",
+        )),
     }
 }
 

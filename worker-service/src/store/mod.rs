@@ -1,13 +1,16 @@
 //! I/O with PostgreSQL: the job table ([`postgres`]), the coalescing of
-//! concurrent writes into one statement ([`batch`]), and the consumers'
-//! coalesced claims and results ([`writes`]).
+//! concurrent writes into one statement ([`batch`]), the consumers'
+//! coalesced claims and results ([`writes`]), and watches with their
+//! events ([`watches`]).
 
 pub mod batch;
 pub mod postgres;
+pub mod watches;
 pub mod writes;
 
 pub use batch::Batcher;
 pub use postgres::{
     Claim, DbConfig, Draft, Inserted, JobRecord, JobStore, MigrateMode, NewJob, StoreError,
 };
+pub use watches::WatchStore;
 pub use writes::JobWrites;

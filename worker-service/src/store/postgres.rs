@@ -50,6 +50,49 @@ const MIGRATIONS: &[(i32, &str)] = &[
         3,
         "ALTER TABLE jobs ADD COLUMN book JSONB, ADD COLUMN booking JSONB;",
     ),
+    // Watches (SPEC §10, `store::watches`): the watch with its last
+    // outcome and a lease for the evaluator that holds it; its events, in
+    // order, with their delivery state.
+    (
+        4,
+        "CREATE TABLE watches (
+            id           UUID PRIMARY KEY,
+            request      JSONB NOT NULL,
+            users        TEXT[] NOT NULL,
+            callback_url TEXT NOT NULL,
+            secret       TEXT NOT NULL,
+            owner        TEXT,
+            case_id      TEXT NOT NULL,
+            expires_at   TIMESTAMPTZ NOT NULL,
+            outcome      JSONB NOT NULL,
+            seq          INT NOT NULL DEFAULT 0,
+            evaluations  BIGINT NOT NULL DEFAULT 1,
+            dirty_since  TIMESTAMPTZ,
+            lease_until  TIMESTAMPTZ,
+            created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+            evaluated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE INDEX watches_users ON watches USING GIN (users);
+        CREATE INDEX watches_dirty ON watches (dirty_since) WHERE dirty_since IS NOT NULL;
+        CREATE TABLE watch_events (
+            event_id        UUID PRIMARY KEY,
+            watch_id        UUID NOT NULL REFERENCES watches (id) ON DELETE CASCADE,
+            seq             INT NOT NULL,
+            type            TEXT NOT NULL,
+            body            JSONB NOT NULL,
+            status          TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (status IN ('pending', 'delivered', 'given_up')),
+            attempts        INT NOT NULL DEFAULT 0,
+            next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            lease_until     TIMESTAMPTZ,
+            last_error      TEXT,
+            created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+            delivered_at    TIMESTAMPTZ,
+            UNIQUE (watch_id, seq)
+        );
+        CREATE INDEX watch_events_pending ON watch_events (next_attempt_at)
+            WHERE status = 'pending';",
+    ),
 ];
 
 const COLUMNS: &str = "id, kind, status, attempts, request, result, error, case_id, callback_url, \
@@ -155,6 +198,11 @@ pub struct JobStore {
 }
 
 impl JobStore {
+    /// The watch tables, on the same database and pool.
+    pub fn watches(&self) -> super::watches::WatchStore {
+        super::watches::WatchStore::new(self.pool.clone())
+    }
+
     /// The pool, for the loop that closes idle connections.
     pub fn pool(&self) -> Pool {
         self.pool.clone()

@@ -14,7 +14,7 @@ use test_support::{TestSchema, wait_until};
 use w2meet_platform::http::HttpLimits;
 use worker_service::broker::Topology;
 use worker_service::config::{
-    AmqpConfig, CallbackConfig, Config, JobConfig, MeetingConfig, SuggestionConfig,
+    AmqpConfig, CallbackConfig, Config, JobConfig, MeetingConfig, SuggestionConfig, WatchConfig,
 };
 use worker_service::domain::JobStatus;
 use worker_service::startup::{self, ConsumerApp};
@@ -153,6 +153,18 @@ impl TestEnv {
                 timeout: Duration::from_secs(2),
                 ca_file: None,
             },
+            // Off unless a test watches (`TestEnv::watching`).
+            watches: WatchConfig {
+                enabled: false,
+                exchange: format!("{}.users", queue.name),
+                queue: format!("{}.users.watches", queue.name),
+                coalesce: Duration::from_millis(100),
+                sweep_every: Duration::from_secs(3600),
+                max_attempts: 4,
+                retry_base: Duration::from_millis(100),
+                retry_max: Duration::from_millis(400),
+                webhook_timeout: Duration::from_secs(2),
+            },
             http: HttpLimits::default(),
             // No user-service unless a test starts one (tokens are then
             // refused as unverifiable, which no other test sends).
@@ -167,6 +179,15 @@ impl TestEnv {
         };
         env.track_queues();
         env
+    }
+
+    /// Turns watches on for this test's consumers (its own exchange and
+    /// queue, cleaned up).
+    pub fn watching(&mut self) {
+        self.config.watches.enabled = true;
+        self.queue.also_delete(self.config.watches.queue.clone());
+        self.queue
+            .also_delete_exchange(self.config.watches.exchange.clone());
     }
 
     /// Registers every queue of the current config for cleanup.

@@ -9,4 +9,5 @@ mod helpers;
 mod jobs;
 mod submit;
 mod tls;
+mod watches;
 mod writes;

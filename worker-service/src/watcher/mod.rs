@@ -1,0 +1,265 @@
+//! Watches off the request path (SPEC §10): change events mark watches
+//! dirty ([`changes`]); the evaluator re-ranks each dirty watch once its
+//! burst of changes has settled and stores the event a change of outcome
+//! makes; the deliverer POSTs events, signed, in order per watch, retrying
+//! with backoff; a slow sweep marks every live watch dirty now and then, so
+//! a lost change event delays an event but never loses it. The store's
+//! leases (`store::watches`) let every consumer process run all of this at
+//! once without evaluating or delivering anything twice at the same time.
+
+pub mod changes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Notify, watch};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::clients::{SuggestionClient, SuggestionError, Webhooks};
+use crate::config::WatchConfig;
+use crate::domain::watch::{Outcome, event_body, transition};
+use crate::store::WatchStore;
+use crate::store::watches::{Delivery, DeliveryResult, WatchRecord};
+
+/// Watches claimed per round.
+const BATCH: i64 = 32;
+/// How long an evaluator or a delivery holds its claim: longer than a
+/// suggestion call or a webhook can take.
+const LEASE: Duration = Duration::from_secs(30);
+/// The slowest the loops poll for work other processes made.
+const POLL: Duration = Duration::from_secs(1);
+/// Before a failed evaluation is tried again.
+const EVALUATION_RETRY: Duration = Duration::from_secs(2);
+
+/// The evaluator, the deliverer and what they share. Cheap to clone.
+#[derive(Clone)]
+pub struct Watcher {
+    pub store: WatchStore,
+    pub suggestions: SuggestionClient,
+    pub webhooks: Webhooks,
+    pub cfg: WatchConfig,
+    /// The broker the change events come from, and its extra CA.
+    amqp_url: String,
+    amqp_ca: Option<String>,
+    /// Rung when changes mark watches dirty.
+    dirty: Arc<Notify>,
+    /// Rung when an evaluation stores an event.
+    due: Arc<Notify>,
+}
+
+impl Watcher {
+    pub fn new(
+        store: WatchStore,
+        suggestions: SuggestionClient,
+        webhooks: Webhooks,
+        cfg: WatchConfig,
+        amqp: &crate::config::AmqpConfig,
+    ) -> Watcher {
+        Watcher {
+            store,
+            suggestions,
+            webhooks,
+            cfg,
+            amqp_url: amqp.url.clone(),
+            amqp_ca: amqp.ca_pem.clone(),
+            dirty: Arc::default(),
+            due: Arc::default(),
+        }
+    }
+
+    /// Runs every part until `stop` turns true.
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        let parts = [
+            tokio::spawn(changes::consume_forever(self.clone())),
+            tokio::spawn(self.clone().evaluate_forever()),
+            tokio::spawn(self.clone().deliver_forever()),
+            tokio::spawn(self.clone().sweep_forever()),
+        ];
+        let mut stop = stop;
+        let _ = stop.wait_for(|s| *s).await;
+        for part in parts {
+            part.abort();
+        }
+    }
+
+    /// Marks the watches of `emails` dirty and wakes the evaluator.
+    pub async fn changed(&self, emails: &[String]) -> Result<u64, crate::store::StoreError> {
+        let marked = self.store.mark_dirty(emails).await?;
+        if marked > 0 {
+            self.dirty.notify_one();
+        }
+        Ok(marked)
+    }
+
+    async fn evaluate_forever(self) {
+        loop {
+            let evaluated = self.evaluate_due().await;
+            if evaluated == 0 {
+                let _ = tokio::time::timeout(POLL, self.dirty.notified()).await;
+                // Let the burst settle: everything it marks is claimed
+                // together after the coalescing window.
+                tokio::time::sleep(self.cfg.coalesce).await;
+            }
+        }
+    }
+
+    /// One round: claims settled dirty watches and evaluates them
+    /// concurrently; how many.
+    pub async fn evaluate_due(&self) -> usize {
+        let claimed = match self
+            .store
+            .claim_dirty(self.cfg.coalesce, LEASE, BATCH)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "watches: claiming dirty watches failed");
+                tokio::time::sleep(POLL).await;
+                return 0;
+            }
+        };
+        let n = claimed.len();
+        let rounds = claimed.into_iter().map(|w| {
+            let this = self.clone();
+            let span =
+                tracing::info_span!("watch_evaluation", case_id = %w.case_id, watch_id = %w.id);
+            async move { this.evaluate(&w).await }.instrument(span)
+        });
+        futures::future::join_all(rounds).await;
+        n
+    }
+
+    /// Re-ranks one watch and stores the outcome (and its event).
+    async fn evaluate(&self, w: &WatchRecord) {
+        let started = std::time::Instant::now();
+        let answer = self
+            .suggestions
+            .suggest(&w.case_id, &w.request, w.owner.as_deref())
+            .await;
+        let after = match answer.map(|a| Outcome::of_answer(&a)) {
+            Ok(Some(outcome)) => outcome,
+            // A member was deleted: this group can no longer meet.
+            Err(SuggestionError::NotFound(_)) => Outcome::default(),
+            Ok(None) | Err(_) => {
+                tracing::warn!("watch evaluation failed; tried again shortly");
+                metrics::counter!("watch_evaluations_total", "result" => "failed").increment(1);
+                if let Err(e) = self.store.release_dirty(w.id, EVALUATION_RETRY).await {
+                    tracing::warn!(error = %e, "watch not released");
+                }
+                return;
+            }
+        };
+        let kind = transition(&w.outcome, &after);
+        let seq = w.seq + 1;
+        let event = kind.map(|k| {
+            let event_id = Uuid::new_v4();
+            let body = event_body(event_id, w.id, seq, k, &w.outcome, &after, Utc::now());
+            (k, event_id, body)
+        });
+        let saved = self
+            .store
+            .save_outcome(
+                w.id,
+                w.seq,
+                &after,
+                event.as_ref().map(|(k, id, b)| (*k, *id, b)),
+            )
+            .await;
+        metrics::counter!("watch_evaluations_total", "result" => "done").increment(1);
+        metrics::histogram!("watch_evaluation_seconds").record(started.elapsed().as_secs_f64());
+        match (saved, kind) {
+            (Ok(true), Some(kind)) => {
+                tracing::info!(event_type = kind.as_str(), seq, "watch event stored");
+                metrics::counter!("watch_events_total", "type" => kind.as_str()).increment(1);
+                self.due.notify_one();
+            }
+            (Ok(true), None) => tracing::debug!("watch evaluated: no change"),
+            (Ok(false), _) => {
+                tracing::warn!("watch lease lost; evaluated again");
+                if let Err(e) = self.store.mark_one_dirty(w.id).await {
+                    tracing::warn!(error = %e, "watch not marked");
+                }
+            }
+            (Err(e), _) => tracing::warn!(error = %e, "watch outcome not stored"),
+        }
+    }
+
+    async fn deliver_forever(self) {
+        loop {
+            if self.deliver_due().await == 0 {
+                let _ = tokio::time::timeout(POLL, self.due.notified()).await;
+            }
+        }
+    }
+
+    /// One round: claims deliverable events and delivers them concurrently
+    /// (at most one per watch, so each watch's order holds); how many.
+    pub async fn deliver_due(&self) -> usize {
+        let claimed = match self.store.claim_deliveries(LEASE, BATCH).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "watches: claiming deliveries failed");
+                tokio::time::sleep(POLL).await;
+                return 0;
+            }
+        };
+        let n = claimed.len();
+        let rounds = claimed.into_iter().map(|d| {
+            let this = self.clone();
+            let span = tracing::info_span!("watch_delivery", case_id = %d.case_id, watch_id = %d.watch_id, event_id = %d.event_id);
+            async move { this.deliver(&d).await }.instrument(span)
+        });
+        futures::future::join_all(rounds).await;
+        n
+    }
+
+    async fn deliver(&self, d: &Delivery) {
+        let result = self.webhooks.post(d).await;
+        let outcome = match &result {
+            Ok(()) => {
+                tracing::info!(attempt = d.attempt, seq = d.seq, "watch event delivered");
+                metrics::counter!("watch_deliveries_total", "result" => "delivered").increment(1);
+                DeliveryResult::Delivered
+            }
+            Err(error) if d.attempt >= self.cfg.max_attempts => {
+                tracing::error!(attempt = d.attempt, error, "watch event given up");
+                metrics::counter!("watch_deliveries_total", "result" => "given_up").increment(1);
+                DeliveryResult::GivenUp { error }
+            }
+            Err(error) => {
+                let after = self.cfg.retry_delay(d.attempt);
+                tracing::warn!(
+                    attempt = d.attempt,
+                    error,
+                    retry_ms = after.as_millis() as u64,
+                    "watch event not delivered; retrying"
+                );
+                metrics::counter!("watch_deliveries_total", "result" => "retried").increment(1);
+                DeliveryResult::Retry { after, error }
+            }
+        };
+        if let Err(e) = self.store.finish_delivery(d.event_id, outcome).await {
+            tracing::warn!(error = %e, "delivery state not stored; the event is sent again after its lease");
+        }
+        if result.is_ok() {
+            // The watch's next event may be due now.
+            self.due.notify_one();
+        }
+    }
+
+    async fn sweep_forever(self) {
+        loop {
+            tokio::time::sleep(self.cfg.sweep_every).await;
+            match self.store.mark_all_dirty().await {
+                Ok(n) if n > 0 => {
+                    tracing::info!(watches = n, "watch sweep");
+                    self.dirty.notify_one();
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "watch sweep failed"),
+            }
+        }
+    }
+}
