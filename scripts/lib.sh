@@ -27,6 +27,8 @@ USERS_DB="w2meet_users$W2M_DB_SUFFIX"
 JOBS_DB="w2meet_jobs$W2M_DB_SUFFIX"
 MEETINGS_DB="w2meet_meetings$W2M_DB_SUFFIX"
 MEETING_EXCHANGE="${MEETING_EXCHANGE:-w2meet.meetings}"
+# user-service's change events, which worker-service's watches read.
+USER_EXCHANGE="${USER_EXCHANGE:-w2meet.users}"
 
 log() { printf '\033[1m[w2meet]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[w2meet] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -287,6 +289,7 @@ isolated_stack_env() {
     export REDIS_KEY_PREFIX="w2meet:$run_id:"
     export JOB_QUEUE="meeting_jobs_$run_id"
     export MEETING_EXCHANGE="w2meet.meetings.$run_id"
+    export USER_EXCHANGE="w2meet.users.$run_id"
     export RATE_LIMIT=1000000 RATE_BURST=1000000
 }
 
@@ -299,7 +302,7 @@ drop_stack_data() {
     redis-cli -u "$REDIS_URL" --scan --pattern "$REDIS_KEY_PREFIX*" 2>/dev/null \
         | xargs -r -d '\n' redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true
     if command -v rabbitmqctl >/dev/null; then
-        rabbitmqctl -q list_queues name 2>/dev/null | grep -E "^$JOB_QUEUE(\.|$)" \
+        rabbitmqctl -q list_queues name 2>/dev/null | grep -E "^($JOB_QUEUE(\.|$)|$USER_EXCHANGE\.watches$)" \
             | while read -r q; do rabbitmqctl -q delete_queue "$q" </dev/null >/dev/null 2>&1 || true; done \
             || true
     fi
