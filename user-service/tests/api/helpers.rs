@@ -47,6 +47,9 @@ pub struct Options {
     pub tls_ca: Option<std::path::PathBuf>,
     /// The near cache (default: on, 10 ms lag).
     pub near: Option<NearConfig>,
+    /// Publish change events to this exchange on the shared broker
+    /// (default: off).
+    pub changes: Option<String>,
 }
 
 /// Auth settings for one test app: its own signing key and service
@@ -116,7 +119,15 @@ pub fn test_config(
         http: HttpLimits::default(),
         auth: auth.clone(),
         events: None,
-        changes: None,
+        changes: opts
+            .changes
+            .clone()
+            .map(|exchange| user_service::changes::ChangesConfig {
+                url: test_support::rabbitmq::amqp_url(),
+                exchange,
+                reconnect_max: Duration::from_millis(500),
+                ca_pem: None,
+            }),
     }
 }
 

@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod cache;
+mod changes;
 mod dated;
 mod faults;
 mod helpers;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -23,8 +23,10 @@ use crate::domain::watch::{Outcome, event_body, transition};
 use crate::store::WatchStore;
 use crate::store::watches::{Delivery, DeliveryResult, WatchRecord};
 
-/// Watches claimed per round.
+/// Watches claimed per evaluation round.
 const BATCH: i64 = 32;
+/// Webhook deliveries in flight at once per process.
+const DELIVERIES_IN_FLIGHT: usize = 64;
 /// How long an evaluator or a delivery holds its claim: longer than a
 /// suggestion call or a webhook can take.
 const LEASE: Duration = Duration::from_secs(30);
@@ -186,33 +188,45 @@ impl Watcher {
         }
     }
 
+    /// Delivers continuously, up to [`DELIVERIES_IN_FLIGHT`] at once: a
+    /// slow receiver holds one slot per event in flight (at most one per
+    /// watch), never a whole round of other watches' events.
     async fn deliver_forever(self) {
+        let slots = Arc::new(Semaphore::new(DELIVERIES_IN_FLIGHT));
         loop {
-            if self.deliver_due().await == 0 {
+            let free = slots.available_permits();
+            if free == 0 {
+                // Wait for a delivery to end.
+                drop(slots.clone().acquire_owned().await);
+                continue;
+            }
+            let claimed = match self.store.claim_deliveries(LEASE, free as i64).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "watches: claiming deliveries failed");
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
+            };
+            if claimed.is_empty() {
                 let _ = tokio::time::timeout(POLL, self.due.notified()).await;
+                continue;
+            }
+            for d in claimed {
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let this = self.clone();
+                let span = tracing::info_span!("watch_delivery", case_id = %d.case_id, watch_id = %d.watch_id, event_id = %d.event_id);
+                tokio::spawn(
+                    async move {
+                        this.deliver(&d).await;
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
             }
         }
-    }
-
-    /// One round: claims deliverable events and delivers them concurrently
-    /// (at most one per watch, so each watch's order holds); how many.
-    pub async fn deliver_due(&self) -> usize {
-        let claimed = match self.store.claim_deliveries(LEASE, BATCH).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "watches: claiming deliveries failed");
-                tokio::time::sleep(POLL).await;
-                return 0;
-            }
-        };
-        let n = claimed.len();
-        let rounds = claimed.into_iter().map(|d| {
-            let this = self.clone();
-            let span = tracing::info_span!("watch_delivery", case_id = %d.case_id, watch_id = %d.watch_id, event_id = %d.event_id);
-            async move { this.deliver(&d).await }.instrument(span)
-        });
-        futures::future::join_all(rounds).await;
-        n
     }
 
     async fn deliver(&self, d: &Delivery) {
@@ -243,10 +257,8 @@ impl Watcher {
         if let Err(e) = self.store.finish_delivery(d.event_id, outcome).await {
             tracing::warn!(error = %e, "delivery state not stored; the event is sent again after its lease");
         }
-        if result.is_ok() {
-            // The watch's next event may be due now.
-            self.due.notify_one();
-        }
+        // The watch's next event may be due now (or a slot is free).
+        self.due.notify_one();
     }
 
     async fn sweep_forever(self) {
