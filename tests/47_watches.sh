@@ -54,7 +54,7 @@ done
 [ "$(events)" = '["quorum_reached"]' ] || fail "a change that did not alter the outcome fired: $(events)"
 
 # A meeting takes ann's only hour: the quorum is lost.
-req POST /meetings/meetings "{\"title\":\"Elsewhere\",\"organizer\":\"$ann\",\"attendees\":[],\"start\":\"2031-03-03T09:00:00Z\",\"end\":\"2031-03-03T10:00:00Z\"}"
+req POST /meetings/meetings "{\"title\":\"Elsewhere\",\"organizer\":\"$ann\",\"attendees\":[\"$bob\"],\"start\":\"2031-03-03T09:00:00Z\",\"end\":\"2031-03-03T10:00:00Z\"}"
 expect_status 201 "book ann's hour"
 wait_events '["quorum_reached","quorum_lost"]'
 jq -s -e 'all(.verified)' "$dir/got" >/dev/null || fail "an unverified webhook: $(cat "$dir/got")"
