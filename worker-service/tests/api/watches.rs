@@ -412,5 +412,8 @@ async fn bad_watches_are_refused_with_every_problem_and_nothing_stored() {
         );
     }
     test_support::assert_error(w.api.get("/watches/not-a-uuid").await, 400u16).await;
-    assert_eq!(w.env.scalar("SELECT count(*) FROM {schema}.watches").await, 0);
+    assert_eq!(
+        w.env.scalar("SELECT count(*) FROM {schema}.watches").await,
+        0
+    );
 }
