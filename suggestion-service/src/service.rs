@@ -67,7 +67,12 @@ impl Suggestions {
                 .collect(),
             members: &decoded.members,
         };
-        let ranked = ranking::rank(req, &decoded.group, &named, case_id.as_str());
+        let mut ranked = ranking::rank(req, &decoded.group, &named, case_id.as_str());
+        if let SuggestionsAnswer::Full(full) = &mut ranked
+            && let Some(change) = &mut full.smallest_change
+        {
+            change.days = self.days_needed(req, &window, case_id, viewer).await;
+        }
         // A large group's bitsets and counters leave megabytes in the
         // allocator: give them back once the answer is out.
         if memory::is_large_group(decoded.members.len(), window.days() as usize) {
@@ -79,5 +84,55 @@ impl Suggestions {
             "suggestions ranked"
         );
         Ok(ranked)
+    }
+
+    /// When nothing fits: the fewest days from the same first date that
+    /// would hold a meeting, from the group's timelines over a longer window
+    /// (one more call, only for empty answers). `None` when even that holds
+    /// none, or when the longer window cannot be had now (logged: the rest
+    /// of the answer stands without it).
+    async fn days_needed(
+        &self,
+        req: &SuggestionRequest,
+        window: &scheduling::Window,
+        case_id: &CaseId,
+        viewer: Option<&str>,
+    ) -> Option<u32> {
+        let days = (window.days() + ranking::LOOKAHEAD_DAYS).min(scheduling::params::MAX_DAYS);
+        if days <= window.days() {
+            return None;
+        }
+        let longer = scheduling::Window::new(window.from(), days, window.tz()).ok()?;
+        let answer = self
+            .availability
+            .timelines(
+                &TimelinesRequest {
+                    version: WIRE_VERSION,
+                    users: req.group.members().to_vec(),
+                    window: WindowSpec::of(&longer),
+                },
+                case_id,
+                viewer,
+            )
+            .await;
+        let decoded = answer
+            .map_err(|e| e.to_string())
+            .and_then(|a| a.decode().map_err(|e| e.to_string()))
+            .inspect_err(|e| tracing::warn!(error = %e, "no window relaxation: the longer window's timelines failed"))
+            .ok()?;
+        // The same people in the same order (one may have been deleted
+        // since the first call), or the attendance's indexes would be wrong.
+        let same = decoded.members.len() == req.group.members().len()
+            && decoded
+                .members
+                .iter()
+                .zip(req.group.members())
+                .all(|((a, _), b)| a == b);
+        if !same {
+            return None;
+        }
+        let one = scheduling::Count::new(1).expect("1 is a valid count");
+        let request = ranking::core_request(req, scheduling::Preference::First, one);
+        scheduling::days_needed(&decoded.group, &request)
     }
 }

@@ -23,6 +23,10 @@
 //!   index). *Duration*: the
 //!   longest shorter meeting that fits. *Quorum*: the largest smaller
 //!   `min_attendees` that some start meets with everyone required.
+//!   *Window*: the fewest days from the same first date that would hold a
+//!   meeting ([`days_needed`], given the group laid out over a longer
+//!   window — the caller fetches it, since the answer holds only the
+//!   window's data).
 //!
 //! # Bound on the work
 //! Three bit-sliced counts over the window (everyone per start, the
@@ -230,6 +234,28 @@ fn people_at(
     }
 }
 
+/// The fewest days from `longer`'s first date that hold a meeting for
+/// `request` (on its grid, all of its rules), given the group laid out over
+/// `longer` — a window with the same first date and zone as the one asked
+/// but more days. `None` when `longer` holds none either.
+pub fn days_needed(longer: &Group, request: &SuggestRequest) -> Option<u32> {
+    let att = &request.attendance;
+    let found = Candidates::find(
+        longer,
+        request.duration.slots(),
+        request.step.slots(),
+        att.required(),
+        att.min_attendees(),
+        false,
+    );
+    let first = bits::next_set(&found.mask, 0)?;
+    let window = longer.window();
+    // The last instant of the meeting, on the window's wall clock.
+    let last = window.slot_start(first + request.duration.slots()) - chrono::Duration::seconds(1);
+    let date = last.with_timezone(&window.tz()).date_naive();
+    u32::try_from((date - window.from()).num_days() + 1).ok()
+}
+
 /// The longest meeting shorter than asked that fits, if any.
 fn shorter_duration(group: &Group, request: &SuggestRequest) -> Option<DurationMinutes> {
     let slots = longest_fitting(group, request);
@@ -271,8 +297,12 @@ mod tests {
     use serde_json::{Value, json};
 
     fn group(patterns: &[Value]) -> Group {
+        group_of(patterns, 1)
+    }
+
+    fn group_of(patterns: &[Value], days: u32) -> Group {
         let from = NaiveDate::from_ymd_opt(2025, 3, 3).expect("a Monday");
-        let window = Window::new(from, 1, UTC).expect("valid window");
+        let window = Window::new(from, days, UTC).expect("valid window");
         let parsed: Vec<WeeklyPattern> = patterns
             .iter()
             .map(|p| WeeklyPattern::from_json(p).expect("valid pattern"))
@@ -308,6 +338,21 @@ mod tests {
             vec![Blocker { user: 1, slots: 7 }],
             "bob misses every start from 08:00 to 11:00"
         );
+    }
+
+    #[test]
+    fn the_window_needs_as_many_days_as_reach_the_first_meeting() {
+        let group = group_of(
+            &[
+                json!({"wednesday": [9, 10]}),
+                json!({"wednesday": [10, 11]}),
+            ],
+            7,
+        );
+        // Monday to Wednesday: three days.
+        assert_eq!(days_needed(&group, &everyone(2)), Some(3));
+        let never = group_of(&[json!({"monday": [9]}), json!({"monday": [10]})], 7);
+        assert_eq!(days_needed(&never, &everyone(2)), None);
     }
 
     #[test]

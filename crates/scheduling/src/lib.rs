@@ -45,7 +45,7 @@ pub mod timeline;
 pub mod window;
 
 pub use dated::{Busy, Override, OverrideKind};
-pub use explain::{Blocker, Explanation, PeopleChange, SmallestChange, explain};
+pub use explain::{Blocker, Explanation, PeopleChange, SmallestChange, days_needed, explain};
 pub use freebusy::{availability_view, availability_view_levels, freebusy, freebusy_dated};
 pub use intersect::{CommonHours, Interval, common_hours, intersect};
 pub use params::{

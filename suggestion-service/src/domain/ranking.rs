@@ -110,6 +110,32 @@ pub struct SmallestChangeOut {
     pub duration: Option<u32>,
     /// The largest smaller `min_attendees` that fits.
     pub min_attendees: Option<usize>,
+    /// The fewest days from the window's first date that would hold a
+    /// meeting, looking up to [`LOOKAHEAD_DAYS`] past the window (at most
+    /// 366 in all); `null` when none do.
+    pub days: Option<u32>,
+}
+
+/// How far past the window `smallest_change.days` looks.
+pub const LOOKAHEAD_DAYS: u32 = 28;
+
+/// The core's request for one ranking run of `req` (what the explanation
+/// and the window relaxation evaluate: the preference does not matter to
+/// them).
+pub fn core_request(
+    req: &SuggestionRequest,
+    preference: Preference,
+    count: Count,
+) -> SuggestRequest {
+    let options = &req.options;
+    SuggestRequest {
+        duration: options.duration,
+        step: options.step,
+        count,
+        preference,
+        seed: options.seed.unwrap_or(0),
+        attendance: req.group.attendance(),
+    }
 }
 
 /// The answer to a group request or one with any newer parameter.
@@ -197,15 +223,7 @@ pub fn rank(
         let p = options.preference.unwrap_or_else(|| stored(0));
         vec![(p, options.count.unwrap_or(one))]
     };
-    let attendance = req.group.attendance();
-    let request = |preference, count| SuggestRequest {
-        duration: options.duration,
-        step: options.step,
-        count,
-        preference,
-        seed: options.seed.unwrap_or(0),
-        attendance: attendance.clone(),
-    };
+    let request = |preference, count| core_request(req, preference, count);
     let mut suggestions = Vec::new();
     let mut first_empty = None;
     for (preference, count) in runs {
@@ -301,6 +319,9 @@ fn explanation_out(
             }),
             duration: c.duration.map(|d| d.minutes()),
             min_attendees: c.min_attendees,
+            // Needs more of the group's time than this answer holds: the
+            // service fills it in (`Suggestions::suggest`).
+            days: None,
         });
     (blockers, hidden_blockers, smallest_change)
 }

@@ -84,7 +84,7 @@ async fn an_empty_answer_names_the_blocker_and_the_smallest_change() {
         body["smallest_change"],
         json!({"people": {"users": ["bob@x.io"], "start": "2031-03-03T09:00:00Z",
                           "end": "2031-03-03T10:00:00Z"},
-               "duration": null, "min_attendees": null})
+               "duration": null, "min_attendees": null, "days": null})
     );
     // A quorum that bob must be part of: the meeting fits, yet bob keeps
     // the group's best slot (ann and cy at 9) off the list.
@@ -111,4 +111,26 @@ async fn an_empty_answer_names_the_blocker_and_the_smallest_change() {
         body["smallest_change"]["people"]["users"],
         json!(["bob@x.io"])
     );
+}
+
+#[tokio::test]
+async fn a_window_too_short_says_how_many_days_would_hold_a_meeting() {
+    let s = spawn_app().await;
+    for email in ["ann@x.io", "bob@x.io"] {
+        s.user(json!({"email": email, "availabilities": {"thursday": [9]}}))
+            .await;
+    }
+    // Monday and Tuesday only: nothing; Thursday is the window's fourth day.
+    let body = s
+        .json("users=ann@x.io,bob@x.io&from=2031-03-03&days=2&duration=60")
+        .await;
+    assert_eq!(body["suggestions"], json!([]));
+    assert_eq!(body["smallest_change"]["days"], 4);
+    // Nobody can come in any window: no number of days helps.
+    s.user(json!({"email": "cy@x.io", "availabilities": {}}))
+        .await;
+    let body = s
+        .json("users=ann@x.io,bob@x.io,cy@x.io&from=2031-03-03&days=2&duration=60")
+        .await;
+    assert_eq!(body["smallest_change"]["days"], Value::Null);
 }

@@ -80,8 +80,11 @@ describe('the answer in words', () => {
     expect(changeLines({ smallest_change: { people: null, duration: 30, min_attendees: null } }, berlin)).toEqual([
       'Shorten the meeting to 30 minutes',
     ]);
-    expect(changeLines({ smallest_change: { people: null, duration: null, min_attendees: null } }, berlin)).toEqual([
-      'No single change of people, length or quorum would make a time fit',
+    expect(changeLines({ smallest_change: { people: null, duration: null, min_attendees: null, days: 4 } }, berlin)).toEqual([
+      'Look 4 days ahead',
+    ]);
+    expect(changeLines({ smallest_change: { people: null, duration: null, min_attendees: null, days: null } }, berlin)).toEqual([
+      'No single change of people, length, quorum or days would make a time fit',
     ]);
   });
 });

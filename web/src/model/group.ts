@@ -76,6 +76,8 @@ export interface SmallestChange {
   people: { users: string[]; hidden?: number; start: string; end: string } | null;
   duration: number | null;
   min_attendees: number | null;
+  /** The fewest days from the first day that would hold a meeting. */
+  days?: number | null;
 }
 
 export interface Explained {
@@ -122,6 +124,7 @@ export function changeLines(a: Explained, format: (start: string, end: string) =
   if (c.duration !== null && c.duration !== undefined) lines.push(`shorten the meeting to ${c.duration} minutes`);
   if (c.min_attendees !== null && c.min_attendees !== undefined)
     lines.push(`accept ${c.min_attendees} ${c.min_attendees === 1 ? 'attendee' : 'attendees'} (a smaller quorum)`);
-  if (lines.length === 0) return ['No single change of people, length or quorum would make a time fit'];
+  if (c.days !== null && c.days !== undefined) lines.push(`look ${c.days} ${c.days === 1 ? 'day' : 'days'} ahead`);
+  if (lines.length === 0) return ['No single change of people, length, quorum or days would make a time fit'];
   return lines.map((l, i) => (i === 0 ? l[0].toUpperCase() + l.slice(1) : `or ${l}`));
 }
