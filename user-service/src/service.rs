@@ -477,12 +477,19 @@ impl Users {
         move |access| Access::writable_by(access, email.as_str(), caller, mode)
     }
 
-    /// After a committed write: tell the change feed, drop the cached
-    /// entries, or — when Redis
+    /// After a committed write: drop the cached entries, or — when Redis
     /// cannot be reached — advance the epoch so that no replica trusts them
-    /// when Redis returns. Only then does the write return.
+    /// when Redis returns; then tell the change feed. Only then does the
+    /// write return.
     pub(crate) async fn invalidate(&self, emails: &[&str], epoch: i64) -> Result<(), UserError> {
+        let dropped = self.drop_cached(emails, epoch).await;
+        // Told only now, so that whoever reacts to the change event reads
+        // the new data, whatever cache it reads through.
         self.changes.notify(emails);
+        dropped
+    }
+
+    async fn drop_cached(&self, emails: &[&str], epoch: i64) -> Result<(), UserError> {
         self.cache.adopt_epoch(epoch);
         self.flights.forget(|(e, _)| emails.contains(&e.as_str()));
         if let Err(e) = self.cache.invalidate(emails, self.cache.epoch()).await {
