@@ -187,8 +187,10 @@ async fn publish(
     }
 }
 
-/// `first` and whatever else is already waiting, as one set of people
-/// (up to [`MAX_EMAILS_PER_EVENT`]; the rest waits for the next message).
+/// `first` and whatever else is already waiting, as one set of people; it
+/// stops taking more once it holds [`MAX_EMAILS_PER_EVENT`] (so a message
+/// names at most that plus one write's people; the rest waits for the next
+/// message).
 fn coalesce(first: Change, rx: &mut mpsc::Receiver<Change>) -> (BTreeSet<String>, Option<String>) {
     let traceparent = first.traceparent;
     let mut emails: BTreeSet<String> = first.emails.into_iter().collect();

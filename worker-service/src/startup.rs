@@ -195,6 +195,7 @@ impl ConsumerApp {
                 )?,
                 config.watches.clone(),
                 &config.amqp,
+                config.suggestion.timeout,
             ))
         } else {
             None

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use w2meet_platform::auth::{AuthError, Caller};
 
 use crate::clients::{SuggestionClient, SuggestionError};
-use crate::domain::watch::{Outcome, WatchInput, WatchSpec, new_secret};
+use crate::domain::watch::{Outcome, WatchInput, WatchSpec, new_secret, request_as_of};
 use crate::error::TaskError;
 use crate::store::WatchStore;
 use crate::store::watches::{EventState, NewWatch, WatchRecord};
@@ -41,9 +41,13 @@ impl Watches {
         caller: &Caller,
     ) -> Result<Created, TaskError> {
         let spec = WatchSpec::parse(input, Utc::now()).map_err(TaskError::Invalid)?;
+        // Stored dirty: a change between this evaluation and the insert is
+        // caught by one more evaluation right after.
+        let now = Utc::now();
+        let current = request_as_of(&spec.request, now).unwrap_or_else(|| spec.request.clone());
         let answer = self
             .suggestions
-            .suggest(case_id, &spec.request, caller.viewer())
+            .suggest(case_id, &current, caller.viewer())
             .await
             .map_err(first_evaluation_failed)?;
         let outcome = Outcome::of_answer(&answer).ok_or_else(|| {
@@ -109,7 +113,12 @@ impl Watches {
 fn first_evaluation_failed(e: SuggestionError) -> TaskError {
     match e {
         SuggestionError::NotFound(users) => TaskError::UnknownUsers(users),
-        SuggestionError::Rejected { msg, .. } => TaskError::invalid(&["body"], msg),
+        // The request was refused as such (the same rules were checked
+        // here, so rarely); any other refusal is the platform's own trouble.
+        SuggestionError::Rejected {
+            status: 400 | 422,
+            msg,
+        } => TaskError::invalid(&["body"], msg),
         other => TaskError::Upstream(other.to_string()),
     }
 }

@@ -127,8 +127,16 @@ impl PrivatePostgres {
             dir,
             child: Some(child),
         };
+        // Ready when it accepts sessions, not when it accepts TCP: a server
+        // still starting up answers "the database system is starting up".
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let ready = || {
+            std::process::Command::new(bin.join("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        while !ready() {
             assert!(
                 std::time::Instant::now() < deadline,
                 "private postgres did not start"

@@ -23,8 +23,10 @@ impl Webhooks {
         ca_file: Option<&std::path::Path>,
     ) -> anyhow::Result<Webhooks> {
         Ok(Webhooks {
+            // A redirect would resend the signed body elsewhere: never.
             http: Client::builder()
                 .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
                 .tls_backend_preconfigured(w2meet_tls::client_config(ca_file)?)
                 .build()?,
         })

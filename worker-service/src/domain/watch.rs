@@ -152,6 +152,26 @@ impl WatchSpec {
     }
 }
 
+/// `request` as of `now`: its window without the days already over in
+/// its zone (a watch's best meeting must be one that can still happen;
+/// earlier today still counts), or `None` when the whole window is over or
+/// the request is not one [`WatchSpec::parse`] made.
+pub fn request_as_of(request: &Value, now: DateTime<Utc>) -> Option<Value> {
+    let from =
+        chrono::NaiveDate::parse_from_str(request.get("from")?.as_str()?, "%Y-%m-%d").ok()?;
+    let days = i64::try_from(request.get("days")?.as_u64()?).ok()?;
+    let tz: chrono_tz::Tz = request.get("tz")?.as_str()?.parse().ok()?;
+    let today = now.with_timezone(&tz).date_naive();
+    let past = (today - from).num_days().max(0);
+    if past >= days {
+        return None;
+    }
+    let mut current = request.clone();
+    current["from"] = Value::from((from + chrono::Days::new(past as u64)).to_string());
+    current["days"] = Value::from(days - past);
+    Some(current)
+}
+
 /// What one evaluation found: the best meeting, if any (suggestion-service's
 /// rich suggestion object, named as the watch's owner may see people).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
@@ -173,11 +193,20 @@ impl Outcome {
     }
 
     /// What identifies the best meeting for [`transition`]: its time and
-    /// who comes (score and reason follow from those).
-    fn key(&self) -> Option<[&Value; 5]> {
+    /// who comes, named or counted (score and reason follow from those).
+    fn key(&self) -> Option<[&Value; 8]> {
         self.best.as_ref().map(|b| {
-            ["start", "end", "attendees", "missing", "if_need_be"]
-                .map(|f| b.get(f).unwrap_or(&Value::Null))
+            [
+                "start",
+                "end",
+                "attendees",
+                "missing",
+                "if_need_be",
+                "hidden_attendees",
+                "hidden_missing",
+                "hidden_if_need_be",
+            ]
+            .map(|f| b.get(f).unwrap_or(&Value::Null))
         })
     }
 }
@@ -263,7 +292,10 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64, tolerance_secs:
     let (Some(t), Some(v1)) = (t, v1) else {
         return false;
     };
-    if (now - t).abs() > tolerance_secs || v1.len() != 64 {
+    let fresh = now
+        .checked_sub(t)
+        .is_some_and(|age| age.abs() <= tolerance_secs);
+    if !fresh || v1.len() != 64 || !v1.is_ascii() {
         return false;
     }
     let Some(expected) = (0..32)
@@ -360,6 +392,32 @@ mod tests {
         let mut reworded = nine.clone();
         reworded.best.as_mut().unwrap()["reason"] = json!("other words");
         assert_eq!(transition(&nine, &reworded), None);
+        // Someone the owner may not see joins: the meeting changed.
+        let mut joined = nine.clone();
+        joined.best.as_mut().unwrap()["hidden_attendees"] = json!(1);
+        assert_eq!(transition(&nine, &joined), Some(EventType::BestSlotChanged));
+    }
+
+    #[test]
+    fn days_already_over_leave_the_window_and_a_window_over_ends_the_watch() {
+        let request =
+            json!({"users": ["a@x.io"], "from": "2031-03-03", "days": 7, "tz": "Europe/Berlin"});
+        let at = |s: &str| s.parse::<DateTime<Utc>>().expect("instant");
+        assert_eq!(
+            request_as_of(&request, at("2031-03-01T12:00:00Z")),
+            Some(request.clone())
+        );
+        let wednesday = request_as_of(&request, at("2031-03-05T08:00:00Z")).expect("open");
+        assert_eq!(
+            (wednesday["from"].clone(), wednesday["days"].clone()),
+            (json!("2031-03-05"), json!(5))
+        );
+        // 23:30 UTC on Sunday is already Monday in Berlin.
+        assert_eq!(request_as_of(&request, at("2031-03-09T23:30:00Z")), None);
+        assert_eq!(
+            request_as_of(&json!({"from": "soon"}), at("2031-03-01T00:00:00Z")),
+            None
+        );
     }
 
     #[test]
@@ -378,6 +436,15 @@ mod tests {
         ));
         assert!(!verify("s3cret", &header, body, 1_900_001_000, 300));
         assert!(!verify("s3cret", "t=1,v1=zz", body, 1, 300));
+        let wide = format!("t=1,v1={}", "é".repeat(32));
+        assert!(!verify("s3cret", &wide, body, 1, 300));
+        assert!(!verify(
+            "s3cret",
+            &format!("t={},v1={}", i64::MIN, "0".repeat(64)),
+            body,
+            1,
+            300
+        ));
         // Known answer (python3 hmac.new(b"key", b"1.{}", sha256)).
         assert_eq!(
             sign("key", 1, b"{}"),

@@ -68,6 +68,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
             seq          INT NOT NULL DEFAULT 0,
             evaluations  BIGINT NOT NULL DEFAULT 1,
             dirty_since  TIMESTAMPTZ,
+            lease_id     UUID,
             lease_until  TIMESTAMPTZ,
             created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
             evaluated_at TIMESTAMPTZ NOT NULL DEFAULT now()
@@ -84,6 +85,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
                             CHECK (status IN ('pending', 'delivered', 'given_up')),
             attempts        INT NOT NULL DEFAULT 0,
             next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            lease_id        UUID,
             lease_until     TIMESTAMPTZ,
             last_error      TEXT,
             created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),

@@ -8,13 +8,16 @@
 //!   evaluation and two evaluators never hold one watch. A change during an
 //!   evaluation marks it dirty again: it is evaluated once more after.
 //! - The new outcome and its event are written in one transaction, and only
-//!   by the lease holder (`lease_until` still set): an evaluator whose lease
-//!   ran out writes nothing.
+//!   by the lease holder (its `lease_id`, while `lease_until` has not
+//!   passed): an evaluator whose lease ran out, or was taken over, writes
+//!   nothing, and cannot shorten another's lease.
 //! - An event is delivered only when every earlier event of its watch is
 //!   delivered or given up (per-watch order); a delivery takes a lease too,
-//!   so one event is in flight at a time. A process that dies mid-delivery
-//!   leaves the lease to run out and the event is sent again — the same
-//!   body and `event_id`, which receivers deduplicate by.
+//!   so one event is in flight at a time, and only its holder records how
+//!   the attempt ended. A process that dies mid-delivery leaves the lease
+//!   to run out and the event is sent again — the same body and
+//!   `event_id`, which receivers deduplicate by. Leases outlast the longest
+//!   call made under them (`watcher`).
 
 use std::time::Duration;
 
@@ -79,6 +82,8 @@ pub struct EventState {
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub event_id: Uuid,
+    /// The claim: only its holder records the attempt.
+    pub lease: Uuid,
     pub watch_id: Uuid,
     pub seq: i32,
     pub body: Value,
@@ -131,8 +136,8 @@ impl WatchStore {
         let row = client
             .query_one(
                 &format!(
-                    "INSERT INTO watches (id, request, users, callback_url, secret, owner, case_id, expires_at, outcome)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
+                    "INSERT INTO watches (id, request, users, callback_url, secret, owner, case_id, expires_at, outcome, dirty_since)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now()) RETURNING {COLUMNS}"
                 ),
                 &[
                     &w.id,
@@ -232,12 +237,13 @@ impl WatchStore {
     }
 
     /// Claims up to `limit` watches dirty for at least `settle`, for
-    /// `lease`: their dirty mark is cleared (module doc). Expired watches
-    /// are cleared without being returned.
+    /// `lease`, under the claim `lease_id`: their dirty mark is cleared
+    /// (module doc). Expired watches are cleared without being returned.
     pub async fn claim_dirty(
         &self,
         settle: Duration,
         lease: Duration,
+        lease_id: Uuid,
         limit: i64,
     ) -> Result<Vec<WatchRecord>, StoreError> {
         let client = self.pool.get().await?;
@@ -251,7 +257,8 @@ impl WatchStore {
         let rows = client
             .query(
                 &format!(
-                    "UPDATE watches SET dirty_since = NULL, lease_until = now() + $2::text::interval
+                    "UPDATE watches SET dirty_since = NULL, lease_until = now() + $2::text::interval,
+                            lease_id = $4
                      WHERE id IN (
                          SELECT id FROM watches
                          WHERE dirty_since <= now() - $1::text::interval
@@ -259,7 +266,7 @@ impl WatchStore {
                          ORDER BY dirty_since LIMIT $3 FOR UPDATE SKIP LOCKED)
                      RETURNING {COLUMNS}"
                 ),
-                &[&interval(settle), &interval(lease), &limit],
+                &[&interval(settle), &interval(lease), &limit, &lease_id],
             )
             .await?;
         Ok(rows.iter().map(record).collect())
@@ -267,11 +274,12 @@ impl WatchStore {
 
     /// Stores an evaluation's outcome and, when it is an event, the event
     /// `(type, event_id, body)` as seq `seen_seq + 1`, in one transaction —
-    /// only while the lease is held and nobody stored an event since the
-    /// watch was read (`seen_seq`). Whether it was stored.
+    /// only while the claim `lease_id` holds and nobody stored an event
+    /// since the watch was read (`seen_seq`). Whether it was stored.
     pub async fn save_outcome(
         &self,
         id: Uuid,
+        lease_id: Uuid,
         seen_seq: i32,
         outcome: &Outcome,
         event: Option<(EventType, Uuid, &Value)>,
@@ -282,10 +290,10 @@ impl WatchStore {
         let bump = i32::from(event.is_some());
         let updated = tx
             .execute(
-                "UPDATE watches SET outcome = $2, seq = seq + $3, lease_until = NULL,
+                "UPDATE watches SET outcome = $2, seq = seq + $3, lease_until = NULL, lease_id = NULL,
                         evaluations = evaluations + 1, evaluated_at = now()
-                 WHERE id = $1 AND seq = $4 AND lease_until IS NOT NULL AND lease_until >= now()",
-                &[&id, &outcome, &bump, &seen_seq],
+                 WHERE id = $1 AND seq = $4 AND lease_id = $5 AND lease_until >= now()",
+                &[&id, &outcome, &bump, &seen_seq, &lease_id],
             )
             .await?;
         if updated == 0 {
@@ -303,33 +311,41 @@ impl WatchStore {
         Ok(true)
     }
 
-    /// Gives a claimed watch back after a failed evaluation: dirty again,
-    /// not before `retry_in`.
-    pub async fn release_dirty(&self, id: Uuid, retry_in: Duration) -> Result<(), StoreError> {
+    /// Gives a watch claimed under `lease_id` back after a failed
+    /// evaluation: dirty again, not claimed before `retry_in`. Nothing if
+    /// the claim was taken over meanwhile.
+    pub async fn release_dirty(
+        &self,
+        id: Uuid,
+        lease_id: Uuid,
+        retry_in: Duration,
+    ) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client
             .execute(
                 "UPDATE watches SET dirty_since = COALESCE(dirty_since, now()),
                         lease_until = now() + $2::text::interval
-                 WHERE id = $1",
-                &[&id, &interval(retry_in)],
+                 WHERE id = $1 AND lease_id = $3",
+                &[&id, &interval(retry_in), &lease_id],
             )
             .await?;
         Ok(())
     }
 
     /// Claims up to `limit` events due now whose earlier events are all
-    /// settled, for `lease`, counting the attempt.
+    /// settled, for `lease`, under the claim `lease_id`, counting the
+    /// attempt.
     pub async fn claim_deliveries(
         &self,
         lease: Duration,
+        lease_id: Uuid,
         limit: i64,
     ) -> Result<Vec<Delivery>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
                 "UPDATE watch_events e SET lease_until = now() + $1::text::interval,
-                        attempts = attempts + 1
+                        lease_id = $3, attempts = attempts + 1
                  FROM watches w
                  WHERE w.id = e.watch_id AND e.event_id IN (
                      SELECT d.event_id FROM watch_events d
@@ -341,13 +357,14 @@ impl WatchStore {
                      ORDER BY d.next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
                  RETURNING e.event_id, e.watch_id, e.seq, e.body, e.attempts,
                            w.callback_url, w.secret, w.case_id",
-                &[&interval(lease), &limit],
+                &[&interval(lease), &limit, &lease_id],
             )
             .await?;
         Ok(rows
             .iter()
             .map(|r| Delivery {
                 event_id: r.get(0),
+                lease: lease_id,
                 watch_id: r.get(1),
                 seq: r.get(2),
                 body: r.get(3),
@@ -359,11 +376,13 @@ impl WatchStore {
             .collect())
     }
 
-    /// Records a delivery's end: delivered, given up, or due again after
-    /// `retry_in`.
+    /// Records how the attempt claimed under `lease_id` ended: delivered,
+    /// given up, or due again after `retry_in`. Nothing if the claim was
+    /// taken over meanwhile (the holder records its own attempt).
     pub async fn finish_delivery(
         &self,
         event_id: Uuid,
+        lease_id: Uuid,
         result: DeliveryResult<'_>,
     ) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
@@ -372,9 +391,9 @@ impl WatchStore {
                 client
                     .execute(
                         "UPDATE watch_events SET status = 'delivered', delivered_at = now(),
-                                lease_until = NULL, last_error = NULL
-                         WHERE event_id = $1",
-                        &[&event_id],
+                                lease_until = NULL, lease_id = NULL, last_error = NULL
+                         WHERE event_id = $1 AND lease_id = $2 AND status = 'pending'",
+                        &[&event_id, &lease_id],
                     )
                     .await?
             }
@@ -382,9 +401,9 @@ impl WatchStore {
                 client
                     .execute(
                         "UPDATE watch_events SET next_attempt_at = now() + $2::text::interval,
-                                lease_until = NULL, last_error = $3
-                         WHERE event_id = $1",
-                        &[&event_id, &interval(after), &error],
+                                lease_until = NULL, lease_id = NULL, last_error = $3
+                         WHERE event_id = $1 AND lease_id = $4 AND status = 'pending'",
+                        &[&event_id, &interval(after), &error, &lease_id],
                     )
                     .await?
             }
@@ -392,9 +411,9 @@ impl WatchStore {
                 client
                     .execute(
                         "UPDATE watch_events SET status = 'given_up', lease_until = NULL,
-                                last_error = $2
-                         WHERE event_id = $1",
-                        &[&event_id, &error],
+                                lease_id = NULL, last_error = $2
+                         WHERE event_id = $1 AND lease_id = $3 AND status = 'pending'",
+                        &[&event_id, &error, &lease_id],
                     )
                     .await?
             }

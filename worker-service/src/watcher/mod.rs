@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::clients::{SuggestionClient, SuggestionError, Webhooks};
 use crate::config::WatchConfig;
-use crate::domain::watch::{Outcome, event_body, transition};
+use crate::domain::watch::{Outcome, event_body, request_as_of, transition};
 use crate::store::WatchStore;
 use crate::store::watches::{Delivery, DeliveryResult, WatchRecord};
 
@@ -27,9 +27,9 @@ use crate::store::watches::{Delivery, DeliveryResult, WatchRecord};
 const BATCH: i64 = 32;
 /// Webhook deliveries in flight at once per process.
 const DELIVERIES_IN_FLIGHT: usize = 64;
-/// How long an evaluator or a delivery holds its claim: longer than a
-/// suggestion call or a webhook can take.
-const LEASE: Duration = Duration::from_secs(30);
+/// The shortest claim an evaluator or a delivery holds (longer when a
+/// suggestion call or a webhook may take longer: see [`Watcher::new`]).
+const MIN_LEASE: Duration = Duration::from_secs(30);
 /// The slowest the loops poll for work other processes made.
 const POLL: Duration = Duration::from_secs(1);
 /// Before a failed evaluation is tried again.
@@ -42,6 +42,9 @@ pub struct Watcher {
     pub suggestions: SuggestionClient,
     pub webhooks: Webhooks,
     pub cfg: WatchConfig,
+    /// How long a claim lasts: twice the longest call made under it, at
+    /// least [`MIN_LEASE`], so a claim never runs out mid-call.
+    lease: Duration,
     /// The broker the change events come from, and its extra CA.
     amqp_url: String,
     amqp_ca: Option<String>,
@@ -52,14 +55,19 @@ pub struct Watcher {
 }
 
 impl Watcher {
+    /// `longest_call`: the suggestion client's timeout (the webhook's is in
+    /// `cfg`).
     pub fn new(
         store: WatchStore,
         suggestions: SuggestionClient,
         webhooks: Webhooks,
         cfg: WatchConfig,
         amqp: &crate::config::AmqpConfig,
+        longest_call: Duration,
     ) -> Watcher {
+        let lease = (2 * longest_call.max(cfg.webhook_timeout)).max(MIN_LEASE);
         Watcher {
+            lease,
             store,
             suggestions,
             webhooks,
@@ -110,9 +118,10 @@ impl Watcher {
     /// One round: claims settled dirty watches and evaluates them
     /// concurrently; how many.
     pub async fn evaluate_due(&self) -> usize {
+        let lease = Uuid::new_v4();
         let claimed = match self
             .store
-            .claim_dirty(self.cfg.coalesce, LEASE, BATCH)
+            .claim_dirty(self.cfg.coalesce, self.lease, lease, BATCH)
             .await
         {
             Ok(c) => c,
@@ -127,19 +136,29 @@ impl Watcher {
             let this = self.clone();
             let span =
                 tracing::info_span!("watch_evaluation", case_id = %w.case_id, watch_id = %w.id);
-            async move { this.evaluate(&w).await }.instrument(span)
+            async move { this.evaluate(&w, lease).await }.instrument(span)
         });
         futures::future::join_all(rounds).await;
         n
     }
 
-    /// Re-ranks one watch and stores the outcome (and its event).
-    async fn evaluate(&self, w: &WatchRecord) {
+    /// Re-ranks one watch (claimed under `lease`) and stores the outcome
+    /// (and its event).
+    async fn evaluate(&self, w: &WatchRecord, lease: Uuid) {
         let started = std::time::Instant::now();
-        let answer = self
-            .suggestions
-            .suggest(&w.case_id, &w.request, w.owner.as_deref())
-            .await;
+        // Only meetings that can still happen: days already over are left
+        // out (a window wholly over means the watch has just expired).
+        let answer = match request_as_of(&w.request, Utc::now()) {
+            Some(request) => {
+                self.suggestions
+                    .suggest(&w.case_id, &request, w.owner.as_deref())
+                    .await
+            }
+            None => Err(SuggestionError::Rejected {
+                status: 400,
+                msg: "the window is over".into(),
+            }),
+        };
         let after = match answer.map(|a| Outcome::of_answer(&a)) {
             Ok(Some(outcome)) => outcome,
             // A member was deleted: this group can no longer meet.
@@ -147,9 +166,7 @@ impl Watcher {
             Ok(None) | Err(_) => {
                 tracing::warn!("watch evaluation failed; tried again shortly");
                 metrics::counter!("watch_evaluations_total", "result" => "failed").increment(1);
-                if let Err(e) = self.store.release_dirty(w.id, EVALUATION_RETRY).await {
-                    tracing::warn!(error = %e, "watch not released");
-                }
+                self.release(w.id, lease).await;
                 return;
             }
         };
@@ -164,6 +181,7 @@ impl Watcher {
             .store
             .save_outcome(
                 w.id,
+                lease,
                 w.seq,
                 &after,
                 event.as_ref().map(|(k, id, b)| (*k, *id, b)),
@@ -184,7 +202,17 @@ impl Watcher {
                     tracing::warn!(error = %e, "watch not marked");
                 }
             }
-            (Err(e), _) => tracing::warn!(error = %e, "watch outcome not stored"),
+            (Err(e), _) => {
+                tracing::warn!(error = %e, "watch outcome not stored; tried again shortly");
+                self.release(w.id, lease).await;
+            }
+        }
+    }
+
+    /// Gives a watch back, dirty, after a failed evaluation.
+    async fn release(&self, id: Uuid, lease: Uuid) {
+        if let Err(e) = self.store.release_dirty(id, lease, EVALUATION_RETRY).await {
+            tracing::warn!(error = %e, "watch not released; the sweep will find it");
         }
     }
 
@@ -200,7 +228,12 @@ impl Watcher {
                 drop(slots.clone().acquire_owned().await);
                 continue;
             }
-            let claimed = match self.store.claim_deliveries(LEASE, free as i64).await {
+            let lease = Uuid::new_v4();
+            let claimed = match self
+                .store
+                .claim_deliveries(self.lease, lease, free as i64)
+                .await
+            {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(error = %e, "watches: claiming deliveries failed");
@@ -254,7 +287,11 @@ impl Watcher {
                 DeliveryResult::Retry { after, error }
             }
         };
-        if let Err(e) = self.store.finish_delivery(d.event_id, outcome).await {
+        if let Err(e) = self
+            .store
+            .finish_delivery(d.event_id, d.lease, outcome)
+            .await
+        {
             tracing::warn!(error = %e, "delivery state not stored; the event is sent again after its lease");
         }
         // The watch's next event may be due now (or a slot is free).
