@@ -164,20 +164,24 @@ async fn consume(users: &Users, config: &EventsConfig) -> Result<(), lapin::Erro
             header(w2meet_platform::trace_context::TRACESTATE),
         );
         let outcome = apply(users, &event).instrument(span.clone()).await;
-        let _entered = span.enter();
+        // Logged in the event's span, never entered across an await: a
+        // guard held over one would leave the span current on a thread the
+        // task has left (and tracing panics on a closed span there later).
         match outcome {
             Ok(changed) => {
-                tracing::info!(
-                    event_type = %event.kind,
-                    meeting_id = %event.meeting_id,
-                    seq = event.seq,
-                    changed,
-                    "meeting event applied to busy time"
-                );
+                span.in_scope(|| {
+                    tracing::info!(
+                        event_type = %event.kind,
+                        meeting_id = %event.meeting_id,
+                        seq = event.seq,
+                        changed,
+                        "meeting event applied to busy time"
+                    );
+                });
                 delivery.ack(BasicAckOptions::default()).await?;
             }
             Err(e) => {
-                tracing::warn!(error = %e, "meeting event not applied; requeued");
+                span.in_scope(|| tracing::warn!(error = %e, "meeting event not applied; requeued"));
                 delivery
                     .nack(BasicNackOptions {
                         requeue: true,

@@ -18,6 +18,7 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument;
 use uuid::Uuid;
 use w2meet_platform::auth::{AuthError, Caller};
 
@@ -277,9 +278,12 @@ impl Tasks {
         };
         for job in jobs {
             let span = tracing::info_span!("republish", case_id = %job.case_id, job_id = %job.id);
-            let _enter = span.enter();
-            tracing::warn!("republishing a job whose submit never got the broker's confirm");
-            if self.enqueue(&job).await.is_err() {
+            span.in_scope(|| {
+                tracing::warn!("republishing a job whose submit never got the broker's confirm");
+            });
+            // Instrumented, not entered: a span entered across an await
+            // stays current on a thread the task has left.
+            if self.enqueue(&job).instrument(span).await.is_err() {
                 break;
             }
         }
