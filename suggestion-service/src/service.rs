@@ -2,8 +2,8 @@
 //! group's timelines over the resolved window (one call), then rank them
 //! with the pure [`crate::domain::ranking`].
 
-use w2meet_group::SuggestionRequest;
 use w2meet_group::wire::{TimelinesRequest, WIRE_VERSION, WindowSpec};
+use w2meet_group::{Email, SuggestionRequest};
 use w2meet_platform::{CaseId, memory};
 
 use crate::clients::AvailabilityClient;
@@ -48,13 +48,7 @@ impl Suggestions {
         let decoded = answer
             .decode()
             .map_err(|e| SuggestionError::BadAnswer(e.to_string()))?;
-        let same_members = decoded.members.len() == group.members().len()
-            && decoded
-                .members
-                .iter()
-                .zip(group.members())
-                .all(|((a, _), b)| a == b);
-        if !same_members || *decoded.group.window() != window {
+        if !same_members(&decoded.members, group.members()) || *decoded.group.window() != window {
             return Err(SuggestionError::BadAnswer(
                 "timelines for another group or window".to_owned(),
             ));
@@ -120,19 +114,18 @@ impl Suggestions {
             .and_then(|a| a.decode().map_err(|e| e.to_string()))
             .inspect_err(|e| tracing::warn!(error = %e, "no window relaxation: the longer window's timelines failed"))
             .ok()?;
-        // The same people in the same order (one may have been deleted
-        // since the first call), or the attendance's indexes would be wrong.
-        let same = decoded.members.len() == req.group.members().len()
-            && decoded
-                .members
-                .iter()
-                .zip(req.group.members())
-                .all(|((a, _), b)| a == b);
-        if !same {
+        // One may have been deleted since the first call.
+        if !same_members(&decoded.members, req.group.members()) {
             return None;
         }
         let one = scheduling::Count::new(1).expect("1 is a valid count");
         let request = ranking::core_request(req, scheduling::Preference::First, one);
         scheduling::days_needed(&decoded.group, &request)
     }
+}
+
+/// Whether an answer's members are the group's, in the group's order: the
+/// attendance's indexes (who is required) point into that order.
+fn same_members(answered: &[(Email, String)], group: &[Email]) -> bool {
+    answered.len() == group.len() && answered.iter().zip(group).all(|((a, _), b)| a == b)
 }

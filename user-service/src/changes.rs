@@ -8,10 +8,10 @@
 //! # Guarantees, and why they are enough
 //! Publishing is off the request path: once a write's cached entries are
 //! dropped (so a consumer that reacts at once reads the new data), it hands
-//! its emails to a bounded channel and returns. One task drains the channel, coalescing
-//! whatever is waiting into one message (a burst of 100 writes becomes a
-//! few messages), and publishes it persistently with a publisher confirm,
-//! retrying the same batch after a broker outage. A change is therefore
+//! its emails to a bounded channel and returns. One task drains the
+//! channel, coalescing whatever is waiting into one message (a burst of 100
+//! writes becomes a few messages), and publishes it persistently with a
+//! publisher confirm, retrying the same batch after a broker outage. A change is therefore
 //! lost only if this process dies between the commit and the confirm, or
 //! the channel is full (counted in `user_change_events_total{result=
 //! "dropped"}`): consumers must treat events as hints and re-check now and
