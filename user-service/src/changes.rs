@@ -26,10 +26,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
-use lapin::tcp::OwnedTLSConfig;
+use lapin::BasicProperties;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -117,28 +116,10 @@ async fn publish(
     config: &ChangesConfig,
     pending: &mut Option<(BTreeSet<String>, Option<String>)>,
 ) -> Result<(), lapin::Error> {
-    let tls = OwnedTLSConfig {
-        identity: None,
-        cert_chain: config.ca_pem.clone(),
-    };
-    let runtime = lapin::runtime::default_runtime()?;
-    let conn =
-        Connection::connect_with_config(&config.url, ConnectionProperties::default(), tls, runtime)
-            .await?;
-    let channel = conn.create_channel().await?;
+    let (_conn, channel) =
+        crate::events::topic_channel(&config.url, config.ca_pem.clone(), &config.exchange).await?;
     channel
         .confirm_select(ConfirmSelectOptions::default())
-        .await?;
-    channel
-        .exchange_declare(
-            config.exchange.as_str().into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..ExchangeDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
         .await?;
     loop {
         if pending.is_none() {

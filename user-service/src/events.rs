@@ -24,7 +24,7 @@ use lapin::options::{
 };
 use lapin::tcp::OwnedTLSConfig;
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{Connection, ConnectionProperties, ExchangeKind};
+use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 use serde::Deserialize;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -79,22 +79,27 @@ pub async fn consume_forever(users: Users, config: EventsConfig) {
     }
 }
 
-async fn consume(users: &Users, config: &EventsConfig) -> Result<(), lapin::Error> {
-    // `amqps://` is TLS (rustls with the ring provider), the server verified
-    // against the bundled public roots and TLS_CA_FILE.
+/// A connection to `url` and a channel on it, with the durable topic
+/// exchange `exchange` declared: what this service's consumer (here) and
+/// publisher (`changes`) both start from. `amqps://` is TLS (rustls with
+/// the ring provider), the server verified against the bundled public
+/// roots and `ca_pem`. Keep the connection as long as the channel.
+pub(crate) async fn topic_channel(
+    url: &str,
+    ca_pem: Option<String>,
+    exchange: &str,
+) -> Result<(Connection, Channel), lapin::Error> {
     let tls = OwnedTLSConfig {
         identity: None,
-        cert_chain: config.ca_pem.clone(),
+        cert_chain: ca_pem,
     };
     let runtime = lapin::runtime::default_runtime()?;
     let conn =
-        Connection::connect_with_config(&config.url, ConnectionProperties::default(), tls, runtime)
-            .await?;
+        Connection::connect_with_config(url, ConnectionProperties::default(), tls, runtime).await?;
     let channel = conn.create_channel().await?;
-    channel.basic_qos(16, BasicQosOptions::default()).await?;
     channel
         .exchange_declare(
-            config.exchange.as_str().into(),
+            exchange.into(),
             ExchangeKind::Topic,
             ExchangeDeclareOptions {
                 durable: true,
@@ -103,6 +108,13 @@ async fn consume(users: &Users, config: &EventsConfig) -> Result<(), lapin::Erro
             FieldTable::default(),
         )
         .await?;
+    Ok((conn, channel))
+}
+
+async fn consume(users: &Users, config: &EventsConfig) -> Result<(), lapin::Error> {
+    let (_conn, channel) =
+        topic_channel(&config.url, config.ca_pem.clone(), &config.exchange).await?;
+    channel.basic_qos(16, BasicQosOptions::default()).await?;
     channel
         .queue_declare(
             config.queue.as_str().into(),
