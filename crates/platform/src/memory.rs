@@ -10,6 +10,14 @@
 //! requests trims once, after it), on a thread of its own. One trim waits at
 //! a time; asks meanwhile join it. Elsewhere than Linux with glibc it does
 //! nothing.
+//!
+//! Load leaves the same kind of residue: thousands of small requests spread
+//! over every worker's arena hold freed pages that no single large request
+//! accounts for. Every request is counted ([`note_request`], called by the
+//! common metrics layer, and by worker-service's consumers per job); a process that served at least [`LOAD_REQUESTS`]
+//! since its last trim and then none for a whole [`IDLE_TICK`] trims once
+//! (`memory_trims_total{reason="after_load"}`). A busy process never trims
+//! for it, and neither does one serving a request now and then.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +31,16 @@ pub const TRIM_DELAY: Duration = Duration::from_millis(250);
 /// at least ~13 MB of timelines (1000 × 366 is 73 times more).
 pub const LARGE_GROUP: usize = 5_000;
 
+/// How many requests since the last trim count as load (see the module
+/// documentation).
+pub const LOAD_REQUESTS: u64 = 256;
+
+/// How long a process must have served nothing for its load to be over.
+pub const IDLE_TICK: Duration = Duration::from_secs(1);
+
 static TRIMS: AtomicU64 = AtomicU64::new(0);
+static IDLE_TRIMS: AtomicU64 = AtomicU64::new(0);
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
 /// Whether `members × days` is large work (see [`LARGE_GROUP`]).
 pub fn is_large_group(members: usize, days: usize) -> bool {
@@ -34,6 +51,17 @@ pub fn is_large_group(members: usize, days: usize) -> bool {
 /// `memory_trims_total`).
 pub fn trims() -> u64 {
     TRIMS.load(Ordering::Acquire)
+}
+
+/// Trims after load ended (see the module documentation) so far.
+pub fn idle_trims() -> u64 {
+    IDLE_TRIMS.load(Ordering::Acquire)
+}
+
+/// Counts one request served, for the trim after load. One relaxed add.
+pub fn note_request() {
+    REQUESTS.fetch_add(1, Ordering::Relaxed);
+    trimmer();
 }
 
 /// Asks for a trim [`TRIM_DELAY`] from now. Never blocks: one request waits
@@ -55,14 +83,28 @@ fn trimmer() -> &'static SyncSender<()> {
         let started = std::thread::Builder::new()
             .name("memory-trim".into())
             .spawn(move || {
-                while rx.recv().is_ok() {
-                    std::thread::sleep(TRIM_DELAY);
-                    // Asked again meanwhile: this trim covers that too.
-                    while rx.try_recv().is_ok() {}
-                    let released = trim();
-                    TRIMS.fetch_add(1, Ordering::AcqRel);
-                    metrics::counter!("memory_trims_total", "released" => if released { "yes" } else { "no" })
-                        .increment(1);
+                // Requests counted at the last look and at the last trim.
+                let mut seen = REQUESTS.load(Ordering::Relaxed);
+                let mut at_trim = seen;
+                loop {
+                    match rx.recv_timeout(IDLE_TICK) {
+                        Ok(()) => {
+                            std::thread::sleep(TRIM_DELAY);
+                            // Asked again meanwhile: this trim covers that too.
+                            while rx.try_recv().is_ok() {}
+                            record_trim("large_work", &TRIMS);
+                            at_trim = REQUESTS.load(Ordering::Relaxed);
+                        }
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            let now = REQUESTS.load(Ordering::Relaxed);
+                            if now == seen && now - at_trim >= LOAD_REQUESTS {
+                                record_trim("after_load", &IDLE_TRIMS);
+                                at_trim = now;
+                            }
+                            seen = now;
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
                 }
             });
         if let Err(e) = started {
@@ -70,6 +112,13 @@ fn trimmer() -> &'static SyncSender<()> {
         }
         tx
     })
+}
+
+fn record_trim(reason: &'static str, count: &AtomicU64) {
+    let released = trim();
+    count.fetch_add(1, Ordering::AcqRel);
+    metrics::counter!("memory_trims_total", "reason" => reason, "released" => if released { "yes" } else { "no" })
+        .increment(1);
 }
 
 /// `malloc_trim(0)` now: whether memory was given back.

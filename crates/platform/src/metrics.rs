@@ -169,6 +169,7 @@ fn boot_time() -> Option<f64> {
 /// Middleware: `http_requests_total` and `http_request_duration_seconds` by
 /// route template (not raw path, so emails do not explode the label set).
 pub async fn track(req: Request, next: Next) -> Response {
+    crate::memory::note_request();
     let started = Instant::now();
     let route = req
         .extensions()

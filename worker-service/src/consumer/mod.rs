@@ -200,6 +200,8 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 
 /// Runs one delivery inside its job span and settles it with the broker.
 async fn handle(ctx: Arc<JobContext>, channel: Channel, delivery: Delivery) {
+    // A job is this process's request: a load of them is trimmed after it.
+    w2meet_platform::memory::note_request();
     let incoming = Incoming {
         body: delivery.data.clone(),
         headers: headers::JobHeaders::read(delivery.properties.headers().as_ref()),
