@@ -44,7 +44,9 @@ usage: loadgen --gateway URL [options]
   --runs N                 repetitions of everything, medians reported (default 3)
   --warmup SECS            per point (default 0.4)     --duration SECS  per point (default 1.2)
   --users N                shared user pool (default 200)   --quorum K  of 50 (default 35)
-  --poll-ms MS             job polling interval (default 10)
+  --wait-s S               end-to-end jobs wait for their end with GET /worker/tasks/{id}?wait=S
+                           (default 10; 0 = poll every --poll-ms instead)
+  --poll-ms MS             job polling interval with --wait-s 0 (default 10)
   --seed N                 (default 42)
   --pids DIR               scripts/up PID files: idle RSS and CPU per process
   --nginx-pid FILE         nginx master PID file (CPU of the gateway)
@@ -76,6 +78,7 @@ pub struct Config {
     pub users: usize,
     pub quorum: usize,
     pub poll_ms: u64,
+    pub wait_s: f64,
     pub seed: u64,
     pub pids: Option<PathBuf>,
     pub nginx_pid: Option<PathBuf>,
@@ -130,6 +133,7 @@ fn parse_args() -> Result<Option<(Config, Option<PathBuf>)>> {
         users: 200,
         quorum: 35,
         poll_ms: 10,
+        wait_s: 10.0,
         seed: 42,
         pids: None,
         nginx_pid: None,
@@ -185,6 +189,7 @@ fn parse_args() -> Result<Option<(Config, Option<PathBuf>)>> {
             "--users" => c.users = v.parse()?,
             "--quorum" => c.quorum = v.parse()?,
             "--poll-ms" => c.poll_ms = v.parse()?,
+            "--wait-s" => c.wait_s = v.parse()?,
             "--seed" => c.seed = v.parse()?,
             "--pids" => c.pids = Some(v.into()),
             "--nginx-pid" => c.nginx_pid = Some(v.into()),
@@ -324,6 +329,7 @@ async fn run(cfg: Config) -> Result<()> {
         tag: tag.clone(),
         seed: cfg.seed,
         poll: Duration::from_millis(cfg.poll_ms),
+        wait_s: cfg.wait_s,
         quorum: cfg.quorum,
         clock: (Instant::now(), SystemTime::now()),
     });
@@ -455,6 +461,10 @@ async fn run(cfg: Config) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // "After the run" is after the load: the services give back what the
+    // load left in their allocator's arenas once they have been quiet for a
+    // second (`memory::note_request`), so read after a few seconds of quiet.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let mut rss_after = BTreeMap::new();
     for (name, pid) in watch.services() {
         if let Some(v) = cpu::rss_kib(pid) {

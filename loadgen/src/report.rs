@@ -451,16 +451,17 @@ pub fn markdown(r: &Results) -> String {
         r.machine.kernel,
         r.machine.loadavg_start
     );
+    // Results from before `--wait-s` existed polled.
+    let job_reads = match cfg["wait_s"].as_f64() {
+        Some(s) if s > 0.0 => {
+            format!("end-to-end jobs read with `?wait={s}` (one waiting read per job)")
+        }
+        _ => format!("job polling every {} ms", cfg["poll_ms"]),
+    };
     let _ = writeln!(
         w,
-        "- {} runs; each point {} s warm-up + {} s measured; {} pool users, quorum {} of 50; seed {}; job polling every {} ms",
-        runs,
-        cfg["warmup_s"],
-        cfg["duration_s"],
-        cfg["users"],
-        cfg["quorum"],
-        cfg["seed"],
-        cfg["poll_ms"]
+        "- {} runs; each point {} s warm-up + {} s measured; {} pool users, quorum {} of 50; seed {}; {job_reads}",
+        runs, cfg["warmup_s"], cfg["duration_s"], cfg["users"], cfg["quorum"], cfg["seed"],
     );
     let _ = writeln!(
         w,

@@ -172,6 +172,9 @@ pub struct Ctx {
     pub tag: String,
     pub seed: u64,
     pub poll: Duration,
+    /// Seconds each read of an end-to-end job waits for its end
+    /// (`?wait=`); 0 polls every `poll` instead.
+    pub wait_s: f64,
     pub quorum: usize,
     /// Maps an `Instant` to wall-clock time (jobs finish at a server time).
     pub clock: (Instant, SystemTime),
@@ -486,9 +489,11 @@ async fn put_user(ctx: &Ctx, st: &mut ClientState, case_id: &str) -> Result<(), 
     }
 }
 
-/// Submits a two-user job; for `Job`, polls it to its end and charges the
+/// Submits a two-user job; for `Job`, waits for its end (`?wait=`, or by
+/// polling with `--wait-s 0`) and charges the
 /// time from `t0` to the job's own `updated_at` (the moment the consumer
-/// stored the result), so the polling interval does not inflate it.
+/// stored the result), so neither the read nor the polling interval
+/// inflates it.
 async fn job(
     ctx: &Ctx,
     st: &mut ClientState,
@@ -521,8 +526,12 @@ async fn job(
     rec.ok(Kind::JobSubmit.name(), accepted);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        tokio::time::sleep(ctx.poll).await;
-        let (status, v) = get_job(ctx, &job_id, case_id).await?;
+        let (status, v) = if ctx.wait_s > 0.0 {
+            get_job_waiting(ctx, &job_id, case_id, ctx.wait_s).await?
+        } else {
+            tokio::time::sleep(ctx.poll).await;
+            get_job(ctx, &job_id, case_id).await?
+        };
         match status.as_str() {
             "succeeded" => {
                 let done = v["updated_at"]
@@ -548,9 +557,24 @@ async fn job(
 pub static LAST_JOB: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
 pub async fn get_job(ctx: &Ctx, job_id: &str, case_id: &str) -> Result<(String, Value), String> {
+    get_job_waiting(ctx, job_id, case_id, 0.0).await
+}
+
+/// Reads a job, waiting up to `wait_s` seconds for its end (0: at once).
+async fn get_job_waiting(
+    ctx: &Ctx,
+    job_id: &str,
+    case_id: &str,
+    wait_s: f64,
+) -> Result<(String, Value), String> {
+    let query = if wait_s > 0.0 {
+        format!("?wait={wait_s}")
+    } else {
+        String::new()
+    };
     let resp = ctx
         .http
-        .get(format!("{}/worker/tasks/{job_id}", ctx.gateway))
+        .get(format!("{}/worker/tasks/{job_id}{query}", ctx.gateway))
         .header("Case-ID", format!("{case_id}-p"))
         .send()
         .await

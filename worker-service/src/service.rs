@@ -27,7 +27,7 @@ use crate::domain::{JobMessage, JobStatus, Submission};
 use crate::error::TaskError;
 use crate::job_metrics;
 use crate::store::batch::each_or_alone;
-use crate::store::{Batcher, Draft, Inserted, JobRecord, JobStore, NewJob, StoreError};
+use crate::store::{Batcher, Draft, Finishes, Inserted, JobRecord, JobStore, NewJob, StoreError};
 
 /// Why an enqueue failed, as stored on the job.
 pub const ENQUEUE_FAILED: &str = "could not be enqueued: the message broker is unavailable";
@@ -51,7 +51,15 @@ pub struct Tasks {
     inserts: Batcher<Draft, Result<Option<JobRecord>, StoreError>>,
     /// Broker confirms to record, a batch per statement, not awaited.
     confirms: Batcher<Uuid, ()>,
+    /// Requests waiting for a job to finish (`GET /tasks/{id}?wait=`).
+    pub finishes: Finishes,
+    /// The longest such a request waits (see [`Tasks::with_request_timeout`]).
+    wait_cap: std::time::Duration,
 }
+
+/// The longest a `GET /tasks/{id}?wait=` waits (less when the service's
+/// request timeout is shorter: see [`Tasks::wait_cap`]).
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How often a repeated submission re-reads the first one's row.
 const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
@@ -105,7 +113,18 @@ impl Tasks {
             broker,
             inserts,
             confirms,
+            finishes: Finishes::default(),
+            wait_cap: MAX_WAIT,
         }
+    }
+
+    /// Waits for a job end a second before `request_timeout` at the latest
+    /// (and never longer than [`MAX_WAIT`]), so that a waiting request
+    /// answers with the job rather than the timeout's 503.
+    pub fn with_request_timeout(mut self, request_timeout: std::time::Duration) -> Tasks {
+        self.wait_cap =
+            MAX_WAIT.min(request_timeout.saturating_sub(std::time::Duration::from_secs(1)));
+        self
     }
 
     pub async fn submit(
@@ -287,6 +306,28 @@ impl Tasks {
                 break;
             }
         }
+    }
+
+    /// Like [`Tasks::get`], but waits up to `wait` (at most the cap, see
+    /// [`Tasks::with_request_timeout`]) for an unfinished job to finish
+    /// (`store::finishes`), then answers with what the job table holds: the
+    /// finished job, or its state when the wait ran out.
+    pub async fn get_waiting(
+        &self,
+        id: Uuid,
+        caller: &Caller,
+        wait: std::time::Duration,
+    ) -> Result<JobRecord, TaskError> {
+        // Who may read it is settled first, and never changes.
+        let job = self.get(id, caller).await?;
+        if job.status.is_final() || wait.is_zero() {
+            return Ok(job);
+        }
+        Ok(self
+            .finishes
+            .wait(&self.store, id, wait.min(self.wait_cap))
+            .await?
+            .unwrap_or(job))
     }
 
     /// A job, for `caller`: a job submitted with a token is read only with

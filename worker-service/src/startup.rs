@@ -93,8 +93,10 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         topology(&config),
         config.amqp.timeout,
     );
-    let tasks = Tasks::new(store, Arc::new(broker));
+    let tasks =
+        Tasks::new(store, Arc::new(broker)).with_request_timeout(config.http.request_timeout);
     let (depth, sweeper) = (tasks.clone(), tasks.clone());
+    let finishes = tasks.finishes.clone();
     let pool = tasks.store.pool();
     let interval = config.amqp.depth_interval;
     let keys = Upstream::new(
@@ -142,6 +144,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                 sweeper.republish_abandoned(ABANDONED_AFTER).await;
             }
         })
+        .with_background(finishes.listen_forever(config.db.clone()))
         .with_background(w2meet_pg::close_idle_forever(
             pool,
             "jobs_api",

@@ -194,19 +194,7 @@ pub enum PoolConfigError {
 /// in plain text: `prefer` would quietly fall back anyway, and a server's
 /// self-signed default certificate must not break a plain local setup.
 pub fn pool(cfg: &DbConfig) -> Result<Pool, PoolConfigError> {
-    let mut pg: tokio_postgres::Config = cfg.url.parse()?;
-    pg.connect_timeout(cfg.timeout);
-    // `statement_timeout` is enforced by the server; a connection whose peer
-    // vanished without a reset would otherwise hang for the kernel's
-    // retransmission time (~15 min). Bound it on the client side too.
-    pg.keepalives(true);
-    pg.keepalives_idle(std::time::Duration::from_secs(10));
-    pg.tcp_user_timeout(cfg.timeout * 2);
-    let mut options = format!("-c statement_timeout={}", cfg.timeout.as_millis());
-    if let Some(schema) = &cfg.schema {
-        options.push_str(&format!(" -c search_path={schema}"));
-    }
-    pg.options(&options);
+    let pg = connect_config(cfg)?;
     let manager_config = ManagerConfig {
         recycling_method: RecyclingMethod::Fast,
     };
@@ -225,6 +213,112 @@ pub fn pool(cfg: &DbConfig) -> Result<Pool, PoolConfigError> {
         })
         .runtime(Runtime::Tokio1)
         .build()?)
+}
+
+/// How every connection of `cfg` is made: bounded connect, keepalives,
+/// the statement timeout and the schema.
+fn connect_config(cfg: &DbConfig) -> Result<tokio_postgres::Config, PoolConfigError> {
+    let mut pg: tokio_postgres::Config = cfg.url.parse()?;
+    pg.connect_timeout(cfg.timeout);
+    // `statement_timeout` is enforced by the server; a connection whose peer
+    // vanished without a reset would otherwise hang for the kernel's
+    // retransmission time (~15 min). Bound it on the client side too.
+    pg.keepalives(true);
+    pg.keepalives_idle(std::time::Duration::from_secs(10));
+    pg.tcp_user_timeout(cfg.timeout * 2);
+    let mut options = format!("-c statement_timeout={}", cfg.timeout.as_millis());
+    if let Some(schema) = &cfg.schema {
+        options.push_str(&format!(" -c search_path={schema}"));
+    }
+    pg.options(&options);
+    Ok(pg)
+}
+
+/// Listens on one connection of its own, made like the pool's (TLS, schema,
+/// timeouts): runs `channel_sql` (a query answering one text, the channel
+/// — so a channel can be derived from the connection's schema), `LISTEN`s
+/// on it, calls `on_listening`, then hands each notification's payload to
+/// `on_payload` until the connection fails; returns that failure (callers
+/// reconnect). Notifications sent before `LISTEN` took effect, or while no
+/// connection listens, are never delivered: callers re-check what they
+/// wait for in `on_listening`. The connection is pinged every `ping_every`
+/// and a ping unanswered within the statement timeout ends it, so a link
+/// that died silently is noticed.
+pub async fn listen(
+    cfg: &DbConfig,
+    channel_sql: &str,
+    ping_every: Duration,
+    on_listening: impl FnOnce(),
+    mut on_payload: impl FnMut(&str),
+) -> Result<(), StoreError> {
+    let pg = connect_config(cfg).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+    let (tx, mut notes) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let client = if pg.get_ssl_mode() == SslMode::Require {
+        let tls = w2meet_tls::client_config(cfg.ca_file.as_deref())
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        let (client, connection) = pg.connect(MakeRustlsConnect::new(tls)).await?;
+        tokio::spawn(forward_notifications(connection, tx));
+        client
+    } else {
+        let (client, connection) = pg.connect(NoTls).await?;
+        tokio::spawn(forward_notifications(connection, tx));
+        client
+    };
+    let channel: String = client.query_one(channel_sql, &[]).await?.try_get(0)?;
+    // The connection is named after its channel, so that an operator (or a
+    // test) looking at pg_stat_activity sees who listens to what.
+    client
+        .query(
+            "SELECT set_config('application_name', $1, false)",
+            &[&channel],
+        )
+        .await?;
+    client
+        .batch_execute(&format!("LISTEN \"{}\"", channel.replace('"', "\"\"")))
+        .await?;
+    on_listening();
+    let mut ping = tokio::time::interval(ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            note = notes.recv() => match note {
+                Some(payload) => on_payload(&payload),
+                // The connection ended: the ping below says why.
+                None => {
+                    client.simple_query("SELECT 1").await?;
+                    return Err(StoreError::Unavailable("the listening connection closed".into()));
+                }
+            },
+            _ = ping.tick() => {
+                match tokio::time::timeout(cfg.timeout, client.simple_query("SELECT 1")).await {
+                    Ok(answer) => { answer?; }
+                    Err(_) => return Err(StoreError::Unavailable("the listening connection stopped answering".into())),
+                }
+            }
+        }
+    }
+}
+
+/// Drives a listening connection, passing its notifications on; ends with
+/// the connection (or when nobody listens any more).
+async fn forward_notifications<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+    tx: tokio::sync::mpsc::UnboundedSender<String>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+        match message {
+            Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                if tx.send(n.payload().to_owned()).is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// Applies the pending `migrations` (version, SQL), in order, each once, in

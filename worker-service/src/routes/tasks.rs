@@ -1,5 +1,7 @@
 //! `/tasks`: submit a suggestion job, read its state.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -8,12 +10,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use w2meet_platform::CaseId;
 use w2meet_platform::auth::Auth;
-use w2meet_platform::error::{ErrorBody, Json, Path};
+use w2meet_platform::error::{ErrorBody, Json, Path, Query};
 use w2meet_platform::http::{IDEMPOTENT_REPLAYED, idempotency_key};
 
 use crate::domain::{JobView, Submission, TaskInput};
 use crate::error::TaskError;
-use crate::service::Tasks;
+use crate::service::{MAX_WAIT, Tasks};
 
 /// The 202 answer: the job is stored and the broker has confirmed it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,9 +79,23 @@ pub async fn submit(
     Ok(res)
 }
 
-/// Read a job's state.
+/// `GET /tasks/{job_id}`'s query: all optional.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ReadQuery {
+    /// Seconds to wait for an unfinished job to finish.
+    pub wait: Option<String>,
+}
+
+/// Read a job's state; with `wait`, wait for it to finish first.
+///
+/// With `wait=S` (seconds, 0–30, fractions allowed) an unfinished job is
+/// answered as soon as it finishes, or with its state when `S` seconds have
+/// passed (never later than a second before the service's request
+/// timeout) — one request instead of polling. The answer is the same
+/// object either way.
 #[utoipa::path(get, path = "/tasks/{job_id}", tag = "tasks", security((), ("bearer" = [])),
-    params(("job_id" = String, Path, description = "The job id from the 202")),
+    params(("job_id" = String, Path, description = "The job id from the 202"),
+        ("wait" = Option<f64>, Query, description = "Seconds (0–30) to wait for an unfinished job to finish before answering")),
     responses(
         (status = 200, description = "The job", body = JobView),
         (status = 400, description = "Not a job id", body = ErrorBody),
@@ -91,8 +107,52 @@ pub async fn get_task(
     State(tasks): State<Tasks>,
     Auth(caller): Auth,
     Path(job_id): Path<String>,
+    Query(query): Query<ReadQuery>,
 ) -> Result<axum::Json<JobView>, TaskError> {
     let id = Uuid::parse_str(job_id.trim())
         .map_err(|_| TaskError::invalid(&["path", "job_id"], "job_id must be a UUID"))?;
-    Ok(axum::Json(tasks.get(id, &caller).await?.view()))
+    let wait = parse_wait(query.wait.as_deref())?;
+    Ok(axum::Json(
+        tasks.get_waiting(id, &caller, wait).await?.view(),
+    ))
+}
+
+/// `wait`: seconds from 0 to [`MAX_WAIT`]; absent is 0.
+fn parse_wait(raw: Option<&str>) -> Result<Duration, TaskError> {
+    let Some(raw) = raw else {
+        return Ok(Duration::ZERO);
+    };
+    raw.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| (0.0..=MAX_WAIT.as_secs_f64()).contains(s))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            TaskError::invalid(
+                &["query", "wait"],
+                format!(
+                    "wait must be a number of seconds from 0 to {}",
+                    MAX_WAIT.as_secs()
+                ),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_is_seconds_from_zero_to_the_most() {
+        assert_eq!(parse_wait(None).unwrap(), Duration::ZERO);
+        assert_eq!(parse_wait(Some("10")).unwrap(), Duration::from_secs(10));
+        assert_eq!(
+            parse_wait(Some(" 0.25")).unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(parse_wait(Some("30")).unwrap(), MAX_WAIT);
+        for bad in ["", "-1", "30.5", "NaN", "inf", "1e9", "soon"] {
+            assert!(parse_wait(Some(bad)).is_err(), "{bad:?} accepted");
+        }
+    }
 }

@@ -95,7 +95,26 @@ const MIGRATIONS: &[(i32, &str)] = &[
         CREATE INDEX watch_events_pending ON watch_events (next_attempt_at)
             WHERE status = 'pending';",
     ),
+    // A job's end is told to whoever waits for it (`GET /tasks/{id}?wait=`,
+    // `store::finishes`): every write that finishes a job — whichever
+    // statement makes it — notifies the schema's channel with the job's id,
+    // delivered when the write commits.
+    (
+        5,
+        "CREATE FUNCTION notify_job_finished() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             PERFORM pg_notify('w2m_jobs_' || md5(TG_TABLE_SCHEMA), NEW.id::text);
+             RETURN NULL;
+         END $$;
+         CREATE TRIGGER jobs_finished AFTER UPDATE OF status ON jobs FOR EACH ROW
+             WHEN (NEW.status IN ('succeeded', 'failed') AND OLD.status IS DISTINCT FROM NEW.status)
+             EXECUTE FUNCTION notify_job_finished();",
+    ),
 ];
+
+/// The query that names the channel migration 5 notifies, as seen from a
+/// connection of this store's schema.
+pub const FINISHED_CHANNEL_SQL: &str = "SELECT 'w2m_jobs_' || md5(current_schema())";
 
 const COLUMNS: &str = "id, kind, status, attempts, request, result, error, case_id, callback_url, \
      idempotency_key, published_at, created_at, updated_at, finished_at, submitter, book, booking";

@@ -218,6 +218,18 @@ impl TestEnv {
             .get(0)
     }
 
+    /// Runs `sql` (`{schema}` names the test's schema).
+    pub async fn execute(&self, sql: &str) {
+        let (client, conn) = tokio_postgres::connect(&self.schema.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(&sql.replace("{schema}", &self.schema.name))
+            .await
+            .unwrap();
+    }
+
     /// Every job's status, straight from the table.
     pub async fn statuses(&self) -> Vec<(String, String, i32)> {
         let (client, conn) = tokio_postgres::connect(&self.schema.url, tokio_postgres::NoTls)
@@ -263,7 +275,48 @@ impl TestEnv {
             ),
             ("LOG_DIR".into(), self.logs.display().to_string()),
             ("RUST_LOG".into(), "info".into()),
+            // The test's own exchange and queue even when watches are off
+            // (the defaults name the shared ones).
+            ("WATCHES".into(), c.watches.enabled.to_string()),
+            ("USER_EXCHANGE".into(), c.watches.exchange.clone()),
+            ("WATCH_CHANGES_QUEUE".into(), c.watches.queue.clone()),
         ]
+    }
+
+    /// Records every write that leaves a job finished (`succeeded` or
+    /// `failed`) in `{schema}.finishes`, whatever the row held before: a
+    /// job finished twice — by two consumers, or a stale one overwriting —
+    /// shows as two rows, which the job table alone would hide. Call after
+    /// the schema's migrations ran (an API or consumer was built).
+    pub async fn record_finishes(&self) {
+        self.execute(
+            "CREATE TABLE {schema}.finishes (id UUID NOT NULL, status TEXT NOT NULL);
+             CREATE FUNCTION {schema}.record_finish() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN INSERT INTO {schema}.finishes VALUES (NEW.id, NEW.status); RETURN NEW; END $$;
+             CREATE TRIGGER record_finish AFTER UPDATE ON {schema}.jobs FOR EACH ROW
+                 WHEN (NEW.status IN ('succeeded', 'failed'))
+                 EXECUTE FUNCTION {schema}.record_finish();",
+        )
+        .await;
+    }
+
+    /// How many times each job was finished (see [`TestEnv::record_finishes`]).
+    pub async fn finishes(&self) -> std::collections::HashMap<String, i64> {
+        let (client, conn) = tokio_postgres::connect(&self.schema.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let sql = format!(
+            "SELECT id::text, count(*) FROM {}.finishes GROUP BY id",
+            self.schema.name
+        );
+        client
+            .query(&sql, &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
     }
 
     /// Every JSON log line the child consumers wrote.
@@ -460,6 +513,54 @@ impl ChildConsumer {
 }
 
 impl Drop for ChildConsumer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The API as a child process of the built binary (`worker-service api`)
+/// on a port of its own, so a test can SIGKILL it mid-submit.
+pub struct ChildApi {
+    pub child: Child,
+    pub base: String,
+}
+
+impl ChildApi {
+    pub async fn start(env: &TestEnv, instance: &str) -> ChildApi {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_worker-service"))
+            .arg("api")
+            .envs(env.child_env())
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("INSTANCE", instance)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start worker-service api");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = Client::new();
+        let ready = wait_until(PATIENCE, || async {
+            http.get(format!("{base}/health"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        assert!(ready, "the child API answers /health");
+        ChildApi { child, base }
+    }
+
+    pub fn sigkill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildApi {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -9,5 +9,6 @@ mod helpers;
 mod jobs;
 mod submit;
 mod tls;
+mod waits;
 mod watches;
 mod writes;
