@@ -318,16 +318,14 @@ impl Tasks {
         caller: &Caller,
         wait: std::time::Duration,
     ) -> Result<JobRecord, TaskError> {
-        // Who may read it is settled first, and never changes.
-        let job = self.get(id, caller).await?;
-        if job.status.is_final() || wait.is_zero() {
-            return Ok(job);
+        if wait.is_zero() {
+            return self.get(id, caller).await;
         }
-        Ok(self
-            .finishes
-            .wait(&self.store, id, wait.min(self.wait_cap))
-            .await?
-            .unwrap_or(job))
+        // Each read checks who may read it (it never changes, but a job that
+        // vanished or a refusal must end the wait at once).
+        self.finishes
+            .wait(id, wait.min(self.wait_cap), || self.get(id, caller))
+            .await
     }
 
     /// A job, for `caller`: a job submitted with a token is read only with

@@ -15,6 +15,7 @@
 //! with what the job table holds when it reads.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,7 +24,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::postgres::FINISHED_CHANNEL_SQL;
-use super::{DbConfig, JobRecord, JobStore, StoreError};
+use super::{DbConfig, JobRecord};
 
 /// How often a waiter re-reads its job while notifications are heard.
 pub const RECHECK_LISTENING: Duration = Duration::from_secs(2);
@@ -99,14 +100,19 @@ impl Finishes {
         }
     }
 
-    /// Reads job `id` until it is final or `wait` has passed; the last read.
-    /// `None`: no such job.
-    pub async fn wait(
+    /// Reads job `id` with `read` until it is final or `wait` has passed;
+    /// the last read. The first read comes after the registration, so a
+    /// finish at any point from the call on wakes the wait.
+    pub async fn wait<E, F, Fut>(
         &self,
-        store: &JobStore,
         id: Uuid,
         wait: Duration,
-    ) -> Result<Option<JobRecord>, StoreError> {
+        mut read: F,
+    ) -> Result<JobRecord, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<JobRecord, E>>,
+    {
         let deadline = tokio::time::Instant::now() + wait;
         let waiter = self.register(id);
         loop {
@@ -114,11 +120,10 @@ impl Finishes {
             tokio::pin!(woken);
             // Registered before the read: a finish from here on wakes it.
             woken.as_mut().enable();
-            let job = store.get(id).await?;
+            let job = read().await?;
             let now = tokio::time::Instant::now();
-            match &job {
-                Some(j) if !j.status.is_final() && now < deadline => {}
-                _ => return Ok(job),
+            if job.status.is_final() || now >= deadline {
+                return Ok(job);
             }
             let recheck = if self.listening() {
                 RECHECK_LISTENING
