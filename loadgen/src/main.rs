@@ -35,7 +35,8 @@ usage: loadgen --gateway URL [options]
   --clients LIST           sweep, default 1,2,4,8,16,32,64
   --sweep LIST             request types swept in closed loop, default
                            health,proxy,direct,redis,pginsert,cached,uncached,suggest2,suggest50,
-                           update,submit,job,mixed (floors without their option are skipped)
+                           update,submit,accept,job,mixed (floors without their option are skipped);
+                           also: accept (submit with the consumers paused: the submit path alone)
   --mix TYPE=W,...         the mixed workload, default cached=60,suggest2=15,suggest50=5,update=15,job=5
   --open TYPE=RATE,...     open-loop points (total requests/s), default job=500,job=200,cached=2000,suggest2=500
   --open-clients N         clients of each open-loop point (default 100)
@@ -114,7 +115,7 @@ fn parse_args() -> Result<Option<(Config, Option<PathBuf>)>> {
         out: PathBuf::new(),
         run_name: now,
         clients: vec![1, 2, 4, 8, 16, 32, 64],
-        sweep: "health,proxy,direct,redis,pginsert,cached,uncached,suggest2,suggest50,update,submit,job,mixed"
+        sweep: "health,proxy,direct,redis,pginsert,cached,uncached,suggest2,suggest50,update,submit,accept,job,mixed"
             .split(',')
             .map(str::to_owned)
             .collect(),
@@ -418,7 +419,15 @@ async fn run(cfg: Config) -> Result<()> {
             let b = w2.snapshot();
             cpu::cores_used(&a, &b, t.elapsed().as_secs_f64())
         });
-        let (rec, seconds) = workload::run_point(c2, spec).await?;
+        let paused = matches!(spec.workload, Workload::One(Kind::JobAccept));
+        if paused {
+            signal_consumers(&watch, "-STOP");
+        }
+        let point = workload::run_point(c2, spec).await;
+        if paused {
+            signal_consumers(&watch, "-CONT");
+        }
+        let (rec, seconds) = point?;
         let cores = cpu_task.await?;
         let types = rec.stats(seconds);
         let line: Vec<String> = types
@@ -453,7 +462,7 @@ async fn run(cfg: Config) -> Result<()> {
         });
         if matches!(
             spec.workload,
-            Workload::One(Kind::JobSubmit) | Workload::One(Kind::Job)
+            Workload::One(Kind::JobSubmit | Kind::JobAccept | Kind::Job)
         ) || matches!(&spec.workload, Workload::Mix(m) if m.iter().any(|(k, _)| *k == Kind::Job))
         {
             drain_jobs(&ctx).await;
@@ -505,6 +514,21 @@ async fn run(cfg: Config) -> Result<()> {
         started.elapsed().map_or(0.0, |d| d.as_secs_f64())
     );
     Ok(())
+}
+
+/// Sends `signal` (`-STOP`, `-CONT`) to the stack's queue consumers (the
+/// `worker-consumer-*` PID files).
+fn signal_consumers(watch: &cpu::Watch, signal: &str) {
+    for (name, pid) in watch.services() {
+        if name.starts_with("worker-consumer") {
+            let sent = std::process::Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status();
+            if !sent.is_ok_and(|s| s.success()) {
+                eprintln!("warning: kill {signal} {name} ({pid}) failed");
+            }
+        }
+    }
 }
 
 /// Waits (at most 60 s) until the last job submitted is finished, so that a

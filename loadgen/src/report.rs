@@ -319,31 +319,42 @@ fn target(
 /// same run where it has one (BENCHMARKS.md explains each).
 fn targets(r: &Results) -> Vec<Target> {
     let stat = |w: &'static str, f: fn(&Stats) -> f64| move |p: &Point| p.types.get(w).map(f);
-    let mut t = Vec::new();
-    t.push(target(
-        "cached read via gateway ÷ nginx proxying a static upstream, 32 clients",
-        ">= 0.60",
-        "ratio",
-        r.ratio_per_run("cached_read", "floor_nginx_proxy", 32),
-        0.60,
-        false,
-    ));
-    t.push(target(
-        "cached read p99, 32 clients",
-        "< 5 ms",
-        "ms",
-        r.per_run("cached_read", 32, &stat("cached_read", |s| s.p99_ms)),
-        5.0,
-        true,
-    ));
-    t.push(target(
-        "jobs accepted per second ÷ pgbench single-row durable insert, 16 clients",
-        ">= 0.50",
-        "ratio",
-        r.ratio_per_run("job_submit", "floor_pg_insert", 16),
-        0.50,
-        false,
-    ));
+    let mut t = vec![
+        target(
+            "cached read via gateway ÷ nginx proxying a static upstream, 32 clients",
+            ">= 0.60",
+            "ratio",
+            r.ratio_per_run("cached_read", "floor_nginx_proxy", 32),
+            0.60,
+            false,
+        ),
+        target(
+            "cached read p99, 32 clients",
+            "< 5 ms",
+            "ms",
+            r.per_run("cached_read", 32, &stat("cached_read", |s| s.p99_ms)),
+            5.0,
+            true,
+        ),
+        target(
+            "jobs accepted per second ÷ pgbench single-row durable insert, 16 clients",
+            ">= 0.50",
+            "ratio",
+            r.ratio_per_run("job_submit", "floor_pg_insert", 16),
+            0.50,
+            false,
+        ),
+        // Like for like with the floor (which runs no consumer): the submit
+        // path alone, the consumers paused for the point.
+        target(
+            "jobs accepted per second with the consumers paused ÷ pgbench insert, 16 clients",
+            ">= 0.50",
+            "ratio",
+            r.ratio_per_run("job_accept_paused", "floor_pg_insert", 16),
+            0.50,
+            false,
+        ),
+    ];
     // The target's rate is 500/s: the open-loop job point nearest to it.
     let rate = r
         .points
@@ -548,9 +559,9 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(w, "\n## Floors that name the limit, side by side\n");
     let _ = writeln!(
         w,
-        "| clients | nginx → static upstream /s | cached read /s | cached ÷ proxy floor | pgbench durable insert /s | jobs accepted /s | jobs ÷ insert floor |"
+        "| clients | nginx → static upstream /s | cached read /s | cached ÷ proxy floor | pgbench durable insert /s | jobs accepted /s | jobs ÷ insert floor | accepted, consumers paused /s | paused ÷ insert floor |"
     );
-    let _ = writeln!(w, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|");
     for &c in &cs {
         let thr = |wl: &str| get(wl, c).map_or("–".into(), |s| f(s.throughput));
         let ratio = |v: Vec<f64>| {
@@ -562,13 +573,15 @@ pub fn markdown(r: &Results) -> String {
         };
         let _ = writeln!(
             w,
-            "| {c} | {} | {} | {} | {} | {} | {} |",
+            "| {c} | {} | {} | {} | {} | {} | {} | {} | {} |",
             thr("floor_nginx_proxy"),
             thr("cached_read"),
             ratio(r.ratio_per_run("cached_read", "floor_nginx_proxy", c)),
             thr("floor_pg_insert"),
             thr("job_submit"),
             ratio(r.ratio_per_run("job_submit", "floor_pg_insert", c)),
+            thr("job_accept_paused"),
+            ratio(r.ratio_per_run("job_accept_paused", "floor_pg_insert", c)),
         );
     }
 

@@ -41,9 +41,13 @@ pub enum Kind {
     Job,
     /// `POST /worker/tasks` alone: accepted (stored + broker-confirmed).
     JobSubmit,
+    /// The same submission with the consumers paused (SIGSTOP) for the
+    /// point: the submit path alone, like for like with the insert floor;
+    /// the queue is drained after it.
+    JobAccept,
 }
 
-pub const ALL_KINDS: [Kind; 12] = [
+pub const ALL_KINDS: [Kind; 13] = [
     Kind::Health,
     Kind::ProxyStatic,
     Kind::DirectCachedRead,
@@ -56,6 +60,7 @@ pub const ALL_KINDS: [Kind; 12] = [
     Kind::Update,
     Kind::Job,
     Kind::JobSubmit,
+    Kind::JobAccept,
 ];
 
 impl Kind {
@@ -73,6 +78,7 @@ impl Kind {
             Kind::Update => "update_user",
             Kind::Job => "job_e2e",
             Kind::JobSubmit => "job_submit",
+            Kind::JobAccept => "job_accept_paused",
         }
     }
 
@@ -99,6 +105,7 @@ impl Kind {
             Kind::Update => "update",
             Kind::Job => "job",
             Kind::JobSubmit => "submit",
+            Kind::JobAccept => "accept",
         }
     }
 }
@@ -387,7 +394,9 @@ async fn exec(ctx: &Ctx, st: &mut ClientState, rec: &mut Recorder, kind: Kind, t
                 .map(|_| t0.elapsed())
         }
         Kind::Update => put_user(ctx, st, &case_id).await.map(|_| t0.elapsed()),
-        Kind::Job | Kind::JobSubmit => job(ctx, st, rec, kind, &case_id, t0).await,
+        Kind::Job | Kind::JobSubmit | Kind::JobAccept => {
+            job(ctx, st, rec, kind, &case_id, t0).await
+        }
     };
     match res {
         Ok(lat) => rec.ok(kind.name(), lat),
@@ -520,7 +529,7 @@ async fn job(
     let accepted = t0.elapsed();
     let job_id = v["job_id"].as_str().ok_or("no job_id")?.to_owned();
     *LAST_JOB.lock().expect("lock") = Some(job_id.clone());
-    if kind == Kind::JobSubmit {
+    if kind != Kind::Job {
         return Ok(accepted);
     }
     rec.ok(Kind::JobSubmit.name(), accepted);
