@@ -44,6 +44,8 @@ def name_of(pid, comm, names):
         return "postgresql"
     if comm in ("beam.smp", "erl_child_setup", "inet_gethost") or comm.startswith(("1_scheduler", "2_scheduler", "erts_")):
         return "rabbitmq"
+    if comm == "nginx":
+        return "nginx (gateway workers)"
     if comm == "swapper":
         return "idle"
     return comm

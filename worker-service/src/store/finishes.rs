@@ -32,8 +32,10 @@ pub const RECHECK_LISTENING: Duration = Duration::from_secs(2);
 /// How often a waiter re-reads its job while nothing listens.
 pub const RECHECK_UNHEARD: Duration = Duration::from_millis(250);
 
-/// The pause before listening again after the connection failed.
+/// The pause before listening again after the connection failed; it
+/// doubles while connecting keeps failing, up to [`RELISTEN_MAX`].
 const RELISTEN_AFTER: Duration = Duration::from_millis(500);
+const RELISTEN_MAX: Duration = Duration::from_secs(5);
 
 /// The listening connection's ping interval.
 const PING_EVERY: Duration = Duration::from_secs(10);
@@ -68,7 +70,9 @@ impl Finishes {
     /// Keeps a listening connection to `cfg`'s database up until the
     /// process ends, waking the waiters of each job whose end it hears.
     pub async fn listen_forever(self, cfg: DbConfig) {
+        let mut pause = RELISTEN_AFTER;
         loop {
+            let before = self.listens();
             let up = self.clone();
             let heard = self.clone();
             let ended = w2meet_pg::listen(
@@ -90,13 +94,20 @@ impl Finishes {
             .await;
             self.inner.listening.store(false, Ordering::Release);
             self.wake_all();
+            // A connection that listened starts the pauses over.
+            pause = if self.listens() > before {
+                RELISTEN_AFTER
+            } else {
+                (pause * 2).min(RELISTEN_MAX)
+            };
             if let Err(e) = ended {
                 tracing::warn!(
                     error = &e as &dyn std::error::Error,
+                    retry_in_ms = pause.as_millis() as u64,
                     "not listening for finished jobs; waiting requests poll"
                 );
             }
-            tokio::time::sleep(RELISTEN_AFTER).await;
+            tokio::time::sleep(pause).await;
         }
     }
 
