@@ -66,7 +66,8 @@ async fn connect(url: &str, ca_pem: Option<&str>) -> Result<Connection, lapin::E
         cert_chain: ca_pem.map(str::to_owned),
     };
     let runtime = lapin::runtime::default_runtime()?;
-    Connection::connect_with_config(url, ConnectionProperties::default(), tls, runtime).await
+    let url = w2meet_platform::env::amqp_url_with_frame_max(url);
+    Connection::connect_with_config(&url, ConnectionProperties::default(), tls, runtime).await
 }
 
 /// One connection and confirm-mode channel, opened on first use and

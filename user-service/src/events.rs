@@ -94,8 +94,9 @@ pub(crate) async fn topic_channel(
         cert_chain: ca_pem,
     };
     let runtime = lapin::runtime::default_runtime()?;
-    let conn =
-        Connection::connect_with_config(url, ConnectionProperties::default(), tls, runtime).await?;
+    let url = w2meet_platform::env::amqp_url_with_frame_max(url);
+    let conn = Connection::connect_with_config(&url, ConnectionProperties::default(), tls, runtime)
+        .await?;
     let channel = conn.create_channel().await?;
     channel
         .exchange_declare(

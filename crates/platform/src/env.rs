@@ -118,3 +118,44 @@ pub fn service_token() -> Result<Option<crate::auth::ServiceToken>, ConfigError>
     Ok(secret("SERVICE_TOKEN", "SERVICE_TOKEN_FILE")?
         .and_then(|s| crate::auth::ServiceToken::new(s.expose())))
 }
+
+/// The largest AMQP frame the services ask for. lapin keeps 32 frames of
+/// buffer each way per connection, filled in at once: at RabbitMQ's
+/// default (128 KiB) that is 8 MiB per connection, more than an idle
+/// service needs for everything else. Every message the platform sends is
+/// a few KiB; a larger one is split into frames, as AMQP does anyway.
+pub const AMQP_FRAME_MAX: u32 = 16 * 1024;
+
+/// `url` asking for frames of at most [`AMQP_FRAME_MAX`], unless it names
+/// a `frame_max` itself.
+pub fn amqp_url_with_frame_max(url: &str) -> String {
+    let has = url
+        .split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|p| p.starts_with("frame_max=")));
+    if has {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&frame_max={AMQP_FRAME_MAX}")
+    } else {
+        format!("{url}?frame_max={AMQP_FRAME_MAX}")
+    }
+}
+
+#[cfg(test)]
+mod amqp_url_tests {
+    use super::*;
+
+    #[test]
+    fn frame_max_is_added_unless_the_url_names_one() {
+        assert_eq!(
+            amqp_url_with_frame_max("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest:guest@127.0.0.1:5672/%2f?frame_max=16384"
+        );
+        assert_eq!(
+            amqp_url_with_frame_max("amqps://h/%2f?heartbeat=10"),
+            "amqps://h/%2f?heartbeat=10&frame_max=16384"
+        );
+        let own = "amqp://h/%2f?heartbeat=5&frame_max=131072";
+        assert_eq!(amqp_url_with_frame_max(own), own);
+    }
+}

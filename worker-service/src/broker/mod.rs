@@ -51,7 +51,8 @@ pub async fn connect(url: &str, ca_pem: Option<&str>) -> Result<Connection, lapi
         cert_chain: ca_pem.map(str::to_owned),
     };
     let runtime = lapin::runtime::default_runtime()?;
-    Connection::connect_with_config(url, ConnectionProperties::default(), tls, runtime).await
+    let url = w2meet_platform::env::amqp_url_with_frame_max(url);
+    Connection::connect_with_config(&url, ConnectionProperties::default(), tls, runtime).await
 }
 
 /// Opens a connection and a channel in confirm mode, and declares the
