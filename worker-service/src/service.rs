@@ -58,7 +58,7 @@ pub struct Tasks {
 }
 
 /// The longest a `GET /tasks/{id}?wait=` waits (less when the service's
-/// request timeout is shorter: see [`Tasks::wait_cap`]).
+/// request timeout is shorter: see [`Tasks::with_request_timeout`]).
 pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How often a repeated submission re-reads the first one's row.

@@ -98,7 +98,7 @@ pub struct ReadQuery {
         ("wait" = Option<f64>, Query, description = "Seconds (0–30) to wait for an unfinished job to finish before answering")),
     responses(
         (status = 200, description = "The job", body = JobView),
-        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 400, description = "Not a job id, or `wait` outside 0–30", body = ErrorBody),
         (status = 401, description = "A job submitted with a token, and no valid token", body = ErrorBody),
         (status = 403, description = "Someone else's job", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
