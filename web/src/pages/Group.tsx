@@ -188,12 +188,15 @@ export function Group({ session }: { session: Session | null }) {
 
 /** How long the page follows a job before it says so (the job itself goes on). */
 const JOB_PATIENCE_MS = 10 * 60 * 1000;
+/** How long each read of a running job waits for its end (`?wait=`). */
+const JOB_WAIT_S = 5;
 
 /**
- * Submits the job and follows it until it finishes: polls back off to 2 s;
- * a poll that fails for a reason that passes (no answer, 5xx) is retried; the
- * page stops following when it is left (`following` false) or after
- * JOB_PATIENCE_MS.
+ * Submits the job and follows it until it finishes: each read waits for the
+ * job's end (`GET /worker/tasks/{id}?wait=`), so the answer shows the moment
+ * it is stored; a read that fails for a reason that passes (no answer, 5xx)
+ * is retried after a growing pause; the page stops following when it is
+ * left (`following` false) or after JOB_PATIENCE_MS.
  */
 async function runJob(body: object, onUpdate: (j: Job) => void, following: () => boolean): Promise<Suggestions> {
   const { data: created } = await api<Job>('POST', '/worker/tasks', { body, headers: { 'Idempotency-Key': crypto.randomUUID() } });
@@ -201,16 +204,17 @@ async function runJob(body: object, onUpdate: (j: Job) => void, following: () =>
   onUpdate(job);
   const deadline = Date.now() + JOB_PATIENCE_MS;
   let failures = 0;
-  for (let wait = 200; job.status !== 'succeeded' && job.status !== 'failed'; wait = Math.min(wait * 1.5, 2000)) {
+  while (job.status !== 'succeeded' && job.status !== 'failed') {
     if (!following()) throw new ApiError(-1, created.case_id, 'Stopped following the job (the page was left); it goes on.');
     if (Date.now() > deadline) throw new ApiError(-1, created.case_id, `Job ${job.job_id} is still ${job.status} after 10 minutes; look it up later at /worker/tasks/${job.job_id}.`);
-    await new Promise((r) => setTimeout(r, wait));
     try {
-      job = (await api<Job>('GET', `/worker/tasks/${job.job_id}`)).data;
+      // The read waits for the job's end (up to JOB_WAIT_S): no polling.
+      job = (await api<Job>('GET', `/worker/tasks/${job.job_id}?wait=${JOB_WAIT_S}`)).data;
       failures = 0;
     } catch (e) {
       const passing = e instanceof ApiError && (e.status === 0 || e.status >= 500);
       if (!passing || ++failures > 5) throw e;
+      await new Promise((r) => setTimeout(r, 200 * 2 ** failures));
       continue;
     }
     onUpdate(job);
