@@ -35,8 +35,8 @@ usage: loadgen --gateway URL [options]
   --clients LIST           sweep, default 1,2,4,8,16,32,64
   --sweep LIST             request types swept in closed loop, default
                            health,proxy,direct,redis,pginsert,cached,uncached,suggest2,suggest50,
-                           update,submit,accept,job,mixed (floors without their option are skipped);
-                           also: accept (submit with the consumers paused: the submit path alone)
+                           update,submit,accept,job,mixed (floors without their option are skipped;
+                           accept = submit with the consumers paused: the submit path alone)
   --mix TYPE=W,...         the mixed workload, default cached=60,suggest2=15,suggest50=5,update=15,job=5
   --open TYPE=RATE,...     open-loop points (total requests/s), default job=500,job=200,cached=2000,suggest2=500
   --open-clients N         clients of each open-loop point (default 100)

@@ -14,8 +14,9 @@
 //! Load leaves the same kind of residue: thousands of small requests spread
 //! over every worker's arena hold freed pages that no single large request
 //! accounts for. Every request is counted ([`note_request`], called by the
-//! common metrics layer, and by worker-service's consumers per job); a process that served at least [`LOAD_REQUESTS`]
-//! since its last trim and then none for a whole [`IDLE_TICK`] trims once
+//! common metrics layer, and by worker-service's consumers per job); a
+//! process that served at least [`LOAD_REQUESTS`] since its last trim and
+//! then none for a whole [`IDLE_TICK`] trims once
 //! (`memory_trims_total{reason="after_load"}`). A busy process never trims
 //! for it, and neither does one serving a request now and then.
 
