@@ -283,18 +283,23 @@ impl TestEnv {
         ]
     }
 
-    /// Records every write that leaves a job finished (`succeeded` or
-    /// `failed`) in `{schema}.finishes`, whatever the row held before: a
-    /// job finished twice — by two consumers, or a stale one overwriting —
-    /// shows as two rows, which the job table alone would hide. Call after
-    /// the schema's migrations ran (an API or consumer was built).
+    /// Records every write that finishes a job in `{schema}.finishes`: one
+    /// that leaves it `succeeded` or `failed` and changes its status or its
+    /// `finished_at` (every finishing statement sets it to its own `now()`),
+    /// whatever the row held before — so a job finished twice, by two
+    /// consumers or a stale one overwriting, shows as two rows, which the
+    /// job table alone would hide. Bookkeeping on a finished row (a late
+    /// `published_at`) is not a finish. Call after the schema's migrations
+    /// ran (an API or consumer was built).
     pub async fn record_finishes(&self) {
         self.execute(
             "CREATE TABLE {schema}.finishes (id UUID NOT NULL, status TEXT NOT NULL);
              CREATE FUNCTION {schema}.record_finish() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN INSERT INTO {schema}.finishes VALUES (NEW.id, NEW.status); RETURN NEW; END $$;
              CREATE TRIGGER record_finish AFTER UPDATE ON {schema}.jobs FOR EACH ROW
-                 WHEN (NEW.status IN ('succeeded', 'failed'))
+                 WHEN (NEW.status IN ('succeeded', 'failed')
+                       AND (OLD.status IS DISTINCT FROM NEW.status
+                            OR OLD.finished_at IS DISTINCT FROM NEW.finished_at))
                  EXECUTE FUNCTION {schema}.record_finish();",
         )
         .await;
