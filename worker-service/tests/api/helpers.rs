@@ -478,15 +478,9 @@ pub struct ChildConsumer {
 
 impl ChildConsumer {
     pub fn start(env: &TestEnv, instance: &str) -> ChildConsumer {
-        let child = Command::new(env!("CARGO_BIN_EXE_worker-service"))
-            .arg("consume")
-            .envs(env.child_env())
-            .env("INSTANCE", instance)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start worker-service consume");
-        ChildConsumer { child }
+        ChildConsumer {
+            child: spawn_worker(env, "consume", instance, &[]),
+        }
     }
 
     pub fn sigkill(&mut self) {
@@ -524,6 +518,20 @@ impl Drop for ChildConsumer {
     }
 }
 
+/// `worker-service MODE` as a child process with the test's environment
+/// (plus `extra`), named `instance` in its logs.
+fn spawn_worker(env: &TestEnv, mode: &str, instance: &str, extra: &[(&str, String)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_worker-service"))
+        .arg(mode)
+        .envs(env.child_env())
+        .envs(extra.iter().map(|(k, v)| (k, v)))
+        .env("INSTANCE", instance)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start worker-service {mode}: {e}"))
+}
+
 /// The API as a child process of the built binary (`worker-service api`)
 /// on a port of its own, so a test can SIGKILL it mid-submit.
 pub struct ChildApi {
@@ -537,15 +545,8 @@ impl ChildApi {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_worker-service"))
-            .arg("api")
-            .envs(env.child_env())
-            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-            .env("INSTANCE", instance)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start worker-service api");
+        let bind = ("BIND_ADDR", format!("127.0.0.1:{port}"));
+        let child = spawn_worker(env, "api", instance, &[bind]);
         let base = format!("http://127.0.0.1:{port}");
         let http = Client::new();
         let ready = wait_until(PATIENCE, || async {

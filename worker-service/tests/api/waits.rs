@@ -3,8 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use reqwest::StatusCode;
 use serde_json::Value;
 use test_support::wait_until;
+use tokio::task::JoinHandle;
 use worker_service::store::finishes::RECHECK_LISTENING;
 
 use crate::helpers::*;
@@ -16,6 +18,28 @@ async fn finish(env: &TestEnv, id: &str) {
          updated_at = now(), finished_at = now() WHERE id = '{id}'"
     ))
     .await;
+}
+
+/// A read of job `id` waiting up to `secs`, started and registered as a
+/// waiter: its status, body and the moment it was answered.
+async fn waiting_read(
+    api: &TestApi,
+    id: &str,
+    secs: u32,
+) -> JoinHandle<(StatusCode, Value, Instant)> {
+    let url = api.url(&format!("/tasks/{id}?wait={secs}"));
+    let http = api.http.clone();
+    let reader = tokio::spawn(async move {
+        let res = http.get(url).send().await.unwrap();
+        (
+            res.status(),
+            res.json::<Value>().await.unwrap(),
+            Instant::now(),
+        )
+    });
+    let waiting = wait_until(PATIENCE, || async { api.tasks.finishes.waited_for() == 1 }).await;
+    assert!(waiting, "the read waits");
+    reader
 }
 
 async fn listening(api: &TestApi) {
@@ -31,20 +55,7 @@ async fn a_waiting_read_answers_as_soon_as_the_job_finishes() {
     listening(&api).await;
     // No consumer: the job stays queued until the test finishes it.
     let id = api.submit(&pair()).await;
-    let reader = {
-        let url = api.url(&format!("/tasks/{id}?wait=20"));
-        let http = api.http.clone();
-        tokio::spawn(async move {
-            let res = http.get(url).send().await.unwrap();
-            (
-                res.status(),
-                res.json::<Value>().await.unwrap(),
-                Instant::now(),
-            )
-        })
-    };
-    let waiting = wait_until(PATIENCE, || async { api.tasks.finishes.waited_for() == 1 }).await;
-    assert!(waiting, "the read waits");
+    let reader = waiting_read(&api, &id, 20).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let finished_at = Instant::now();
     finish(&env, &id).await;
@@ -97,23 +108,10 @@ async fn a_lost_notification_costs_latency_not_the_answer() {
     env.execute("ALTER TABLE {schema}.jobs DISABLE TRIGGER jobs_finished")
         .await;
     let id = api.submit(&pair()).await;
-    let reader = {
-        let url = api.url(&format!("/tasks/{id}?wait=25"));
-        let http = api.http.clone();
-        tokio::spawn(async move {
-            http.get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
-    assert!(wait_until(PATIENCE, || async { api.tasks.finishes.waited_for() == 1 }).await);
+    let reader = waiting_read(&api, &id, 25).await;
     let finished_at = Instant::now();
     finish(&env, &id).await;
-    let body = reader.await.unwrap();
+    let (_, body, _) = reader.await.unwrap();
     assert_eq!(body["status"], "failed");
     let after = finished_at.elapsed();
     assert!(
@@ -144,23 +142,10 @@ async fn the_listening_connection_comes_back_after_it_is_killed() {
     assert!(back, "listening again");
     // …and a finish is heard again.
     let id = api.submit(&pair()).await;
-    let reader = {
-        let url = api.url(&format!("/tasks/{id}?wait=20"));
-        let http = api.http.clone();
-        tokio::spawn(async move {
-            http.get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
-    assert!(wait_until(PATIENCE, || async { api.tasks.finishes.waited_for() == 1 }).await);
+    let reader = waiting_read(&api, &id, 20).await;
     let finished_at = Instant::now();
     finish(&env, &id).await;
-    assert_eq!(reader.await.unwrap()["status"], "failed");
+    assert_eq!(reader.await.unwrap().1["status"], "failed");
     assert!(finished_at.elapsed() < RECHECK_LISTENING - Duration::from_millis(300));
 }
 
